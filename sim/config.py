@@ -1,0 +1,449 @@
+"""Typed configuration of one simulation run, and its validation.
+
+Everything the model reads comes from a `Config`. The dataclasses double as the
+strict schema that `experiments/` registers with Hydra, so a misspelt key is refused
+when the config is composed; `validate` then checks values (ranges, sums, dates,
+names) and raises `ConfigError`, whose message is one line naming the key, the
+value and what is allowed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+AGE_BANDS = ("18-29", "30-44", "45-59", "60+")
+CHANNELS = ("branch", "pc", "mobile", "platform")      # a customer's active channel
+TX_CHANNELS = ("branch", "pc", "mobile", "platform_link")  # where a bank transaction is made
+BANK_GROUPS = ("large_state", "joint_stock", "city_commercial", "rural_commercial", "direct")
+REGIMES = ("asymmetric", "functional")
+STRATEGY_KINDS = ("fixed", "adaptive")
+
+
+class ConfigError(ValueError):
+    """A config value that the model cannot run with."""
+
+    def __init__(self, key: str, value: Any, allowed: str):
+        self.key, self.value, self.allowed = key, value, allowed
+        super().__init__(f"config error: {key}={value!r} is not allowed; expected {allowed}")
+
+
+# ----------------------------------------------------------------------------- calendar
+
+def month_index(date: str, key: str = "date") -> int:
+    """'YYYY-MM' -> months since year 0 (raises ConfigError naming `key`)."""
+    try:
+        year_s, month_s = str(date).split("-")
+        year, month = int(year_s), int(month_s)
+        if len(year_s) != 4 or not 1 <= month <= 12:
+            raise ValueError
+    except ValueError:
+        raise ConfigError(key, date, "a month written YYYY-MM, e.g. 2017-01") from None
+    return year * 12 + month - 1
+
+
+def month_label(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+# ----------------------------------------------------------------------------- customers
+
+@dataclass
+class PopulationConfig:
+    """Who the customers are at the start (January of the start year)."""
+    size: int = 100_000
+    represents_adults: float = 1.0e9           # real adults the simulated population stands for
+    age_shares: List[float] = field(default_factory=lambda: [0.22, 0.30, 0.28, 0.20])
+    urban_share: float = 0.54
+    literacy_mean_by_age: List[float] = field(default_factory=lambda: [0.70, 0.55, 0.35, 0.15])
+    literacy_urban_bonus: float = 0.12
+    literacy_sd: float = 0.15
+    literacy_growth_by_age: List[float] = field(default_factory=lambda: [0.04, 0.04, 0.035, 0.025])
+    wealth_median_urban: float = 40_000.0        # RMB
+    wealth_median_rural: float = 12_000.0        # RMB
+    wealth_sigma: float = 1.0                    # log-normal spread
+    wealth_growth: float = 0.08                  # per year, recorded as an inflow
+    ties_per_customer: int = 6
+    tie_homophily: float = 0.8                   # share of ties inside one's own age band and area
+    initial_channel_shares: Dict[str, float] = field(
+        default_factory=lambda: {"branch": 0.62, "pc": 0.28, "mobile": 0.10, "platform": 0.0})
+
+
+@dataclass
+class CustomerBehaviourConfig:
+    """Random-utility (multinomial logit) choice of provider and channel; terms in utils."""
+    reconsider_prob_by_age: List[float] = field(default_factory=lambda: [0.06, 0.05, 0.035, 0.025])
+    channel_constant: Dict[str, float] = field(
+        default_factory=lambda: {"branch": 0.0, "pc": 0.0, "mobile": -2.0, "platform": -3.9})
+    literacy_weight: Dict[str, float] = field(
+        default_factory=lambda: {"branch": 0.0, "pc": 2.5, "mobile": 3.0, "platform": 3.0})
+    age_branch_preference: List[float] = field(default_factory=lambda: [0.0, 0.2, 0.5, 1.0])
+    branch_density_weight: float = 1.0
+    rural_branch_multiplier: float = 0.5         # rural customers weigh branch presence this much more
+    app_quality_weight: float = 1.5
+    mobile_tech_max: float = 3.5                 # smartphone and 4G maturity, a logistic in time
+    mobile_tech_mid_year: float = 2015.5
+    mobile_tech_width_years: float = 1.2
+    yield_weight: float = 0.35                   # per percentage point, times the customer's yield sensitivity
+    marketing_weight: float = 0.6
+    marketing_reference_rmb: float = 10.0        # RMB per adult per year at which log1p(spend/ref) = log 2
+    subsidy_weight: float = 0.6
+    tie_weight: float = 1.0                      # times the share of one's ties on that channel
+    habit: float = 1.5                           # cost of changing channel type
+    awareness_per_marketing: float = 0.02        # monthly awareness prob. at the reference spend
+    awareness_word_of_mouth: float = 0.05        # monthly awareness prob. times users' share in one's segment
+
+
+@dataclass
+class SwitchingCostConfig:
+    """Costs (utils) of changing provider; `scale` multiplies all of them."""
+    scale: float = 1.0
+    bank: float = 2.5                    # changing primary bank
+    branch_visit_to_open: float = 1.0    # added when accounts cannot be opened remotely
+    platform: float = 0.8                # onboarding to a platform not used before
+    partnership_discount: float = 0.6    # share of the bank switching cost waived inside a partner platform
+
+
+# ----------------------------------------------------------------------------- institutions
+
+@dataclass
+class StrategyConfig:
+    """What a bank decides each quarter."""
+    kind: str = "fixed"                  # fixed | adaptive
+    marketing_budget_bn: float = 5.0     # RMB bn per year on retail marketing
+    digital_investment_bn: float = 5.0   # RMB bn per year on apps and e-channels
+    branch_closure_rate: float = 0.0     # share of branches closed per year
+    closure_start: str = "2013-01"
+    smart_upgrade_rate: float = 0.05     # share of remaining ordinary branches made smart per year
+    partner_platform: str = ""           # platform name, or "" for none
+    partnership_start: str = "2017-06"
+    adaptive_trigger: float = 0.001      # share lost in a quarter that triggers a response
+    adaptive_step: float = 0.3           # spend multiplier step per triggered quarter
+    adaptive_max_multiplier: float = 3.0
+
+
+@dataclass
+class BankConfig:
+    group: str = "large_state"
+    label: str = ""
+    launch: str = "2013-01"
+    initial_share: float = 0.25          # of customers' primary accounts at the start
+    initial_awareness: float = 0.9
+    branches: int = 10_000               # real branches nationwide
+    app_quality: float = 0.4             # 0..1
+    self_service_share: float = 0.10     # share of in-branch transactions made at machines (2013)
+    smart_self_service_share: float = 0.75
+    deposit_rate: float = 0.35           # percent per year on retail balances
+    lending_spread: float = 2.5          # percent per year earned on deposits
+    branch_cost_m: float = 3.0           # RMB m per branch per year
+    it_cost_bn: float = 2.0              # RMB bn per year of running cost
+    security_friction: float = 0.0       # utils on top of the regulator's mandate
+    switching_cost_extra: float = 0.0    # utils a customer pays to leave this bank
+    strategy: StrategyConfig = field(default_factory=StrategyConfig)
+
+
+@dataclass
+class PlatformConfig:
+    label: str = ""
+    launch: str = "2013-06"
+    initial_awareness: float = 0.3
+    ecosystem_reach: float = 0.03        # monthly prob. of meeting an unaware urban customer via shopping or chat
+    rural_reach_factor: float = 0.5
+    payment_convenience: float = 1.0     # utils
+    mmf_yield_spread: float = 0.0        # percent over the market money-fund yield
+    mmf_fee: float = 0.3                 # percent per year on fund balances
+    subsidy_bn: float = 5.0              # RMB bn per year of user subsidies (red packets, cash-back)
+    marketing_budget_bn: float = 5.0
+    float_income_rate: float = 1.5       # percent per year earned on unreserved client funds
+    running_cost_bn: float = 3.0
+
+
+@dataclass
+class MarketConfig:
+    """Economy-wide paths that no agent controls."""
+    mmf_yield_by_year: Dict[str, float] = field(default_factory=lambda: {
+        "2013": 4.5, "2014": 5.0, "2015": 3.7, "2016": 2.5, "2017": 3.9,
+        "2018": 3.2, "2019": 2.4, "2020": 1.8})
+    mmf_base_share: float = 0.04         # share of wealth a platform user keeps in its fund at zero spread
+    mmf_share_per_point: float = 0.03    # extra share per percentage point of spread, times sensitivity
+    mmf_max_share: float = 0.4
+    mmf_dormant_factor: float = 0.5      # holders who stopped using the platform keep this much of the target
+    mmf_adjust_rate: float = 0.2         # share of the gap to the target closed each month
+
+
+# ----------------------------------------------------------------------------- regulation
+
+POLICY_LEVERS = ("regime", "platform_compliance_cost", "mmf_yield_cap", "mmf_purchase_limit",
+                 "client_fund_reserve_ratio", "remote_account_opening", "ukey_friction")
+
+
+@dataclass
+class PolicyEvent:
+    date: str = "2017-01"
+    set: Dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass
+class RegulationConfig:
+    regime: str = "asymmetric"
+    platform_compliance_cost: float = 0.0   # 0..1 share of platform subsidy and marketing spent on compliance
+    kyc_friction: float = 1.5               # utils of platform onboarding at full compliance cost
+    mmf_yield_cap: Optional[float] = None   # percent per year, or null for none
+    mmf_purchase_limit: Optional[float] = None  # RMB per customer, or null for none
+    client_fund_reserve_ratio: float = 0.0  # 0..1 of client funds held at the central bank
+    remote_account_opening: bool = False
+    ukey_friction: float = 0.8              # utils of mandated security friction on bank e-channels
+    timeline: List[PolicyEvent] = field(default_factory=list)          # history, in the regime file
+    scenario_events: List[PolicyEvent] = field(default_factory=list)   # what-if changes, in experiment files
+
+
+# ----------------------------------------------------------------------------- transactions
+
+@dataclass
+class TransactionConfig:
+    """Bank transactions a customer makes each month, by active channel."""
+    monthly_count: Dict[str, float] = field(default_factory=lambda: {
+        "branch": 2.5, "pc": 4.0, "mobile": 5.0, "platform": 5.0})
+    digital_count_growth: float = 2.0    # mobile and platform counts grow by this factor at full mobile maturity
+    age_count_factor: List[float] = field(default_factory=lambda: [1.2, 1.1, 0.9, 0.7])
+    mix: Dict[str, Dict[str, float]] = field(default_factory=lambda: {
+        "branch": {"branch": 0.92, "pc": 0.05, "mobile": 0.03, "platform_link": 0.0},
+        "pc": {"branch": 0.25, "pc": 0.65, "mobile": 0.10, "platform_link": 0.0},
+        "mobile": {"branch": 0.05, "pc": 0.08, "mobile": 0.87, "platform_link": 0.0},
+        "platform": {"branch": 0.10, "pc": 0.05, "mobile": 0.25, "platform_link": 0.60},
+    })
+    ticket_rmb: Dict[str, float] = field(default_factory=lambda: {
+        "counter": 8000.0, "self_service": 1500.0, "pc": 30000.0, "mobile": 1200.0,
+        "platform_link": 300.0})
+    wealth_ticket_elasticity: float = 0.5
+
+
+# ----------------------------------------------------------------------------- the run
+
+@dataclass
+class Config:
+    scenario: str = "baseline"
+    question: str = ""
+    seed: int = 42
+    start: str = "2013-01"
+    end: str = "2020-12"
+    target_set: str = "seed"
+    population: PopulationConfig = field(default_factory=PopulationConfig)
+    customers: CustomerBehaviourConfig = field(default_factory=CustomerBehaviourConfig)
+    switching_cost: SwitchingCostConfig = field(default_factory=SwitchingCostConfig)
+    banks: Dict[str, BankConfig] = field(default_factory=dict)
+    platforms: Dict[str, PlatformConfig] = field(default_factory=dict)
+    market: MarketConfig = field(default_factory=MarketConfig)
+    regulation: RegulationConfig = field(default_factory=RegulationConfig)
+    transactions: TransactionConfig = field(default_factory=TransactionConfig)
+
+
+# ----------------------------------------------------------------------------- validation
+
+def _prob(key: str, value: Any) -> None:
+    if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0 or value != value:
+        raise ConfigError(key, value, "a probability or share in [0, 1]")
+
+
+def _nonneg(key: str, value: Any) -> None:
+    if not isinstance(value, (int, float)) or not float(value) >= 0.0:
+        raise ConfigError(key, value, "a number >= 0")
+
+
+def _positive(key: str, value: Any) -> None:
+    if not isinstance(value, (int, float)) or not float(value) > 0.0:
+        raise ConfigError(key, value, "a number > 0")
+
+
+def _finite(key: str, value: Any) -> None:
+    if not isinstance(value, (int, float)) or not abs(float(value)) < float("inf"):
+        raise ConfigError(key, value, "a finite number")
+
+
+def _sums_to_one(key: str, values: Any) -> None:
+    total = sum(float(v) for v in values)
+    if abs(total - 1.0) > 1e-6:
+        raise ConfigError(key, list(values), f"shares that sum to 1 (these sum to {total:.6g})")
+
+
+def _length(key: str, values: List[Any], n: int) -> None:
+    if len(values) != n:
+        raise ConfigError(key, list(values), f"{n} values, one per age band {list(AGE_BANDS)}")
+
+
+def _exact_keys(key: str, mapping: Dict[str, Any], allowed: tuple) -> None:
+    if set(mapping) != set(allowed):
+        raise ConfigError(key, sorted(mapping), f"exactly the keys {list(allowed)}")
+
+
+def _in_period(key: str, date: str, first: int, last: int) -> int:
+    idx = month_index(date, key)
+    if not first <= idx <= last:
+        raise ConfigError(key, date, f"a month between {month_label(first)} and {month_label(last)}")
+    return idx
+
+
+def validate(cfg: Config) -> None:
+    """Check every value the model reads; raise ConfigError on the first bad one."""
+    first, last = month_index(cfg.start, "start"), month_index(cfg.end, "end")
+    if last < first:
+        raise ConfigError("end", cfg.end, f"a month on or after start={cfg.start}")
+    if not isinstance(cfg.seed, int) or cfg.seed < 0:
+        raise ConfigError("seed", cfg.seed, "an integer >= 0")
+    if cfg.target_set not in ("seed", "cba"):
+        raise ConfigError("target_set", cfg.target_set, "one of ['seed', 'cba']")
+
+    p = cfg.population
+    if not isinstance(p.size, int) or p.size < 100:
+        raise ConfigError("population.size", p.size, "an integer >= 100")
+    _positive("population.represents_adults", p.represents_adults)
+    _length("population.age_shares", p.age_shares, len(AGE_BANDS))
+    for i, s in enumerate(p.age_shares):
+        _prob(f"population.age_shares[{i}]", s)
+    _sums_to_one("population.age_shares", p.age_shares)
+    _prob("population.urban_share", p.urban_share)
+    for name in ("literacy_mean_by_age", "literacy_growth_by_age"):
+        values = getattr(p, name)
+        _length(f"population.{name}", values, len(AGE_BANDS))
+        for i, v in enumerate(values):
+            _prob(f"population.{name}[{i}]", v)
+    _prob("population.literacy_urban_bonus", p.literacy_urban_bonus)
+    _nonneg("population.literacy_sd", p.literacy_sd)
+    _positive("population.wealth_median_urban", p.wealth_median_urban)
+    _positive("population.wealth_median_rural", p.wealth_median_rural)
+    _nonneg("population.wealth_sigma", p.wealth_sigma)
+    if not -0.5 < p.wealth_growth < 1.0:
+        raise ConfigError("population.wealth_growth", p.wealth_growth, "a yearly rate in (-0.5, 1)")
+    if not isinstance(p.ties_per_customer, int) or not 0 <= p.ties_per_customer <= 64:
+        raise ConfigError("population.ties_per_customer", p.ties_per_customer, "an integer in [0, 64]")
+    _prob("population.tie_homophily", p.tie_homophily)
+    _exact_keys("population.initial_channel_shares", p.initial_channel_shares, CHANNELS)
+    for ch, s in p.initial_channel_shares.items():
+        _prob(f"population.initial_channel_shares.{ch}", s)
+    _sums_to_one("population.initial_channel_shares", p.initial_channel_shares.values())
+
+    c = cfg.customers
+    _length("customers.reconsider_prob_by_age", c.reconsider_prob_by_age, len(AGE_BANDS))
+    for i, v in enumerate(c.reconsider_prob_by_age):
+        _prob(f"customers.reconsider_prob_by_age[{i}]", v)
+    _length("customers.age_branch_preference", c.age_branch_preference, len(AGE_BANDS))
+    for name in ("channel_constant", "literacy_weight"):
+        _exact_keys(f"customers.{name}", getattr(c, name), CHANNELS)
+        for ch, v in getattr(c, name).items():
+            _finite(f"customers.{name}.{ch}", v)
+    for name in ("branch_density_weight", "rural_branch_multiplier", "app_quality_weight",
+                 "mobile_tech_max", "yield_weight", "marketing_weight", "subsidy_weight",
+                 "tie_weight", "habit"):
+        _nonneg(f"customers.{name}", getattr(c, name))
+    _positive("customers.mobile_tech_width_years", c.mobile_tech_width_years)
+    _positive("customers.marketing_reference_rmb", c.marketing_reference_rmb)
+    _prob("customers.awareness_per_marketing", c.awareness_per_marketing)
+    _prob("customers.awareness_word_of_mouth", c.awareness_word_of_mouth)
+
+    s = cfg.switching_cost
+    for name in ("scale", "bank", "branch_visit_to_open", "platform"):
+        _nonneg(f"switching_cost.{name}", getattr(s, name))
+    _prob("switching_cost.partnership_discount", s.partnership_discount)
+
+    if not cfg.banks:
+        raise ConfigError("banks", {}, "at least one bank")
+    if not cfg.platforms:
+        raise ConfigError("platforms", {}, "at least one platform (set a late launch to keep it out)")
+    _sums_to_one("banks.*.initial_share", [b.initial_share for b in cfg.banks.values()])
+    for name, b in cfg.banks.items():
+        k = f"banks.{name}"
+        if b.group not in BANK_GROUPS:
+            raise ConfigError(f"{k}.group", b.group, f"one of {list(BANK_GROUPS)}")
+        _in_period(f"{k}.launch", b.launch, -10**9, last)
+        for f in ("initial_share", "initial_awareness", "app_quality", "self_service_share",
+                  "smart_self_service_share"):
+            _prob(f"{k}.{f}", getattr(b, f))
+        if not isinstance(b.branches, int) or b.branches < 0:
+            raise ConfigError(f"{k}.branches", b.branches, "an integer >= 0")
+        for f in ("deposit_rate", "lending_spread", "branch_cost_m", "it_cost_bn",
+                  "security_friction", "switching_cost_extra"):
+            _nonneg(f"{k}.{f}", getattr(b, f))
+        if month_index(b.launch, f"{k}.launch") > first and b.initial_share > 0:
+            raise ConfigError(f"{k}.initial_share", b.initial_share,
+                              f"0 for a bank launched after the start ({b.launch})")
+        st = b.strategy
+        if st.kind not in STRATEGY_KINDS:
+            raise ConfigError(f"{k}.strategy.kind", st.kind, f"one of {list(STRATEGY_KINDS)}")
+        for f in ("marketing_budget_bn", "digital_investment_bn", "adaptive_trigger", "adaptive_step"):
+            _nonneg(f"{k}.strategy.{f}", getattr(st, f))
+        for f in ("branch_closure_rate", "smart_upgrade_rate"):
+            _prob(f"{k}.strategy.{f}", getattr(st, f))
+        if st.adaptive_max_multiplier < 1:
+            raise ConfigError(f"{k}.strategy.adaptive_max_multiplier", st.adaptive_max_multiplier, "a number >= 1")
+        _in_period(f"{k}.strategy.closure_start", st.closure_start, first, last)
+        if st.partner_platform:
+            if st.partner_platform not in cfg.platforms:
+                raise ConfigError(f"{k}.strategy.partner_platform", st.partner_platform,
+                                  f"'' or one of {sorted(cfg.platforms)}")
+            _in_period(f"{k}.strategy.partnership_start", st.partnership_start, first, last)
+    for name, pl in cfg.platforms.items():
+        k = f"platforms.{name}"
+        if name in cfg.banks:
+            raise ConfigError(k, name, "a name not also used by a bank")
+        _in_period(f"{k}.launch", pl.launch, -10**9, last)
+        for f in ("initial_awareness", "ecosystem_reach", "rural_reach_factor"):
+            _prob(f"{k}.{f}", getattr(pl, f))
+        for f in ("payment_convenience", "mmf_fee", "subsidy_bn", "marketing_budget_bn",
+                  "float_income_rate", "running_cost_bn"):
+            _nonneg(f"{k}.{f}", getattr(pl, f))
+        _finite(f"{k}.mmf_yield_spread", pl.mmf_yield_spread)
+
+    m = cfg.market
+    for year, y in m.mmf_yield_by_year.items():
+        if not str(year).isdigit():
+            raise ConfigError("market.mmf_yield_by_year", year, "years written YYYY")
+        _nonneg(f"market.mmf_yield_by_year.{year}", y)
+    for f in ("mmf_base_share", "mmf_share_per_point", "mmf_max_share", "mmf_dormant_factor",
+              "mmf_adjust_rate"):
+        _prob(f"market.{f}", getattr(m, f))
+
+    _validate_policy("regulation", {k: getattr(cfg.regulation, k) for k in POLICY_LEVERS})
+    _nonneg("regulation.kyc_friction", cfg.regulation.kyc_friction)
+    for list_name in ("timeline", "scenario_events"):
+        for i, ev in enumerate(getattr(cfg.regulation, list_name)):
+            k = f"regulation.{list_name}[{i}]"
+            _in_period(f"{k}.date", ev.date, first, last)
+            for lever, value in ev.set.items():
+                if lever not in POLICY_LEVERS:
+                    raise ConfigError(f"{k}.set.{lever}", value, f"a policy lever, one of {list(POLICY_LEVERS)}")
+                _validate_policy(f"{k}.set", {lever: value})
+
+    t = cfg.transactions
+    _exact_keys("transactions.monthly_count", t.monthly_count, CHANNELS)
+    for ch, v in t.monthly_count.items():
+        _nonneg(f"transactions.monthly_count.{ch}", v)
+    _nonneg("transactions.digital_count_growth", t.digital_count_growth)
+    _length("transactions.age_count_factor", t.age_count_factor, len(AGE_BANDS))
+    for i, v in enumerate(t.age_count_factor):
+        _nonneg(f"transactions.age_count_factor[{i}]", v)
+    _exact_keys("transactions.mix", t.mix, CHANNELS)
+    for ch, row in t.mix.items():
+        _exact_keys(f"transactions.mix.{ch}", row, TX_CHANNELS)
+        for txc, v in row.items():
+            _prob(f"transactions.mix.{ch}.{txc}", v)
+        _sums_to_one(f"transactions.mix.{ch}", row.values())
+    _exact_keys("transactions.ticket_rmb", t.ticket_rmb,
+                ("counter", "self_service", "pc", "mobile", "platform_link"))
+    for ch, v in t.ticket_rmb.items():
+        _positive(f"transactions.ticket_rmb.{ch}", v)
+    _nonneg("transactions.wealth_ticket_elasticity", t.wealth_ticket_elasticity)
+
+
+def _validate_policy(prefix: str, levers: Dict[str, Any]) -> None:
+    for lever, value in levers.items():
+        key = f"{prefix}.{lever}"
+        if lever == "regime" and value not in REGIMES:
+            raise ConfigError(key, value, f"one of {list(REGIMES)}")
+        if lever in ("platform_compliance_cost", "client_fund_reserve_ratio"):
+            _prob(key, value)
+        if lever in ("mmf_yield_cap", "mmf_purchase_limit") and value is not None:
+            _nonneg(key, value)
+        if lever == "remote_account_opening" and not isinstance(value, bool):
+            raise ConfigError(key, value, "true or false")
+        if lever == "ukey_friction":
+            _nonneg(key, value)

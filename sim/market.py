@@ -1,0 +1,192 @@
+"""The market: banks, platforms, customers and the regulator, advanced one month per step.
+
+Each month: the regulator's levers for the month apply; at a quarter's start banks
+revise their strategies; platforms set subsidies and fund yields; customers learn of
+providers (marketing, platform ecosystems, word of mouth), some reconsider their
+provider and channel, savings move between deposits and funds, and transactions are
+made; institutions book their month and the metrics are recorded.
+"""
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+
+from .banks import Bank
+from .config import CHANNELS, Config, month_index, validate
+from .customers import BRANCH, MOBILE, N_SEGMENTS, PC, PLATFORM, Customers, Menu
+from .metrics import MetricsRecorder
+from .platforms import Platform
+from .regulation import Policy, Regulator
+
+
+class MarketModel(mesa.Model):
+    """Retail banking channel competition, monthly from `cfg.start` to `cfg.end`."""
+
+    def __init__(self, cfg: Config):
+        validate(cfg)
+        super().__init__(rng=cfg.seed)
+        self.cfg = cfg
+        self.first_month, self.last_month = month_index(cfg.start), month_index(cfg.end)
+        self.month = self.first_month
+        self.regulator = Regulator(cfg.regulation)
+        self.policy: Policy = self.regulator.policy_at(self.first_month)
+        self.banks = [Bank(self, name, i, b) for i, (name, b) in enumerate(cfg.banks.items())]
+        self.platforms = [Platform(self, name, i, p) for i, (name, p) in enumerate(cfg.platforms.items())]
+        self.customers = Customers(
+            cfg,
+            bank_shares=np.array([b.cfg.initial_share for b in self.banks]),
+            bank_awareness=np.array([b.cfg.initial_awareness for b in self.banks]),
+            platform_awareness=np.array([p.cfg.initial_awareness for p in self.platforms]),
+            rng=self.rng,
+        )
+        self.scale = cfg.population.represents_adults / cfg.population.size  # real adults per simulated customer
+        self.recorder = MetricsRecorder(self)
+
+    @property
+    def n_months(self) -> int:
+        return self.last_month - self.first_month + 1
+
+    @property
+    def years_elapsed(self) -> float:
+        return (self.month - self.first_month) / 12
+
+    def step(self) -> None:
+        self.month = self.first_month + self.recorder.months_recorded
+        self.policy = self.regulator.policy_at(self.month)
+        if (self.month - self.first_month) % 3 == 0:
+            self.agents_by_type[Bank].shuffle_do("decide_quarter")
+        market_yield = self._market_mmf_yield()
+        for p in self.platforms:
+            p.set_month(self.policy, market_yield)
+
+        cust = self.customers
+        cust.update_awareness(self._awareness_prob(), self.rng)
+        self._partnership_awareness()
+        outcome = cust.reconsider(self._menu(), self.years_elapsed, self.rng)
+        deposit_rate = np.array([b.cfg.deposit_rate for b in self.banks])
+        mmf_yield = np.array([p.mmf_yield if p.is_open(self.month) else 0.0 for p in self.platforms])
+        inflow = cust.update_balances(mmf_yield, deposit_rate, self.policy.mmf_purchase_limit)
+        self_service = np.array([b.self_service_share for b in self.banks])
+        maturity = self._mobile_tech() / self.cfg.customers.mobile_tech_max if self.cfg.customers.mobile_tech_max else 0.0
+        counts, values = cust.transactions(self_service, maturity, self.rng)
+
+        bank_customers = np.bincount(cust.bank, minlength=len(self.banks))
+        deposits = np.bincount(cust.bank, weights=cust.deposits, minlength=len(self.banks)) * self.scale
+        funds = np.bincount(cust.platform[cust.platform >= 0], weights=cust.mmf[cust.platform >= 0],
+                            minlength=len(self.platforms)) * self.scale
+        for b in self.banks:
+            b.customer_share = bank_customers[b.index] / cust.size
+            b.book_month(deposits[b.index])
+        for p in self.platforms:
+            p.book_month(funds[p.index], self.policy)
+        self.recorder.record(outcome, counts * self.scale, values * self.scale, inflow * self.scale,
+                             deposits, funds, bank_customers)
+        if self.month >= self.last_month:
+            self.running = False
+
+    def run(self, progress=None) -> "MarketModel":
+        """Run to the end month; `progress(month_label)` is called after each step if given."""
+        while self.running:
+            self.step()
+            if progress is not None:
+                progress(self)
+        return self
+
+    # ------------------------------------------------------------------ the month's terms
+    def _market_mmf_yield(self) -> float:
+        table = {int(y): v for y, v in self.cfg.market.mmf_yield_by_year.items()}
+        year = self.month // 12
+        known = [y for y in table if y <= year] or [min(table)]
+        return table[max(known)]
+
+    def _mobile_tech(self) -> float:
+        c = self.cfg.customers
+        year = self.month / 12
+        return c.mobile_tech_max / (1 + math.exp(-(year - c.mobile_tech_mid_year) / c.mobile_tech_width_years))
+
+    def _spend_term(self, spend_bn: float, weight: float) -> float:
+        per_adult = spend_bn * 1e9 / self.cfg.population.represents_adults
+        return weight * math.log1p(per_adult / self.cfg.customers.marketing_reference_rmb)
+
+    def _menu(self) -> Menu:
+        c, sc, pol = self.cfg.customers, self.cfg.switching_cost, self.policy
+        tech = self._mobile_tech()
+        rows = []   # (bank, platform, channel, provider, available, utility, presence, yield)
+        for b in self.banks:
+            open_ = b.is_open(self.month)
+            marketing = self._spend_term(b.marketing_bn, c.marketing_weight)
+            friction = pol.ukey_friction + b.cfg.security_friction
+            app = c.app_quality_weight * b.app_quality
+            rows += [
+                (b.index, -1, BRANCH, b.index, open_ and b.branches >= 1, c.channel_constant["branch"] + marketing,
+                 c.branch_density_weight * b.branch_presence, b.cfg.deposit_rate),
+                (b.index, -1, PC, b.index, open_, c.channel_constant["pc"] + app - friction + marketing,
+                 0.0, b.cfg.deposit_rate),
+                (b.index, -1, MOBILE, b.index, open_, c.channel_constant["mobile"] + app + tech - friction + marketing,
+                 0.0, b.cfg.deposit_rate),
+            ]
+        for p in self.platforms:
+            utility = (c.channel_constant["platform"] + tech + p.cfg.payment_convenience
+                       + self._spend_term(p.marketing_bn, c.marketing_weight)
+                       + self._spend_term(p.subsidy_bn, c.subsidy_weight))
+            rows.append((-1, p.index, PLATFORM, len(self.banks) + p.index, p.is_open(self.month), utility,
+                         0.0, p.mmf_yield))
+        bank, platform, channel, provider, available, utility, presence, yld = (np.array(x) for x in zip(*rows))
+        visit = 0.0 if pol.remote_account_opening else sc.branch_visit_to_open
+        branchless = np.array([bk >= 0 and self.banks[bk].branches < 1 for bk in bank])
+        partner = np.full(len(self.platforms), -1)
+        for b in self.banks:
+            if b.partner is not None:
+                partner[self.cfg_platform_index(b.partner)] = b.index
+        return Menu(
+            bank=bank, platform=platform, channel=channel, provider=provider, category=np.where(
+                channel == PLATFORM, PLATFORM + platform, channel),
+            available=available.astype(bool), utility=utility.astype(float),
+            literacy_weight=np.array([c.literacy_weight[CHANNELS[ch]] for ch in channel]),
+            branch_presence=presence.astype(float), yield_term=c.yield_weight * yld.astype(float),
+            bank_switch_cost=sc.scale * (sc.bank + visit),
+            opening_extra=sc.scale * visit * branchless,
+            leave_cost=sc.scale * np.array([b.cfg.switching_cost_extra for b in self.banks]),
+            platform_switch_cost=sc.scale * sc.platform + self.regulator.platform_onboarding_friction(pol),
+            platform_partner=partner, partnership_discount=sc.partnership_discount,
+        )
+
+    def cfg_platform_index(self, name: str) -> int:
+        return list(self.cfg.platforms).index(name)
+
+    def _awareness_prob(self) -> np.ndarray:
+        """(providers, segments) monthly probability that an unaware customer learns of each."""
+        c, cust = self.cfg.customers, self.customers
+        seg_size = np.maximum(np.bincount(cust.segment, minlength=N_SEGMENTS), 1)
+        nb, npl = len(self.banks), len(self.platforms)
+        bank_users = np.bincount(cust.segment * nb + cust.bank, minlength=N_SEGMENTS * nb).reshape(N_SEGMENTS, nb)
+        active = cust.channel == PLATFORM
+        plat_users = np.bincount(cust.segment[active] * npl + cust.platform[active],
+                                 minlength=N_SEGMENTS * npl).reshape(N_SEGMENTS, npl)
+        users_share = (np.concatenate([bank_users, plat_users], axis=1) / seg_size[:, None]).T
+        urban = np.arange(N_SEGMENTS) % 2 == 1
+        prob = np.zeros((nb + npl, N_SEGMENTS))
+        for i, inst in enumerate([*self.banks, *self.platforms]):
+            if not inst.is_open(self.month):
+                continue
+            per_adult = inst.marketing_bn * 1e9 / self.cfg.population.represents_adults
+            by_marketing = min(1.0, c.awareness_per_marketing * math.log1p(per_adult / c.marketing_reference_rmb)
+                               / math.log(2))
+            reach = 0.0
+            if isinstance(inst, Platform):
+                reach = inst.cfg.ecosystem_reach * np.where(urban, 1.0, inst.cfg.rural_reach_factor)
+            by_mouth = c.awareness_word_of_mouth * users_share[i]
+            prob[i] = 1 - (1 - by_marketing) * (1 - reach) * (1 - by_mouth)
+        return prob
+
+    def _partnership_awareness(self) -> None:
+        """A partner platform shows the bank inside its app, and the bank shows the platform."""
+        cust = self.customers
+        for b in self.banks:
+            if b.partner is None:
+                continue
+            p = self.cfg_platform_index(b.partner)
+            cust.make_aware_of(b.index, np.flatnonzero(cust.platform == p))
+            cust.make_aware_of(len(self.banks) + p, np.flatnonzero(cust.bank == b.index))

@@ -1,0 +1,193 @@
+"""What is measured each month, and the yearly figures compared with the targets.
+
+Definitions follow the seeds (`004`): the off-counter rate is off-counter transactions
+over all bank transactions; mobile share is mobile-banking transaction value over
+off-counter transaction value. Machines in branches count as off-counter. Yearly rates
+are ratios of yearly sums, not means of monthly rates.
+
+Units (real scale: each simulated customer stands for `population.represents_adults /
+population.size` adults): transactions in millions, money in RMB bn, customers in
+millions; shares and rates are fractions in [0, 1].
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .config import AGE_BANDS, CHANNELS, month_label
+
+if TYPE_CHECKING:
+    from .customers import ChoiceOutcome
+    from .market import MarketModel
+
+PLACES = ("counter", "self_service", "pc", "mobile", "platform_link")
+OFF_COUNTER = [1, 2, 3, 4]
+
+COLUMN_UNITS = {
+    "date": ("YYYY-MM", "month"),
+    "step": ("count", "month number, 1 = first simulated month"),
+    "tx_*": ("million transactions", "bank transactions by place: counter, self_service (machines in branches), pc, mobile, platform_link (payments a platform makes on the customer's bank account)"),
+    "value_*": ("RMB bn", "value of those transactions"),
+    "off_counter_rate": ("fraction", "tx_offcounter / tx_total (seed 004's 离柜率)"),
+    "mobile_value_share": ("fraction", "value_mobile / value_offcounter (seed 004)"),
+    "share_*": ("fraction", "customers by active channel; the four sum to 1"),
+    "customers_*": ("million adults", "customers by active channel"),
+    "deposits_bank": ("RMB bn", "balances held at banks"),
+    "balance_platform_mmf": ("RMB bn", "balances in platforms' money-market funds"),
+    "income_inflow": ("RMB bn", "new savings this month (wealth growth), the only flow into balances"),
+    "hhi_banks": ("index 0-10000", "Herfindahl index of banks' shares of primary customers"),
+    "hhi_platforms": ("index 0-10000", "Herfindahl index of platforms' shares of active platform users"),
+    "branches_total": ("branches", "branches open, all banks"),
+    "reconsidered": ("million adults", "customers who reconsidered this month"),
+    "bank_switches": ("million adults", "customers who changed primary bank this month"),
+    "churn_rate": ("fraction per month", "bank_switches / all customers"),
+    "platform_switches": ("million adults", "customers who opened an account at a platform new to them"),
+    "flow_*_to_*": ("million adults", "customers moving between active channels this month"),
+    "digital_share_*": ("fraction", "customers of the group whose active channel is not the branch counter"),
+    "platform_share_*": ("fraction", "customers of the group whose active channel is a platform's app"),
+    "mmf_yield_market": ("percent per year", "market money-fund yield"),
+    "policy_*": ("lever value", "regulation in force this month"),
+}
+
+
+def _age_label(band: str) -> str:
+    return band.replace("-", "_").replace("+", "plus")
+
+
+class MetricsRecorder:
+    """Collects one row per month for the market and one per month and institution."""
+
+    def __init__(self, model: "MarketModel"):
+        self.model = model
+        self.rows: list[dict] = []
+        self.institution_rows: list[dict] = []
+
+    @property
+    def months_recorded(self) -> int:
+        return len(self.rows)
+
+    def record(self, outcome: "ChoiceOutcome", counts: np.ndarray, values: np.ndarray, inflow: float,
+               deposits: np.ndarray, funds: np.ndarray, bank_customers: np.ndarray) -> None:
+        m, cust = self.model, self.model.customers
+        millions = m.scale / 1e6
+        tx = counts.sum(axis=0) / 1e6
+        val = values.sum(axis=0) / 1e9
+        row = {"date": month_label(m.month), "step": len(self.rows) + 1}
+        row["tx_total"] = tx.sum()
+        row["tx_offcounter"] = tx[OFF_COUNTER].sum()
+        row.update({f"tx_{p}": tx[i] for i, p in enumerate(PLACES)})
+        row["value_total"] = val.sum()
+        row["value_offcounter"] = val[OFF_COUNTER].sum()
+        row.update({f"value_{p}": val[i] for i, p in enumerate(PLACES)})
+        row["off_counter_rate"] = row["tx_offcounter"] / row["tx_total"] if row["tx_total"] else np.nan
+        row["mobile_value_share"] = row["value_mobile"] / row["value_offcounter"] if row["value_offcounter"] else np.nan
+
+        by_channel = np.bincount(cust.channel, minlength=4)
+        for i, ch in enumerate(CHANNELS):
+            row[f"share_{ch}"] = by_channel[i] / cust.size
+        for i, ch in enumerate(CHANNELS):
+            row[f"customers_{ch}"] = by_channel[i] * millions
+        row["deposits_bank"] = deposits.sum() / 1e9
+        row["balance_platform_mmf"] = funds.sum() / 1e9
+        row["income_inflow"] = inflow / 1e9
+        bank_share = bank_customers / cust.size
+        row["hhi_banks"] = 1e4 * float((bank_share ** 2).sum())
+        active = cust.platform[cust.channel == 3]
+        plat_share = np.bincount(active, minlength=len(m.platforms)) / max(active.size, 1)
+        row["hhi_platforms"] = 1e4 * float((plat_share ** 2).sum())
+        row["branches_total"] = sum(b.branches for b in m.banks)
+        row["reconsidered"] = outcome.reconsidered * millions
+        row["bank_switches"] = outcome.bank_switches * millions
+        row["churn_rate"] = outcome.bank_switches / cust.size
+        row["platform_switches"] = outcome.platform_switches * millions
+        for i, a in enumerate(CHANNELS):
+            for j, b in enumerate(CHANNELS):
+                if i != j:
+                    row[f"flow_{a}_to_{b}"] = outcome.channel_flows[i, j] * millions
+
+        digital = cust.channel != 0
+        on_platform = cust.channel == 3
+        groups = {f"age_{_age_label(band)}": cust.age == k for k, band in enumerate(AGE_BANDS)}
+        groups.update(urban=cust.urban, rural=~cust.urban)
+        for name, members in groups.items():
+            n = max(int(members.sum()), 1)
+            row[f"digital_share_{name}"] = int((digital & members).sum()) / n
+            row[f"platform_share_{name}"] = int((on_platform & members).sum()) / n
+        row["mmf_yield_market"] = m._market_mmf_yield()
+        pol = m.policy
+        row.update(policy_regime=pol.regime, policy_platform_compliance_cost=pol.platform_compliance_cost,
+                   policy_mmf_yield_cap=pol.mmf_yield_cap, policy_mmf_purchase_limit=pol.mmf_purchase_limit,
+                   policy_client_fund_reserve_ratio=pol.client_fund_reserve_ratio,
+                   policy_remote_account_opening=pol.remote_account_opening,
+                   policy_ukey_friction=pol.ukey_friction)
+        self.rows.append(row)
+        self._record_institutions(row, counts, values, deposits, funds, bank_customers)
+
+    def _record_institutions(self, row, counts, values, deposits, funds, bank_customers) -> None:
+        m, cust = self.model, self.model.customers
+        millions = m.scale / 1e6
+        by_bank_channel = np.bincount(cust.bank.astype(np.int64) * 4 + cust.channel,
+                                      minlength=4 * len(m.banks)).reshape(len(m.banks), 4)
+        for b in m.banks:
+            i = b.index
+            self.institution_rows.append({
+                "date": row["date"], "step": row["step"], "institution": b.name, "kind": "bank",
+                "group": b.cfg.group, "customers": bank_customers[i] * millions,
+                "share": bank_customers[i] / cust.size,
+                "branch_users": by_bank_channel[i, 0] * millions, "pc_users": by_bank_channel[i, 1] * millions,
+                "mobile_users": by_bank_channel[i, 2] * millions,
+                "balance": deposits[i] / 1e9, "off_counter_rate": counts[i, OFF_COUNTER].sum() / max(counts[i].sum(), 1),
+                "revenue": b.revenue_bn, "cost": b.cost_bn, "profit": b.profit_bn,
+                "marketing_per_year": b.marketing_bn, "digital_investment_per_year": b.digital_investment_bn,
+                "branches": b.branches, "smart_branches": b.smart_branches, "app_quality": b.app_quality,
+                "rate_offered": b.cfg.deposit_rate, "partner": b.partner or "",
+            })
+        active = cust.channel == 3
+        users = np.bincount(cust.platform[active], minlength=len(m.platforms))
+        holders = np.bincount(cust.platform[cust.platform >= 0], minlength=len(m.platforms))
+        for p in m.platforms:
+            i = p.index
+            self.institution_rows.append({
+                "date": row["date"], "step": row["step"], "institution": p.name, "kind": "platform",
+                "group": "platform", "customers": users[i] * millions, "share": users[i] / cust.size,
+                "account_holders": holders[i] * millions,
+                "balance": funds[i] / 1e9, "revenue": p.revenue_bn, "cost": p.cost_bn, "profit": p.profit_bn,
+                "marketing_per_year": p.marketing_bn, "subsidy_per_year": p.subsidy_bn,
+                "rate_offered": p.mmf_yield,
+            })
+
+    def timeseries(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+    def institutions(self) -> pd.DataFrame:
+        return pd.DataFrame(self.institution_rows)
+
+
+def yearly(timeseries: pd.DataFrame) -> pd.DataFrame:
+    """Yearly off-counter rate and mobile value share, as ratios of yearly sums."""
+    df = timeseries.assign(year=timeseries["date"].str[:4].astype(int))
+    g = df.groupby("year")[["tx_total", "tx_offcounter", "value_offcounter", "value_mobile"]].sum()
+    out = pd.DataFrame({
+        "off_counter_rate": g["tx_offcounter"] / g["tx_total"],
+        "mobile_value_share": g["value_mobile"] / g["value_offcounter"],
+        "offcounter_value_tn": g["value_offcounter"] / 1e3,
+        "months": df.groupby("year").size(),
+    })
+    return out.reset_index()
+
+
+def fit_to_targets(timeseries: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """Each target beside the simulated yearly value (percent), for the series the model reproduces."""
+    yr = yearly(timeseries).set_index("year")
+    rows = []
+    for t in targets.itertuples():
+        if t.series not in ("off_counter_rate", "mobile_value_share") or t.year not in yr.index:
+            continue
+        if yr.loc[t.year, "months"] < 12:
+            continue
+        sim = 100 * yr.loc[t.year, t.series]
+        rows.append({"series": t.series, "year": t.year, "target": t.value, "simulated": sim,
+                     "residual": sim - t.value, "unit": "percent", "source": t.source})
+    return pd.DataFrame(rows)

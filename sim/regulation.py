@@ -1,0 +1,60 @@
+"""The regulator: the policy levers in force each month, following a dated timeline.
+
+Two regimes frame the levers. Under the asymmetric regime (the seeds' status quo)
+platforms sit outside bank rules; under the functional regime ("same business, same
+rules") platforms carry compliance cost and know-your-customer friction like banks.
+The regime only sets defaults; every lever can also be set directly and changed at a
+given month by a timeline event.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Optional
+
+from .config import RegulationConfig, month_index
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Levers in force in one month."""
+    regime: str
+    platform_compliance_cost: float
+    mmf_yield_cap: Optional[float]
+    mmf_purchase_limit: Optional[float]
+    client_fund_reserve_ratio: float
+    remote_account_opening: bool
+    ukey_friction: float
+
+    @property
+    def functional(self) -> bool:
+        return self.regime == "functional"
+
+
+class Regulator:
+    """Applies the timeline; `policy_at(month)` gives the levers in force."""
+
+    def __init__(self, cfg: RegulationConfig):
+        self.kyc_friction = cfg.kyc_friction
+        names = [f.name for f in fields(Policy)]
+        self._initial = Policy(**{n: getattr(cfg, n) for n in names})
+        # history first, then what-if changes; within a month the later-listed event wins
+        events = [*cfg.timeline, *cfg.scenario_events]
+        self._events = sorted(((month_index(ev.date), i, dict(ev.set)) for i, ev in enumerate(events)),
+                              key=lambda e: (e[0], e[1]))
+        self.policy = self._initial
+
+    def policy_at(self, month: int) -> Policy:
+        policy = self._initial
+        for when, _, changes in self._events:
+            if when <= month:
+                policy = replace(policy, **changes)
+        self.policy = policy
+        return policy
+
+    def platform_onboarding_friction(self, policy: Policy) -> float:
+        """Utils a customer pays to open a platform account on top of the switching cost.
+
+        Under the functional regime full compliance applies: real-name checks as at a bank.
+        """
+        weight = 1.0 if policy.functional else 0.5
+        return self.kyc_friction * policy.platform_compliance_cost * weight
