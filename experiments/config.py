@@ -7,10 +7,10 @@ composed DictConfig into the dataclasses `sim` takes and validates the values.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
-from dataclasses import fields, is_dataclass
 from pathlib import Path
-from typing import Iterable, get_type_hints
+from typing import Iterable
 
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
@@ -44,28 +44,36 @@ def load_config(overrides: Iterable[str] = ()) -> Config:
     return to_config(cfg)
 
 
-def experiment_names() -> list[str]:
-    return sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
+@functools.lru_cache(maxsize=1)
+def _all_keys() -> tuple[str, ...]:
+    """Dotted names of every key in the default config, for suggesting the nearest valid key."""
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
+            cfg = OmegaConf.to_container(compose(config_name="config"), resolve=False)
+    finally:
+        GlobalHydra.instance().clear()
+    keys: list[str] = []
+
+    def walk(node, prefix):
+        for k, v in node.items():
+            keys.append(prefix + str(k))
+            if isinstance(v, dict):
+                walk(v, prefix + str(k) + ".")
+    walk(cfg, "")
+    return tuple(keys)
 
 
-def _known_keys(schema=Config, prefix: str = "") -> list[str]:
-    """Dotted names of every schema field, for suggesting the nearest valid key."""
-    keys = []
-    hints = get_type_hints(schema)
-    for f in fields(schema):
-        name = prefix + f.name
-        keys.append(name)
-        if is_dataclass(hints[f.name]):
-            keys += _known_keys(hints[f.name], name + ".")
-    return keys
-
-
-def _nearest(key: str, candidates: list[str]) -> str:
+def _nearest(key: str) -> str:
+    try:
+        candidates = [k for k in _all_keys() if k.count(".") == key.count(".")]
+    except Exception:  # noqa: BLE001 - a suggestion is a nicety, never a second error
+        return ""
     close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def explain(exc: BaseException) -> str:
+def explain(exc: BaseException, overrides: Iterable[str] = ()) -> str:
     """One line naming the key, the value and what is allowed, for any config failure."""
     if isinstance(exc, ConfigError):
         return str(exc)
@@ -78,20 +86,18 @@ def explain(exc: BaseException) -> str:
     m = re.search(r"Could not find '([\w/]+)/([^']+)'", text)
     if m:
         group, name = m.groups()
-        options = experiment_names() if group == "experiment" else sorted(
-            p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+        options = sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+        close = difflib.get_close_matches(name, options, n=1)
         return (f"config error: {group}={name!r} is not allowed; expected one of {options}"
-                + _nearest(name, options))
+                + (f" (did you mean '{close[0]}'?)" if close else ""))
     m = re.search(r"full_key: ([\w.\[\]]+)", text)
     full_key = m.group(1) if m else None
     m = re.search(r"Key '([^']+)' not in '(\w+)'|Key '([^']+)' is not in struct", text)
     if m:
         key = full_key or m.group(1) or m.group(3)
-        value = _override_value(text, key)
-        parent = key.rsplit(".", 1)[0] + "." if "." in key else ""
-        options = [k for k in _known_keys() if k.startswith(parent) and k.count(".") == key.count(".")]
-        return (f"config error: {key}{'=' + value if value else ''} is not a known key; expected one of "
-                f"the keys under '{parent.rstrip('.') or 'the top level'}'" + _nearest(key, options or _known_keys()))
+        given = next((o.lstrip("+~") for o in overrides if o.lstrip("+~").startswith(key)), key)
+        return (f"config error: {given} is not allowed; '{key}' is not a known key "
+                f"(see them all with --cfg job){_nearest(key)}")
     m = re.search(r"Value '([^']*)' (?:of type '\w+' )?(?:could not be converted to|is not a valid) (\w+)", text)
     if m:
         value, kind = m.groups()

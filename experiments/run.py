@@ -69,7 +69,7 @@ def main() -> None:
         try:
             load_config(overrides)   # refuse bad input before any folder is made
         except Exception as e:  # noqa: BLE001 - every composition failure becomes one line
-            print(explain(e), file=sys.stderr)
+            print(explain(e, overrides), file=sys.stderr)
             sys.exit(2)
     app()
 

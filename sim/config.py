@@ -404,10 +404,14 @@ def validate(cfg: Config) -> None:
 
     _validate_policy("regulation", {k: getattr(cfg.regulation, k) for k in POLICY_LEVERS})
     _nonneg("regulation.kyc_friction", cfg.regulation.kyc_friction)
+    # history may run past a shortened period; a scenario's own changes must fall inside it
     for list_name in ("timeline", "scenario_events"):
         for i, ev in enumerate(getattr(cfg.regulation, list_name)):
             k = f"regulation.{list_name}[{i}]"
-            _in_period(f"{k}.date", ev.date, first, last)
+            if list_name == "scenario_events":
+                _in_period(f"{k}.date", ev.date, first, last)
+            else:
+                month_index(ev.date, f"{k}.date")
             for lever, value in ev.set.items():
                 if lever not in POLICY_LEVERS:
                     raise ConfigError(f"{k}.set.{lever}", value, f"a policy lever, one of {list(POLICY_LEVERS)}")

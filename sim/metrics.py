@@ -48,7 +48,7 @@ COLUMN_UNITS = {
     "digital_share_*": ("fraction", "customers of the group whose active channel is not the branch counter"),
     "platform_share_*": ("fraction", "customers of the group whose active channel is a platform's app"),
     "mmf_yield_market": ("percent per year", "market money-fund yield"),
-    "policy_*": ("lever value", "regulation in force this month"),
+    "policy_*": ("lever value", "regulation in force this month; an empty cap or limit means none"),
 }
 
 
@@ -117,8 +117,10 @@ class MetricsRecorder:
             row[f"platform_share_{name}"] = int((on_platform & members).sum()) / n
         row["mmf_yield_market"] = m._market_mmf_yield()
         pol = m.policy
+        none_as_nan = lambda v: np.nan if v is None else float(v)  # noqa: E731 - "no cap" stays numeric
         row.update(policy_regime=pol.regime, policy_platform_compliance_cost=pol.platform_compliance_cost,
-                   policy_mmf_yield_cap=pol.mmf_yield_cap, policy_mmf_purchase_limit=pol.mmf_purchase_limit,
+                   policy_mmf_yield_cap=none_as_nan(pol.mmf_yield_cap),
+                   policy_mmf_purchase_limit=none_as_nan(pol.mmf_purchase_limit),
                    policy_client_fund_reserve_ratio=pol.client_fund_reserve_ratio,
                    policy_remote_account_opening=pol.remote_account_opening,
                    policy_ukey_friction=pol.ukey_friction)
@@ -133,7 +135,8 @@ class MetricsRecorder:
         for b in m.banks:
             i = b.index
             self.institution_rows.append({
-                "date": row["date"], "step": row["step"], "institution": b.name, "kind": "bank",
+                "date": row["date"], "step": row["step"], "institution": b.name, "label": b.cfg.label or b.name,
+                "kind": "bank",
                 "group": b.cfg.group, "customers": bank_customers[i] * millions,
                 "share": bank_customers[i] / cust.size,
                 "branch_users": by_bank_channel[i, 0] * millions, "pc_users": by_bank_channel[i, 1] * millions,
@@ -150,7 +153,8 @@ class MetricsRecorder:
         for p in m.platforms:
             i = p.index
             self.institution_rows.append({
-                "date": row["date"], "step": row["step"], "institution": p.name, "kind": "platform",
+                "date": row["date"], "step": row["step"], "institution": p.name, "label": p.cfg.label or p.name,
+                "kind": "platform",
                 "group": "platform", "customers": users[i] * millions, "share": users[i] / cust.size,
                 "account_holders": holders[i] * millions,
                 "balance": funds[i] / 1e9, "revenue": p.revenue_bn, "cost": p.cost_bn, "profit": p.profit_bn,
@@ -188,6 +192,6 @@ def fit_to_targets(timeseries: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFr
         if yr.loc[t.year, "months"] < 12:
             continue
         sim = 100 * yr.loc[t.year, t.series]
-        rows.append({"series": t.series, "year": t.year, "target": t.value, "simulated": sim,
+        rows.append({"target_set": t.target_set, "series": t.series, "year": t.year, "target": t.value, "simulated": sim,
                      "residual": sim - t.value, "unit": "percent", "source": t.source})
     return pd.DataFrame(rows)

@@ -51,7 +51,7 @@ def channels(ts: pd.DataFrame, fit: pd.DataFrame, path: Path, title: str) -> Non
     tgt = fit[fit["series"] == "off_counter_rate"]
     if len(tgt):
         ax.scatter([_year_mid(y) for y in tgt["year"]], tgt["target"], marker="D", s=60, color="white",
-                   edgecolor="black", zorder=5, label="Seed 004: off-counter rate (yearly)")
+                   edgecolor="black", zorder=5, label=f"Target off-counter rate ('{tgt['target_set'].iloc[0]}' set, yearly)")
     ax.set_ylim(0, 100)
     ax.set_ylabel("Percent of customers / of transactions")
     ax.set_title("Customers by active channel, and the off-counter rate")
@@ -70,7 +70,7 @@ def targets(ts: pd.DataFrame, fit: pd.DataFrame, path: Path, title: str) -> None
         tgt = fit[fit["series"] == series]
         for row in tgt.itertuples():
             ax.errorbar(_year_mid(row.year), row.target, yerr=3, fmt="D", color="#e76f51", capsize=4,
-                        label="Target (seed 004) ± 3 pp" if row.Index == tgt.index[0] else None)
+                        label=f"Target ('{row.target_set}' set) ± 3 pp" if row.Index == tgt.index[0] else None)
             ax.annotate(f"{row.target:.1f}% vs {row.simulated:.1f}%", (_year_mid(row.year), row.target),
                         textcoords="offset points", xytext=(6, -14), fontsize=8)
         ax.set_title(SERIES_NAMES[series])
@@ -85,7 +85,7 @@ def institutions(inst: pd.DataFrame, path: Path, title: str) -> None:
     for ax, kind, label in ((axes[0], "bank", "Share of primary bank customers (%)"),
                             (axes[1], "platform", "Active platform users, share of all customers (%)")):
         part = inst[inst["kind"] == kind]
-        for name, g in part.groupby("institution", sort=False):
+        for name, g in part.groupby("label", sort=False):
             ax.plot(_dates(g), 100 * g["share"], label=name)
         ax.set_ylabel(label)
         ax.set_title("Banks" if kind == "bank" else "Platforms")

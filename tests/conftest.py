@@ -1,0 +1,24 @@
+"""Shared helpers: configs composed exactly as the command line composes them."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from experiments.config import load_config
+from sim.market import MarketModel
+
+logging.getLogger("MESA").setLevel(logging.WARNING)
+
+
+def make_config(*overrides: str, size: int = 3000, seed: int = 1):
+    return load_config([f"population.size={size}", f"seed={seed}", *overrides])
+
+
+def run_model(*overrides: str, size: int = 3000, seed: int = 1) -> MarketModel:
+    return MarketModel(make_config(*overrides, size=size, seed=seed)).run()
+
+
+@pytest.fixture(scope="session")
+def small_run() -> MarketModel:
+    return run_model(size=5000, seed=3)
