@@ -394,6 +394,8 @@ def validate(cfg: Config) -> None:
         _finite(f"{k}.mmf_yield_spread", pl.mmf_yield_spread)
 
     m = cfg.market
+    if not m.mmf_yield_by_year:
+        raise ConfigError("market.mmf_yield_by_year", {}, "at least one year's yield, e.g. {'2013': 4.5}")
     for year, y in m.mmf_yield_by_year.items():
         if not str(year).isdigit():
             raise ConfigError("market.mmf_yield_by_year", year, "years written YYYY")

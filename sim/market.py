@@ -34,6 +34,9 @@ class MarketModel(mesa.Model):
         self.policy: Policy = self.regulator.policy_at(self.first_month)
         self.banks = [Bank(self, name, i, b) for i, (name, b) in enumerate(cfg.banks.items())]
         self.platforms = [Platform(self, name, i, p) for i, (name, p) in enumerate(cfg.platforms.items())]
+        self.platform_index = {p.name: p.index for p in self.platforms}
+        self.mmf_yields = {int(y): v for y, v in cfg.market.mmf_yield_by_year.items()}
+        self.market_mmf_yield = self._market_mmf_yield()
         self.customers = Customers(
             cfg,
             bank_shares=np.array([b.cfg.initial_share for b in self.banks]),
@@ -57,9 +60,9 @@ class MarketModel(mesa.Model):
         self.policy = self.regulator.policy_at(self.month)
         if (self.month - self.first_month) % 3 == 0:
             self.agents_by_type[Bank].shuffle_do("decide_quarter")
-        market_yield = self._market_mmf_yield()
+        self.market_mmf_yield = self._market_mmf_yield()
         for p in self.platforms:
-            p.set_month(self.policy, market_yield)
+            p.set_month(self.policy, self.market_mmf_yield)
 
         cust = self.customers
         cust.update_awareness(self._awareness_prob(), self.rng)
@@ -96,10 +99,10 @@ class MarketModel(mesa.Model):
 
     # ------------------------------------------------------------------ the month's terms
     def _market_mmf_yield(self) -> float:
-        table = {int(y): v for y, v in self.cfg.market.mmf_yield_by_year.items()}
+        """This year's market money-fund yield (the last listed year's before it, or the first)."""
         year = self.month // 12
-        known = [y for y in table if y <= year] or [min(table)]
-        return table[max(known)]
+        known = [y for y in self.mmf_yields if y <= year] or [min(self.mmf_yields)]
+        return self.mmf_yields[max(known)]
 
     def _mobile_tech(self) -> float:
         c = self.cfg.customers
@@ -139,7 +142,7 @@ class MarketModel(mesa.Model):
         partner = np.full(len(self.platforms), -1)
         for b in self.banks:
             if b.partner is not None:
-                partner[self.cfg_platform_index(b.partner)] = b.index
+                partner[self.platform_index[b.partner]] = b.index
         return Menu(
             bank=bank, platform=platform, channel=channel, provider=provider, category=np.where(
                 channel == PLATFORM, PLATFORM + platform, channel),
@@ -152,9 +155,6 @@ class MarketModel(mesa.Model):
             platform_switch_cost=sc.scale * sc.platform + self.regulator.platform_onboarding_friction(pol),
             platform_partner=partner, partnership_discount=sc.partnership_discount,
         )
-
-    def cfg_platform_index(self, name: str) -> int:
-        return list(self.cfg.platforms).index(name)
 
     def _awareness_prob(self) -> np.ndarray:
         """(providers, segments) monthly probability that an unaware customer learns of each."""
@@ -187,6 +187,6 @@ class MarketModel(mesa.Model):
         for b in self.banks:
             if b.partner is None:
                 continue
-            p = self.cfg_platform_index(b.partner)
+            p = self.platform_index[b.partner]
             cust.make_aware_of(b.index, np.flatnonzero(cust.platform == p))
             cust.make_aware_of(len(self.banks) + p, np.flatnonzero(cust.bank == b.index))

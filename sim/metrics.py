@@ -115,7 +115,7 @@ class MetricsRecorder:
             n = max(int(members.sum()), 1)
             row[f"digital_share_{name}"] = int((digital & members).sum()) / n
             row[f"platform_share_{name}"] = int((on_platform & members).sum()) / n
-        row["mmf_yield_market"] = m._market_mmf_yield()
+        row["mmf_yield_market"] = m.market_mmf_yield
         pol = m.policy
         none_as_nan = lambda v: np.nan if v is None else float(v)  # noqa: E731 - "no cap" stays numeric
         row.update(policy_regime=pol.regime, policy_platform_compliance_cost=pol.platform_compliance_cost,
