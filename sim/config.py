@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+import numpy as np
+
 AGE_BANDS = ("18-29", "30-44", "45-59", "60+")
 CHANNELS = ("branch", "pc", "mobile", "platform")      # a customer's active channel
 TX_CHANNELS = ("branch", "pc", "mobile", "platform_link")  # where a bank transaction is made
@@ -39,6 +41,11 @@ def month_index(date: str, key: str = "date") -> int:
     except ValueError:
         raise ConfigError(key, date, "a month written YYYY-MM, e.g. 2017-01") from None
     return year * 12 + month - 1
+
+
+def replicate_seed(seed: int, replicate: int) -> "np.random.SeedSequence":
+    """The random stream of one replicate: child `replicate` of the base seed's SeedSequence."""
+    return np.random.SeedSequence(seed, spawn_key=(replicate,))
 
 
 def month_label(index: int) -> str:
@@ -223,11 +230,15 @@ class TransactionConfig:
 @dataclass
 class Config:
     scenario: str = "baseline"
+    study: str = "adhoc"                 # a sweep's name: its results go to results/sweeps/<study>/
     question: str = ""
     seed: int = 42
+    replicates: int = 1                  # independent runs of this config; replicate r draws from
+                                         # SeedSequence(seed, spawn_key=(r,))
     start: str = "2013-01"
     end: str = "2020-12"
     target_set: str = "seed"
+    figures: bool = True                 # draw PNG figures into each run folder
     population: PopulationConfig = field(default_factory=PopulationConfig)
     customers: CustomerBehaviourConfig = field(default_factory=CustomerBehaviourConfig)
     switching_cost: SwitchingCostConfig = field(default_factory=SwitchingCostConfig)
@@ -290,6 +301,10 @@ def validate(cfg: Config) -> None:
         raise ConfigError("end", cfg.end, f"a month on or after start={cfg.start}")
     if not isinstance(cfg.seed, int) or cfg.seed < 0:
         raise ConfigError("seed", cfg.seed, "an integer >= 0")
+    if not cfg.study or not all(ch.isalnum() or ch in "-_." for ch in cfg.study):
+        raise ConfigError("study", cfg.study, "a name of letters, digits, '-', '_' or '.'")
+    if not isinstance(cfg.replicates, int) or not 1 <= cfg.replicates <= 10_000:
+        raise ConfigError("replicates", cfg.replicates, "an integer in [1, 10000]")
     if cfg.target_set not in ("seed", "cba"):
         raise ConfigError("target_set", cfg.target_set, "one of ['seed', 'cba']")
 

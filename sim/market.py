@@ -14,7 +14,7 @@ import mesa
 import numpy as np
 
 from .banks import Bank
-from .config import CHANNELS, Config, month_index, validate
+from .config import CHANNELS, Config, month_index, replicate_seed, validate
 from .customers import BRANCH, MOBILE, N_SEGMENTS, PC, PLATFORM, Customers, Menu
 from .metrics import MetricsRecorder
 from .platforms import Platform
@@ -24,10 +24,10 @@ from .regulation import Policy, Regulator
 class MarketModel(mesa.Model):
     """Retail banking channel competition, monthly from `cfg.start` to `cfg.end`."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config, replicate: int = 0):
         validate(cfg)
-        super().__init__(rng=cfg.seed)
-        self.cfg = cfg
+        super().__init__(rng=np.random.default_rng(replicate_seed(cfg.seed, replicate)))
+        self.cfg, self.replicate = cfg, replicate
         self.first_month, self.last_month = month_index(cfg.start), month_index(cfg.end)
         self.month = self.first_month
         self.regulator = Regulator(cfg.regulation)

@@ -1,0 +1,132 @@
+"""Merge a sweep's runs into one table: `python -m experiments.collect results/sweeps/<study>`.
+
+Reads every complete run (a folder whose run.json was written last) and every failure
+(error.json) under the sweep folder, and writes <sweep>/collected/:
+  timeseries.parquet    one row per run, replicate and month, keyed by the swept values,
+                        replicate, seed and config hash
+  institutions.parquet  the same per institution
+  runs.csv              one row per job and replicate: status (complete or failed), error, keys
+Query with pandas (`pd.read_parquet`) or DuckDB (`SELECT ... FROM 'collected/timeseries.parquet'`).
+A Hydra callback runs this at the end of every sweep.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from sim.outputs import atomic_write
+
+log = logging.getLogger("experiments.collect")
+OUT = "collected"
+KEY_COLUMNS = ["study", "job", "config_hash", "replicate", "seed", "replicate_seed", "scenario"]
+
+
+def swept_values(overrides: list[str]) -> dict:
+    """{'switching_cost.scale': 0.5, ...} from a job's task overrides (numbers parsed as numbers)."""
+    values = {}
+    for item in overrides or []:
+        key, _, raw = item.lstrip("+~").partition("=")
+        if key.startswith("hydra") or key in ("replicates", "study", "figures"):
+            continue
+        try:
+            values[key] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            values[key] = raw
+    return values
+
+
+def _run_keys(info: dict, folder: Path, root: Path) -> dict:
+    job = folder.relative_to(root)
+    if job.name.startswith("rep_"):
+        job = job.parent
+    return {"study": info.get("study", ""), "job": str(job), "config_hash": info.get("config_hash", ""),
+            "replicate": info.get("replicate"), "seed": info.get("seed"),
+            "replicate_seed": info.get("replicate_seed"), "scenario": info.get("scenario", "")}
+
+
+def collect(root: Path) -> Path:
+    """Write <root>/collected/ from the runs under root; returns that folder."""
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(f"no sweep folder at {root}")
+    series, institutions, runs = [], [], []
+    swept_keys: list[str] = []
+    for run_json in sorted(root.rglob("run.json")):
+        folder = run_json.parent
+        if OUT in folder.relative_to(root).parts:
+            continue
+        info = json.loads(run_json.read_text())
+        keys = _run_keys(info, folder, root)
+        swept = swept_values(info.get("overrides", []))
+        swept_keys += [k for k in swept if k not in swept_keys]
+        extra = {**keys, **{k: v for k, v in swept.items() if k not in keys}}
+        series.append(pd.read_parquet(folder / "timeseries.parquet").assign(**extra))
+        institutions.append(pd.read_parquet(folder / "institutions.parquet").assign(**extra))
+        runs.append({**extra, "status": "complete", "error": "", "wall_seconds": info.get("wall_seconds")})
+    for err_json in sorted(root.rglob("error.json")):
+        folder = err_json.parent
+        if OUT in folder.relative_to(root).parts or (folder / "run.json").exists():
+            continue
+        info = json.loads(err_json.read_text())
+        swept = swept_values(info.get("overrides", []))
+        keys = _run_keys(info, folder, root)
+        runs.append({**keys, **{k: v for k, v in swept.items() if k not in keys}, "status": "failed",
+                     "error": info.get("error", ""), "wall_seconds": None})
+    out = root / OUT
+    out.mkdir(exist_ok=True)
+    key_order = KEY_COLUMNS + [k for k in swept_keys if k not in KEY_COLUMNS]
+
+    def ordered(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        if not frames:
+            return pd.DataFrame(columns=key_order)
+        df = pd.concat(frames, ignore_index=True)
+        return df[[c for c in key_order if c in df] + [c for c in df if c not in key_order]]
+
+    ts, inst = ordered(series), ordered(institutions)
+    atomic_write(out / "timeseries.parquet", lambda p: ts.to_parquet(p, index=False))
+    atomic_write(out / "institutions.parquet", lambda p: inst.to_parquet(p, index=False))
+    table = pd.DataFrame(runs, columns=list(dict.fromkeys([*key_order, "status", "error", "wall_seconds"])))
+    atomic_write(out / "runs.csv", lambda p: table.to_csv(p, index=False))
+    meta = {"swept": swept_keys, "complete": int((table["status"] == "complete").sum()),
+            "failed": int((table["status"] == "failed").sum())}
+    atomic_write(out / "sweep.json", lambda p: p.write_text(json.dumps(meta, indent=2)))
+    return out
+
+
+class CollectWhenSweepEnds(Callback):
+    """Hydra callback: collect the sweep folder once every job of a multirun has ended."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        root = Path(config.hydra.sweep.dir)
+        out = collect(root)
+        meta = json.loads((out / "sweep.json").read_text())
+        log.info("collected %d complete and %d failed runs into %s", meta["complete"], meta["failed"], out)
+        print(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m experiments.collect", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sweep", type=Path, help="a sweep folder, e.g. results/sweeps/<study>")
+    args = parser.parse_args(argv)
+    try:
+        out = collect(args.sweep)
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    meta = json.loads((out / "sweep.json").read_text())
+    print(f"{meta['complete']} complete and {meta['failed']} failed runs", file=sys.stderr)
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
