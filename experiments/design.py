@@ -1,0 +1,211 @@
+"""Designs beyond the grid: `python -m experiments.design configs/design/<name>.yaml [--jobs N]`.
+
+A design file names parameter ranges, a method and the outputs to study:
+  lhs     Latin hypercube over the ranges (scipy.stats.qmc); index = Spearman rank
+          correlation of each output with each parameter
+  morris  Morris elementary effects (SALib); indices mu*, sigma with confidence
+  sobol   Sobol first-order and total indices (SALib, Saltelli sampling)
+Every design point runs `replicates` replicates (common random numbers across points)
+and each output is its replicate mean at `date`. Writes results/designs/<name>/:
+points.parquet (one row per point and replicate), indices.csv, and indices.png.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from joblib import Parallel, delayed  # noqa: E402
+from omegaconf import OmegaConf  # noqa: E402
+from scipy import stats  # noqa: E402
+from scipy.stats import qmc  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from experiments.config import explain, load_config  # noqa: E402
+from sim.config import ConfigError  # noqa: E402
+from sim.market import MarketModel  # noqa: E402
+from sim.outputs import atomic_write  # noqa: E402
+
+METHODS = ("lhs", "morris", "sobol")
+DESIGN_KEYS = {"name", "question", "method", "samples", "replicates", "outputs", "date", "overrides",
+               "parameters", "seed", "num_levels"}
+
+
+def read_design(path: Path) -> dict:
+    """Load and check a design file; raises ConfigError naming the bad key."""
+    d = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    unknown = set(d) - DESIGN_KEYS
+    if unknown:
+        raise ConfigError(f"design.{sorted(unknown)[0]}", d[sorted(unknown)[0]], f"one of the keys {sorted(DESIGN_KEYS)}")
+    d.setdefault("name", Path(path).stem)
+    d.setdefault("replicates", 1)
+    d.setdefault("overrides", [])
+    d.setdefault("seed", 42)
+    d.setdefault("num_levels", 4)
+    if d.get("method") not in METHODS:
+        raise ConfigError("design.method", d.get("method"), f"one of {list(METHODS)}")
+    for key in ("samples", "replicates"):
+        if not isinstance(d.get(key), int) or d[key] < 1:
+            raise ConfigError(f"design.{key}", d.get(key), "an integer >= 1")
+    params = d.get("parameters") or {}
+    if len(params) < 2:
+        raise ConfigError("design.parameters", params, "at least two parameters, each with [low, high]")
+    for key, bounds in params.items():
+        if not (isinstance(bounds, list) and len(bounds) == 2 and all(isinstance(b, (int, float)) for b in bounds)
+                and bounds[0] < bounds[1]):
+            raise ConfigError(f"design.parameters.{key}", bounds, "[low, high] with low < high")
+    if not d.get("outputs"):
+        raise ConfigError("design.outputs", d.get("outputs"), "a list of timeseries columns, e.g. [share_platform]")
+    # every parameter and override must compose and validate at the low and high ends
+    for end in (0, 1):
+        cfg = load_config([*d["overrides"], *(f"{k}={v[end]}" for k, v in params.items())])
+    months = pd.period_range(cfg.start, cfg.end, freq="M").strftime("%Y-%m")
+    d.setdefault("date", months[-1])
+    if d["date"] not in set(months):
+        raise ConfigError("design.date", d["date"], f"a month between {cfg.start} and {cfg.end}")
+    return d
+
+
+def sample(d: dict) -> np.ndarray:
+    names = list(d["parameters"])
+    bounds = np.array([d["parameters"][k] for k in names], dtype=float)
+    problem = {"num_vars": len(names), "names": names, "bounds": bounds.tolist()}
+    if d["method"] == "lhs":
+        unit = qmc.LatinHypercube(d=len(names), seed=d["seed"]).random(d["samples"])
+        return qmc.scale(unit, bounds[:, 0], bounds[:, 1])
+    if d["method"] == "morris":
+        from SALib.sample import morris
+        return morris.sample(problem, d["samples"], num_levels=d["num_levels"], seed=d["seed"])
+    from SALib.sample import sobol
+    return sobol.sample(problem, d["samples"], calc_second_order=False, seed=d["seed"])
+
+
+def run_point(d: dict, point: int, values: np.ndarray) -> list[dict]:
+    """All replicates of one design point; one row per replicate."""
+    logging.getLogger("MESA").setLevel(logging.WARNING)
+    names = list(d["parameters"])
+    cfg = load_config([*d["overrides"], f"replicates={d['replicates']}",
+                       *(f"{k}={float(v)!r}" for k, v in zip(names, values))])
+    rows = []
+    for r in range(d["replicates"]):
+        ts = MarketModel(cfg, replicate=r).run().recorder.timeseries().set_index("date")
+        rows.append({"point": point, "replicate": r, **dict(zip(names, map(float, values))),
+                     **{out: float(ts.loc[d["date"], out]) for out in d["outputs"]}})
+    return rows
+
+
+def indices(d: dict, x: np.ndarray, y: pd.DataFrame) -> pd.DataFrame:
+    names = list(d["parameters"])
+    problem = {"num_vars": len(names), "names": names, "bounds": [d["parameters"][k] for k in names]}
+    rows = []
+    for out in d["outputs"]:
+        yv = y[out].to_numpy()
+        if d["method"] == "lhs":
+            for i, name in enumerate(names):
+                rho, p = stats.spearmanr(x[:, i], yv)
+                rows.append({"output": out, "parameter": name, "spearman_rho": rho, "p_value": p})
+        elif d["method"] == "morris":
+            from SALib.analyze import morris
+            si = morris.analyze(problem, x, yv, num_levels=d["num_levels"], seed=d["seed"])
+            for i, name in enumerate(names):
+                rows.append({"output": out, "parameter": name, "mu": si["mu"][i], "mu_star": si["mu_star"][i],
+                             "sigma": si["sigma"][i], "mu_star_conf": si["mu_star_conf"][i]})
+        else:
+            from SALib.analyze import sobol
+            si = sobol.analyze(problem, yv, calc_second_order=False, seed=d["seed"])
+            for i, name in enumerate(names):
+                rows.append({"output": out, "parameter": name, "S1": si["S1"][i], "S1_conf": si["S1_conf"][i],
+                             "ST": si["ST"][i], "ST_conf": si["ST_conf"][i]})
+    return pd.DataFrame(rows)
+
+
+def figure(d: dict, table: pd.DataFrame, path: Path) -> None:
+    outs = d["outputs"]
+    fig, axes = plt.subplots(len(outs), 1, figsize=(10, (0.45 * len(d["parameters"]) + 1.6) * len(outs)),
+                             squeeze=False)
+    for ax, out in zip(axes[:, 0], outs):
+        t = table[table["output"] == out].iloc[::-1]
+        pos = np.arange(len(t))
+        if d["method"] == "lhs":
+            ax.barh(pos, t["spearman_rho"], color="#2a9d8f")
+            ax.set_xlabel("Spearman rank correlation with the output")
+            ax.axvline(0, color="black", lw=0.8)
+        elif d["method"] == "morris":
+            ax.barh(pos, t["mu_star"], xerr=t["mu_star_conf"], color="#2a9d8f", label="μ* (mean |effect|)")
+            ax.plot(t["sigma"], pos, "D", color="#e76f51", label="σ (interaction / non-linearity)")
+            ax.set_xlabel(f"Elementary effect on {out} ({_unit(out)})")
+            ax.legend(fontsize=8)
+        else:
+            ax.barh(pos - 0.2, t["S1"], 0.4, xerr=t["S1_conf"], color="#2a9d8f", label="First order S1")
+            ax.barh(pos + 0.2, t["ST"], 0.4, xerr=t["ST_conf"], color="#e76f51", label="Total ST")
+            ax.set_xlabel("Share of output variance")
+            ax.legend(fontsize=8)
+        ax.set_yticks(pos, t["parameter"])
+        ax.set_title(f"{out} in {d['date']}")
+        ax.grid(alpha=0.3, axis="x")
+    fig.text(0.01, 0.005, f"design '{d['name']}' · {d['method']} · {d['n_points']} points × "
+             f"{d['replicates']} replicates", fontsize=8, color="0.35")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=130)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def _unit(metric: str) -> str:
+    from experiments.plot import unit
+    return unit(metric)
+
+
+def run_design(path: Path, jobs: int = -1, out_root: Path = Path("results/designs")) -> Path:
+    d = read_design(path)
+    x = sample(d)
+    d["n_points"] = len(x)
+    out = out_root / d["name"]
+    out.mkdir(parents=True, exist_ok=True)
+    tasks = (delayed(run_point)(d, i, row) for i, row in enumerate(x))
+    rows = []
+    with tqdm(total=len(x), desc=f"{d['name']} ({d['method']})", unit="point", file=sys.stderr,
+              disable=None) as bar:
+        for result in Parallel(n_jobs=jobs, return_as="generator")(tasks):
+            rows += result
+            bar.update(1)
+    points = pd.DataFrame(rows)
+    atomic_write(out / "points.parquet", lambda p: points.to_parquet(p, index=False))
+    y = points.groupby("point")[d["outputs"]].mean().sort_index()
+    table = indices(d, x, y)
+    atomic_write(out / "indices.csv", lambda p: table.to_csv(p, index=False))
+    figure(d, table, out / "indices.png")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m experiments.design", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("design", type=Path, help="a design file, e.g. configs/design/morris_levers.yaml")
+    parser.add_argument("--jobs", type=int, default=-1, help="parallel processes (default: every core)")
+    parser.add_argument("--out", type=Path, default=Path("results/designs"), help="where design folders go")
+    args = parser.parse_args(argv)
+    if not args.design.is_file():
+        print(f"error: no design file at {args.design}", file=sys.stderr)
+        return 2
+    try:
+        out = run_design(args.design, args.jobs, args.out)
+    except Exception as e:  # noqa: BLE001 - config problems become one line
+        if isinstance(e, ConfigError) or "config" in type(e).__module__.lower() or "hydra" in type(e).__module__:
+            print(explain(e), file=sys.stderr)
+            return 2
+        raise
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
