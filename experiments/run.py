@@ -81,6 +81,7 @@ def run_job(cfg: DictConfig, job_dir: Path, overrides: list[str], show_progress:
         _record_failure(job_dir, {**base, "replicate": None, "seed": cfg.get("seed")}, e)
         status["failed"] = int(cfg.get("replicates", 1)) if isinstance(cfg.get("replicates"), int) else 1
         return status
+    config_yaml = OmegaConf.to_yaml(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]))
     n = config.replicates
     months = month_index(config.end) - month_index(config.start) + 1
     with tqdm(total=n * months, desc=f"{config.scenario} seed {config.seed} x{n}", unit="month",
@@ -98,7 +99,9 @@ def run_job(cfg: DictConfig, job_dir: Path, overrides: list[str], show_progress:
                 try:
                     started = time.perf_counter()
                     model = MarketModel(config, replicate=r).run(progress=lambda m: bar.update(1))
-                    write_run(model, folder, time.perf_counter() - started, extra=info, figures=config.figures)
+                    model_seconds = time.perf_counter() - started
+                    write_run(model, folder, model_seconds, extra={**info, "model_seconds": round(model_seconds, 4)},
+                              figures=config.figures, config_yaml=config_yaml)
                     status["done"] += 1
                 except Exception as e:  # noqa: BLE001 - one failed replicate must not stop a sweep
                     log.error("replicate %d failed: %r", r, e)

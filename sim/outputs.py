@@ -6,6 +6,7 @@ the folder complete.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -50,6 +51,7 @@ def _table(folder: Path, name: str, df: pd.DataFrame) -> None:
     atomic_write(folder / f"{name}.parquet", lambda p: df.to_parquet(p, index=False))
 
 
+@functools.lru_cache(maxsize=1)
 def git_commit() -> str:
     root = Path(__file__).resolve().parents[1]
     try:
@@ -62,6 +64,7 @@ def git_commit() -> str:
     return (sha + ("-dirty" if dirty else "")) if sha else "unknown"
 
 
+@functools.lru_cache(maxsize=1)
 def package_version() -> str:
     try:
         return metadata.version(PACKAGE)
@@ -70,8 +73,12 @@ def package_version() -> str:
 
 
 def write_run(model: "MarketModel", folder: Path, wall_seconds: float, extra: dict | None = None,
-              figures: bool = True) -> Path:
-    """Write all outputs of a finished run into `folder`; returns the folder."""
+              figures: bool = True, config_yaml: str | None = None) -> Path:
+    """Write all outputs of a finished run into `folder`; returns the folder.
+
+    `config_yaml` is the resolved config as text when the caller has it (a sweep job
+    writes the same text for every replicate); otherwise it is made from `model.cfg`.
+    """
     folder = Path(folder)
     cfg = model.cfg
     ts = model.recorder.timeseries()
@@ -79,11 +86,11 @@ def write_run(model: "MarketModel", folder: Path, wall_seconds: float, extra: di
     _table(folder, "timeseries", ts)
     _table(folder, "institutions", inst)
     _table(folder, "yearly", yearly(ts))
-    fit = fit_to_targets(ts, load_targets(cfg.target_set))
+    fit = fit_to_targets(ts, _targets(cfg.target_set))
     atomic_write(folder / "targets_fit.csv", lambda p: fit.to_csv(p, index=False))
     units = pd.DataFrame([(k, u, d) for k, (u, d) in COLUMN_UNITS.items()], columns=["column", "unit", "meaning"])
     atomic_write(folder / "columns.csv", lambda p: units.to_csv(p, index=False))
-    _text(folder / "config.yaml", OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+    _text(folder / "config.yaml", config_yaml or OmegaConf.to_yaml(OmegaConf.structured(cfg)))
     if figures:
         from .plots import draw_all
         draw_all(ts, inst, fit, folder, title=f"{cfg.scenario} · seed {cfg.seed} · "
@@ -100,6 +107,12 @@ def write_run(model: "MarketModel", folder: Path, wall_seconds: float, extra: di
     return folder
 
 
+@functools.lru_cache(maxsize=4)
+def _targets(target_set: str) -> pd.DataFrame:
+    return load_targets(target_set)
+
+
+@functools.lru_cache(maxsize=None)
 def _lib_version(name: str) -> str:
     try:
         return metadata.version(name)
