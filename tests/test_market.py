@@ -9,33 +9,12 @@ from sim.market import MarketModel
 from sim.metrics import fit_to_targets
 from sim.targets import load_targets
 from tests.conftest import make_config, run_model
+from tests.invariants import run_checking_invariants
 
 
 @pytest.mark.parametrize("experiment", ["baseline", "direct_bank", "marketing_war", "low_switching_cost"])
 def test_invariants_hold_every_month(experiment):
-    model = MarketModel(make_config(f"experiment={experiment}", size=4000, seed=11))
-    cust = model.customers
-    n = cust.size
-    expected_wealth = cust.wealth.sum()
-    while model.running:
-        model.step()
-        row = model.recorder.rows[-1]
-        assert cust.bank.size == cust.channel.size == n
-        shares = np.array([row[f"share_{c}"] for c in ("branch", "pc", "mobile", "platform")])
-        assert ((shares >= 0) & (shares <= 1)).all() and shares.sum() == pytest.approx(1.0)
-        assert np.bincount(cust.bank, minlength=len(model.banks)).sum() == n
-        assert (cust.mmf >= 0).all() and (cust.deposits >= -1e-6).all()
-        expected_wealth += row["income_inflow"] * 1e9 / model.scale
-        assert cust.wealth.sum() == pytest.approx(expected_wealth, rel=1e-9)
-        assert row["deposits_bank"] + row["balance_platform_mmf"] == pytest.approx(
-            cust.wealth.sum() * model.scale / 1e9, rel=1e-9)
-        metrics = {k: v for k, v in row.items() if isinstance(v, float) and not k.startswith("policy_")}
-        assert all(np.isfinite(v) for v in metrics.values()), [k for k, v in metrics.items() if not np.isfinite(v)]
-        assert (cust.platform[cust.channel == 3] >= 0).all()
-        assert 0 <= row["off_counter_rate"] <= 1 and 0 <= row["mobile_value_share"] <= 1
-    inst = model.recorder.institutions()
-    for _, month in inst[inst["kind"] == "bank"].groupby("step"):
-        assert month["share"].sum() == pytest.approx(1.0)
+    model = run_checking_invariants(MarketModel(make_config(f"experiment={experiment}", size=4000, seed=11)))
     assert len(model.recorder.rows) == 96
 
 
