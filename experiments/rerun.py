@@ -16,7 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
@@ -35,16 +34,11 @@ def stored_config(folder: Path) -> tuple[Config, int]:
 
 
 def first_difference(stored: pd.DataFrame, fresh: pd.DataFrame) -> str | None:
-    if list(stored.columns) != list(fresh.columns) or len(stored) != len(fresh):
-        return f"shape or columns differ: {stored.shape} vs {fresh.shape}"
-    for col in stored.columns:
-        a, b = stored[col].to_numpy(), fresh[col].to_numpy()
-        if a.dtype.kind in "fc" or b.dtype.kind in "fc":
-            same = np.array_equal(a.astype(float), b.astype(float), equal_nan=True)
-        else:
-            same = (pd.Series(a).astype(str).values == pd.Series(b).astype(str).values).all()
-        if not same:
-            return f"column {col!r} differs"
+    """None when the tables hold the same values exactly (missing values compare equal)."""
+    try:
+        pd.testing.assert_frame_equal(stored, fresh, check_dtype=False, check_exact=True)
+    except AssertionError as e:
+        return " ".join(str(e).split())[:300]
     return None
 
 
