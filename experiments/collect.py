@@ -15,12 +15,15 @@ import argparse
 import json
 import logging
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
 import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
+from tqdm import tqdm
 
 from sim.outputs import atomic_write
 
@@ -101,10 +104,62 @@ def collect(root: Path) -> Path:
     return out
 
 
+def sweep_size(config: DictConfig) -> int:
+    """Jobs in a multirun: the product of the sweep lengths on the command line and in hydra.sweeper.params."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    items = list(config.hydra.overrides.task)
+    items += [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
+    jobs = 1
+    for override in OverridesParser.create().parse_overrides(items):
+        if override.is_sweep_override():
+            jobs *= len(list(override.sweep_string_iterator()))
+    return jobs
+
+
+def _finished(root: Path) -> int:
+    return sum(1 for name in ("run.json", "error.json") for p in root.rglob(name) if OUT not in p.parts)
+
+
 class CollectWhenSweepEnds(Callback):
-    """Hydra callback: collect the sweep folder once every job of a multirun has ended."""
+    """Hydra callback: show the sweep's progress with time left, and collect it when it ends.
+
+    Progress counts finished replicates (run.json or error.json) in the sweep folder, so it
+    works whichever launcher runs the jobs, in this process or elsewhere.
+    """
+
+    def __getstate__(self) -> dict:
+        return {}    # launchers pickle callbacks into workers; the watcher stays in this process
+
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        root = Path(config.hydra.sweep.dir)
+        replicates = config.get("replicates", 1) if isinstance(config.get("replicates"), int) else 1
+        total = sweep_size(config) * replicates
+        self._stop = threading.Event()
+        bar = tqdm(total=total, desc=f"sweep {config.get('study', '')}", unit="run", file=sys.stderr,
+                   disable=None, position=1, leave=True)
+
+        def watch() -> None:
+            seen, started, last_log = 0, time.monotonic(), time.monotonic()
+            while not self._stop.wait(1.0):
+                now = min(_finished(root), total) if root.exists() else 0
+                if now != seen:
+                    bar.update(now - seen)
+                    seen = now
+                if bar.disable and time.monotonic() - last_log >= 30 and 0 < seen < total:
+                    elapsed = time.monotonic() - started
+                    log.info("sweep: %d/%d runs finished, %.0f s elapsed, about %.0f s left",
+                             seen, total, elapsed, elapsed / seen * (total - seen))
+                    last_log = time.monotonic()
+            bar.update(max(0, min(_finished(root), total) - seen))
+            bar.close()
+        self._watcher = threading.Thread(target=watch, daemon=True)
+        self._watcher.start()
+        log.info("sweep of %d jobs x %d replicates into %s", total // replicates, replicates, root)
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        if getattr(self, "_watcher", None) is not None:
+            self._stop.set()
+            self._watcher.join(timeout=5)
         root = Path(config.hydra.sweep.dir)
         out = collect(root)
         meta = json.loads((out / "sweep.json").read_text())
