@@ -22,7 +22,7 @@ def shares(n):
 
 @st.composite
 def valid_overrides(draw):
-    end_year = draw(st.integers(2016, 2020))
+    end_year = draw(st.integers(2018, 2020))   # after every preset's own events (latest: 2017-06)
     o = [f"population.size={draw(st.integers(200, 2500))}", f"seed={draw(st.integers(0, 2**31))}",
          f"experiment={draw(st.sampled_from(EXPERIMENTS))}", f"end={end_year}-{draw(st.integers(1, 12)):02d}",
          f"switching_cost.scale={draw(st.floats(0, 5))}",
