@@ -2,8 +2,14 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True)   # CI replays a fixed set; local runs explore
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 from experiments.config import load_config
 from sim.market import MarketModel
