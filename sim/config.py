@@ -369,7 +369,7 @@ def validate(cfg: Config) -> None:
         k = f"banks.{name}"
         if b.group not in BANK_GROUPS:
             raise ConfigError(f"{k}.group", b.group, f"one of {list(BANK_GROUPS)}")
-        _in_period(f"{k}.launch", b.launch, -10**9, last)
+        month_index(b.launch, f"{k}.launch")      # a launch after the end simply never happens
         for f in ("initial_share", "initial_awareness", "app_quality", "self_service_share",
                   "smart_self_service_share"):
             _prob(f"{k}.{f}", getattr(b, f))
@@ -400,7 +400,7 @@ def validate(cfg: Config) -> None:
         k = f"platforms.{name}"
         if name in cfg.banks:
             raise ConfigError(k, name, "a name not also used by a bank")
-        _in_period(f"{k}.launch", pl.launch, -10**9, last)
+        month_index(pl.launch, f"{k}.launch")
         for f in ("initial_awareness", "ecosystem_reach", "rural_reach_factor"):
             _prob(f"{k}.{f}", getattr(pl, f))
         for f in ("payment_convenience", "mmf_fee", "subsidy_bn", "marketing_budget_bn",

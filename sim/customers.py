@@ -64,7 +64,7 @@ class Customers:
         self.n_banks, self.n_platforms = bank_shares.size, platform_awareness.size
         self.age = rng.choice(len(AGE_BANDS), size=n, p=np.asarray(p.age_shares) / sum(p.age_shares)).astype(np.int8)
         self.urban = rng.random(n) < p.urban_share
-        self.segment = (self.age.astype(np.int64) * 2 + self.urban)
+        self.segment = (self.age * 2 + self.urban).astype(np.int8)
         lit = (np.asarray(p.literacy_mean_by_age)[self.age] + p.literacy_urban_bonus * self.urban
                + p.literacy_sd * rng.standard_normal(n))
         self.literacy0 = np.clip(lit, 0, 1).astype(np.float32)
@@ -73,7 +73,8 @@ class Customers:
         self.wealth = (median * np.exp(p.wealth_sigma * rng.standard_normal(n))).astype(np.float64)
         tilt = np.array([0.1, 0.05, 0.0, -0.1])[self.age]
         self.yield_sensitivity = np.clip(rng.beta(2, 2, n) + tilt, 0, 1).astype(np.float32)
-        self.ties = homophilous_ties(self.segment, p.ties_per_customer, p.tie_homophily, rng)
+        self.members_by_age = [np.flatnonzero(self.age == k).astype(np.int32) for k in range(len(AGE_BANDS))]
+        self.ties = homophilous_ties(self.segment.astype(np.int64), p.ties_per_customer, p.tie_homophily, rng)
 
         self.bank = rng.choice(self.n_banks, size=n, p=bank_shares).astype(np.int8)
         self.channel = self._initial_channels(p.initial_channel_shares, rng)
@@ -83,18 +84,22 @@ class Customers:
             weights = platform_awareness / platform_awareness.sum()
             self.platform[on_platform] = rng.choice(self.n_platforms, size=int(on_platform.sum()), p=weights)
         self.mmf = np.zeros(n, dtype=np.float64)
-        # tickets scale with wealth relative to the starting population's
-        self.wealth_reference = float(np.mean(self.wealth ** cfg.transactions.wealth_ticket_elasticity))
+        # tickets scale with wealth relative to the starting population's; all wealth grows at one
+        # rate, so wealth ** elasticity is kept as its start value times one common factor
+        self.wealth_power0 = self.wealth ** cfg.transactions.wealth_ticket_elasticity
+        self.wealth_power_factor = 1.0
+        self.wealth_reference = float(np.mean(self.wealth_power0))
 
         aware_p = np.concatenate([bank_awareness, platform_awareness])
-        self.aware = rng.random((n, aware_p.size)) < aware_p
-        self.aware[np.arange(n), self.bank] = True
-        self.aware[on_platform, self.n_banks + self.platform[on_platform]] = True
+        self.aware = rng.random((aware_p.size, n), dtype=np.float32) < aware_p[:, None]   # (provider, customer)
+        self.aware[self.bank, np.arange(n)] = True
+        self.aware[self.n_banks + self.platform[on_platform], on_platform] = True
 
     def _initial_channels(self, shares: dict, rng: np.random.Generator) -> np.ndarray:
         """The most digitally literate start on the most digital channels."""
-        score = self.literacy0 + 0.15 * rng.standard_normal(self.size)
-        rank = np.argsort(np.argsort(score)) / self.size
+        score = self.literacy0 + 0.15 * rng.standard_normal(self.size, dtype=np.float32)
+        rank = np.empty(self.size, dtype=np.float32)
+        rank[np.argsort(score)] = np.arange(self.size, dtype=np.float32) / self.size
         cuts = np.cumsum([shares[c] for c in CHANNELS])[:-1]
         return np.searchsorted(cuts, rank, side="right").astype(np.int8)
 
@@ -114,37 +119,53 @@ class Customers:
 
     # ------------------------------------------------------------------ monthly steps
     def update_awareness(self, prob: np.ndarray, rng: np.random.Generator) -> None:
-        """Unaware customers learn of provider k with probability prob[k, segment]."""
-        draws = rng.random(self.aware.shape, dtype=np.float32)
-        self.aware |= draws < prob[:, self.segment].T
+        """Unaware customers learn of provider k with probability prob[k, segment].
+
+        Only customers still unaware of k draw, so the cost falls as awareness spreads.
+        """
+        prob = prob.astype(np.float32)
+        for k in range(self.aware.shape[0]):
+            if not prob[k].any():
+                continue
+            unaware = np.flatnonzero(~self.aware[k])
+            learn = rng.random(unaware.size, dtype=np.float32) < prob[k][self.segment[unaware]]
+            self.aware[k, unaware[learn]] = True
 
     def make_aware_of(self, provider: int, who: np.ndarray) -> None:
-        self.aware[who, provider] = True
+        self.aware[provider, who] = True
 
     def reconsider(self, menu: Menu, years: float, rng: np.random.Generator) -> ChoiceOutcome:
         """Customers who reconsider this month pick an alternative by multinomial logit."""
         c = self.cfg.customers
-        reconsider_prob = np.asarray(c.reconsider_prob_by_age)[self.age]
-        who = np.flatnonzero(rng.random(self.size) < reconsider_prob)
+        # each customer reconsiders with its age band's probability: drawn as a binomial count per
+        # band and a uniform choice of that many members, which has the same distribution
+        picked = []
+        for band, members in enumerate(self.members_by_age):
+            count = rng.binomial(members.size, c.reconsider_prob_by_age[band])
+            picked.append(members[rng.choice(members.size, size=count, replace=False)])
+        who = np.sort(np.concatenate(picked))
         m = who.size
         flows = np.zeros((4, 4), dtype=np.int64)
         if m == 0:
             return ChoiceOutcome(0, flows, 0, 0)
         age, urban = self.age[who], self.urban[who]
         bank, platform, channel = self.bank[who], self.platform[who], self.channel[who]
-        category = self.category
-        own_category = category[who]
+        own_category = np.where(channel == PLATFORM, PLATFORM + platform, channel)
 
-        v = np.empty((m, menu.utility.size), dtype=np.float64)
+        v = np.empty((m, menu.utility.size), dtype=np.float32)
         v[:] = menu.utility
         v += self.literacy(years, who)[:, None] * menu.literacy_weight
         v += np.asarray(c.age_branch_preference)[age][:, None] * (menu.channel == BRANCH)
         v += (1 + c.rural_branch_multiplier * ~urban)[:, None] * menu.branch_presence
         v += self.yield_sensitivity[who][:, None] * menu.yield_term
-        if self.ties.shape[1]:
-            tie_category = category[self.ties[who]]
+        k_ties = self.ties.shape[1]
+        if k_ties:
+            ties = self.ties[who]
+            t_channel, t_platform = self.channel[ties], self.platform[ties]
+            tie_category = np.where(t_channel == PLATFORM, PLATFORM + t_platform, t_channel).astype(np.int64)
             n_cat = PLATFORM + self.n_platforms
-            tie_share = np.stack([(tie_category == k).mean(axis=1) for k in range(n_cat)], axis=1)
+            rows = np.repeat(np.arange(m) * n_cat, k_ties)
+            tie_share = np.bincount(rows + tie_category.ravel(), minlength=m * n_cat).reshape(m, n_cat) / k_ties
             v += c.tie_weight * tie_share[:, menu.category]
 
         is_bank_alt = menu.bank >= 0
@@ -156,12 +177,12 @@ class Customers:
         v -= ((menu.platform >= 0) & (menu.platform != platform[:, None])) * menu.platform_switch_cost
         v -= c.habit * (menu.category != own_category[:, None])
 
-        allowed = self.aware[who][:, menu.provider] & menu.available
+        allowed = self.aware[:, who][menu.provider].T & menu.available
         v[~allowed] = -np.inf
         v -= v.max(axis=1, keepdims=True)
         np.exp(v, out=v)
         np.cumsum(v, axis=1, out=v)
-        u = rng.random(m) * v[:, -1]
+        u = rng.random(m, dtype=np.float32) * v[:, -1]
         pick = (v < u[:, None]).sum(axis=1)
 
         new_bank = np.where(is_bank_alt[pick], menu.bank[pick], bank).astype(np.int8)
@@ -190,6 +211,7 @@ class Customers:
         growth = (1 + self.cfg.population.wealth_growth) ** (1 / 12) - 1
         inflow = float(self.wealth.sum()) * growth
         self.wealth *= 1 + growth
+        self.wealth_power_factor *= (1 + growth) ** self.cfg.transactions.wealth_ticket_elasticity
         return inflow
 
     def transactions(self, self_service_share: np.ndarray, mobile_maturity: float, rng: np.random.Generator):
@@ -211,7 +233,7 @@ class Customers:
         key = (self.channel.astype(np.int64) * nb + self.bank) * len(AGE_BANDS) + self.age
         size = 4 * nb * len(AGE_BANDS)
         people = np.bincount(key, minlength=size).reshape(4, nb, len(AGE_BANDS))
-        wealth_factor = np.bincount(key, weights=self.wealth ** t.wealth_ticket_elasticity, minlength=size)
+        wealth_factor = np.bincount(key, weights=self.wealth_power0, minlength=size) * self.wealth_power_factor
         wealth_factor = wealth_factor.reshape(4, nb, len(AGE_BANDS)) / self.wealth_reference
 
         growth = 1 + t.digital_count_growth * mobile_maturity

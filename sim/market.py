@@ -161,9 +161,10 @@ class MarketModel(mesa.Model):
         c, cust = self.cfg.customers, self.customers
         seg_size = np.maximum(np.bincount(cust.segment, minlength=N_SEGMENTS), 1)
         nb, npl = len(self.banks), len(self.platforms)
-        bank_users = np.bincount(cust.segment * nb + cust.bank, minlength=N_SEGMENTS * nb).reshape(N_SEGMENTS, nb)
+        segment = cust.segment.astype(np.intp)
+        bank_users = np.bincount(segment * nb + cust.bank, minlength=N_SEGMENTS * nb).reshape(N_SEGMENTS, nb)
         active = cust.channel == PLATFORM
-        plat_users = np.bincount(cust.segment[active] * npl + cust.platform[active],
+        plat_users = np.bincount(segment[active] * npl + cust.platform[active],
                                  minlength=N_SEGMENTS * npl).reshape(N_SEGMENTS, npl)
         users_share = (np.concatenate([bank_users, plat_users], axis=1) / seg_size[:, None]).T
         urban = np.arange(N_SEGMENTS) % 2 == 1

@@ -107,14 +107,15 @@ class MetricsRecorder:
                 if i != j:
                     row[f"flow_{a}_to_{b}"] = outcome.channel_flows[i, j] * millions
 
-        digital = cust.channel != 0
-        on_platform = cust.channel == 3
-        groups = {f"age_{_age_label(band)}": cust.age == k for k, band in enumerate(AGE_BANDS)}
-        groups.update(urban=cust.urban, rural=~cust.urban)
-        for name, members in groups.items():
-            n = max(int(members.sum()), 1)
-            row[f"digital_share_{name}"] = int((digital & members).sum()) / n
-            row[f"platform_share_{name}"] = int((on_platform & members).sum()) / n
+        # customers by (segment = age band x area, channel) in one pass
+        by_seg = np.bincount(cust.segment.astype(np.intp) * 4 + cust.channel,
+                             minlength=2 * len(AGE_BANDS) * 4).reshape(len(AGE_BANDS), 2, 4)
+        groups = {f"age_{_age_label(band)}": by_seg[k].sum(axis=0) for k, band in enumerate(AGE_BANDS)}
+        groups.update(urban=by_seg[:, 1].sum(axis=0), rural=by_seg[:, 0].sum(axis=0))
+        for name, by_channel_in_group in groups.items():
+            n = max(int(by_channel_in_group.sum()), 1)
+            row[f"digital_share_{name}"] = int(by_channel_in_group[1:].sum()) / n
+            row[f"platform_share_{name}"] = int(by_channel_in_group[3]) / n
         row["mmf_yield_market"] = m.market_mmf_yield
         pol = m.policy
         none_as_nan = lambda v: np.nan if v is None else float(v)  # noqa: E731 - "no cap" stays numeric

@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import numpy as np
 
+CHUNK = 1 << 18
+
 
 def homophilous_ties(segment: np.ndarray, k: int, homophily: float, rng: np.random.Generator) -> np.ndarray:
     """(N, k) indices of each customer's ties; no customer is tied to itself."""
     n = segment.size
     if k == 0 or n < 2:
         return np.zeros((n, 0), dtype=np.int32)
-    order = np.argsort(segment, kind="stable")
+    order = np.argsort(segment, kind="stable").astype(np.int32)
     counts = np.bincount(segment, minlength=int(segment.max()) + 1)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    seg = segment[:, None]
-    within = rng.random((n, k)) < homophily
-    pos = starts[seg] + (rng.random((n, k)) * counts[seg]).astype(np.int64)
-    ties = np.where(within, order[pos], rng.integers(0, n, size=(n, k)))
-    me = np.arange(n)[:, None]
-    ties = np.where(ties == me, (me + 1) % n, ties)
-    return ties.astype(np.int32)
+    ties = np.empty((n, k), dtype=np.int32)
+    for lo in range(0, n, CHUNK):            # bounded temporaries, whatever the population
+        hi = min(n, lo + CHUNK)
+        seg = segment[lo:hi, None]
+        within = rng.random((hi - lo, k), dtype=np.float32) < homophily
+        pos = starts[seg] + (rng.random((hi - lo, k)) * counts[seg]).astype(np.int64)
+        chunk = np.where(within, order[pos], rng.integers(0, n, size=(hi - lo, k), dtype=np.int32))
+        me = np.arange(lo, hi, dtype=np.int32)[:, None]
+        ties[lo:hi] = np.where(chunk == me, (me + 1) % n, chunk)
+    return ties

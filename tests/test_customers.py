@@ -58,7 +58,7 @@ def test_initial_state_follows_config():
     assert np.allclose(bank_shares, [b.initial_share for b in cfg.banks.values()], atol=0.01)
     # the most literate start on digital channels
     assert cust.literacy0[cust.channel == MOBILE].mean() > cust.literacy0[cust.channel == BRANCH].mean() + 0.2
-    assert cust.aware[np.arange(cust.size), cust.bank].all()
+    assert cust.aware[cust.bank, np.arange(cust.size)].all()
 
 
 def test_logit_choice_matches_closed_form_probabilities():
@@ -76,7 +76,7 @@ def test_logit_choice_matches_closed_form_probabilities():
 
 def test_unaware_and_unavailable_alternatives_are_never_chosen():
     _, cust, rng = population(*neutral())
-    cust.aware[:, cust.n_banks:] = False                 # nobody knows a platform
+    cust.aware[cust.n_banks:] = False                    # nobody knows a platform
     available = np.ones(15, bool)
     available[1] = False                                 # bank 0 has no PC channel this month
     utility = np.zeros(15)
