@@ -64,13 +64,8 @@ class MarketModel(mesa.Model):
         for p in self.platforms:
             p.set_month(self.policy, self.market_mmf_yield)
 
+        outcome, inflow = self.customers_decide()
         cust = self.customers
-        cust.update_awareness(self._awareness_prob(), self.rng)
-        self._partnership_awareness()
-        outcome = cust.reconsider(self._menu(), self.years_elapsed, self.rng)
-        deposit_rate = np.array([b.cfg.deposit_rate for b in self.banks])
-        mmf_yield = np.array([p.mmf_yield if p.is_open(self.month) else 0.0 for p in self.platforms])
-        inflow = cust.update_balances(mmf_yield, deposit_rate, self.policy.mmf_purchase_limit)
         self_service = np.array([b.self_service_share for b in self.banks])
         maturity = self._mobile_tech() / self.cfg.customers.mobile_tech_max if self.cfg.customers.mobile_tech_max else 0.0
         counts, values = cust.transactions(self_service, maturity, self.rng)
@@ -88,6 +83,23 @@ class MarketModel(mesa.Model):
                              deposits, funds, bank_customers)
         if self.month >= self.last_month:
             self.running = False
+
+    def customers_decide(self):
+        """This month's customer decisions: awareness, provider and channel, savings.
+
+        Returns (ChoiceOutcome, inflow in RMB per simulated-customer scale).
+        """
+        cust = self.customers
+        cust.update_awareness(self._awareness_prob(), self.rng)
+        self._partnership_awareness()
+        outcome = cust.reconsider(self._menu(), self.years_elapsed, self.rng)
+        inflow = cust.update_balances(*self._savings_terms())
+        return outcome, inflow
+
+    def _savings_terms(self):
+        deposit_rate = np.array([b.cfg.deposit_rate for b in self.banks])
+        mmf_yield = np.array([p.mmf_yield if p.is_open(self.month) else 0.0 for p in self.platforms])
+        return mmf_yield, deposit_rate, self.policy.mmf_purchase_limit
 
     def run(self, progress=None) -> "MarketModel":
         """Run to the end month; `progress(month_label)` is called after each step if given."""

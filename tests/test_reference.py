@@ -1,0 +1,54 @@
+"""The fast engine matches the one-Agent-per-customer Mesa reference in distribution.
+
+Stated test: for each channel share at months 12, 24, 36 and 48, a Welch two-sample
+t-test across 8 replicates of each engine (same seeds, so the same initial population);
+the engines agree if no p-value falls below 0.01 / 16 (Bonferroni over 16 comparisons).
+A negative control changes one decision rule in the reference (no habit) and must be
+detected, so the test has the power to fail.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from sim.market import MarketModel
+from sim.reference import CustomerAgent, ReferenceMarketModel
+from tests.conftest import make_config
+
+SHARES = ["share_branch", "share_pc", "share_mobile", "share_platform"]
+MONTHS = [11, 23, 35, 47]
+REPLICATES = 8
+ALPHA = 0.01 / (len(SHARES) * len(MONTHS))
+
+
+def shares(model_class, *overrides):
+    cfg = make_config("end=2016-12", *overrides, size=1500, seed=21)
+    out = []
+    for r in range(REPLICATES):
+        ts = model_class(cfg, replicate=r).run().recorder.timeseries()
+        out.append(ts.loc[MONTHS, SHARES].to_numpy())
+    return np.array(out)                          # (replicate, month, share)
+
+
+def smallest_p(a, b):
+    p = stats.ttest_ind(a, b, axis=0, equal_var=False).pvalue
+    return np.nanmin(p)
+
+
+def test_reference_agents_are_real_mesa_agents():
+    model = ReferenceMarketModel(make_config("end=2013-03", size=300))
+    assert len(model.agents_by_type[CustomerAgent]) == 300
+    model.run()
+    assert all(isinstance(a, CustomerAgent) for a in model.agents_by_type[CustomerAgent])
+
+
+def test_fast_engine_matches_reference_in_distribution():
+    fast, ref = shares(MarketModel), shares(ReferenceMarketModel)
+    assert smallest_p(fast, ref) > ALPHA
+    assert np.abs(fast.mean(axis=0) - ref.mean(axis=0)).max() < 0.03
+
+
+def test_the_comparison_detects_a_changed_rule():
+    fast = shares(MarketModel)
+    ref_no_habit = shares(ReferenceMarketModel, "customers.habit=0")
+    assert smallest_p(fast, ref_no_habit) < ALPHA
