@@ -15,13 +15,18 @@ from typing import Iterable
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
+from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from sim.config import Config, ConfigError, validate
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 
 ConfigStore.instance().store(name="base_config", node=Config)
+
+# every way composing or checking a config can fail; commands turn these into one line
+CONFIG_FAILURES = (ConfigError, HydraException, OmegaConfBaseException)
 
 
 def to_config(cfg: DictConfig) -> Config:

@@ -28,7 +28,7 @@ from scipy import stats  # noqa: E402
 from scipy.stats import qmc  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from experiments.config import explain, load_config  # noqa: E402
+from experiments.config import CONFIG_FAILURES, explain, load_config  # noqa: E402
 from sim.config import ConfigError  # noqa: E402
 from sim.market import MarketModel  # noqa: E402
 from sim.outputs import atomic_write  # noqa: E402
@@ -198,11 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         out = run_design(args.design, args.jobs, args.out)
-    except Exception as e:  # noqa: BLE001 - config problems become one line
-        if isinstance(e, ConfigError) or "config" in type(e).__module__.lower() or "hydra" in type(e).__module__:
-            print(explain(e), file=sys.stderr)
-            return 2
-        raise
+    except CONFIG_FAILURES as e:
+        print(explain(e), file=sys.stderr)
+        return 2
     print(out)
     return 0
 
