@@ -98,6 +98,7 @@ class CustomerBehaviourConfig:
     habit: float = 1.5                           # cost of changing channel type
     awareness_per_marketing: float = 0.02        # monthly awareness prob. at the reference spend
     awareness_word_of_mouth: float = 0.05        # monthly awareness prob. times users' share in one's segment
+    word_of_mouth_scope: str = "segment"         # segment (age band x area) | population (fully mixed)
 
 
 @dataclass
@@ -354,6 +355,8 @@ def validate(cfg: Config) -> None:
     _positive("customers.marketing_reference_rmb", c.marketing_reference_rmb)
     _prob("customers.awareness_per_marketing", c.awareness_per_marketing)
     _prob("customers.awareness_word_of_mouth", c.awareness_word_of_mouth)
+    if c.word_of_mouth_scope not in ("segment", "population"):
+        raise ConfigError("customers.word_of_mouth_scope", c.word_of_mouth_scope, "one of ['segment', 'population']")
 
     s = cfg.switching_cost
     for name in ("scale", "bank", "branch_visit_to_open", "platform"):

@@ -178,7 +178,11 @@ class MarketModel(mesa.Model):
         active = cust.channel == PLATFORM
         plat_users = np.bincount(segment[active] * npl + cust.platform[active],
                                  minlength=N_SEGMENTS * npl).reshape(N_SEGMENTS, npl)
-        users_share = (np.concatenate([bank_users, plat_users], axis=1) / seg_size[:, None]).T
+        users = np.concatenate([bank_users, plat_users], axis=1)
+        if c.word_of_mouth_scope == "population":      # fully mixed: everyone hears from everyone
+            users_share = np.repeat((users.sum(axis=0) / cust.size)[:, None], N_SEGMENTS, axis=1)
+        else:
+            users_share = (users / seg_size[:, None]).T
         urban = np.arange(N_SEGMENTS) % 2 == 1
         prob = np.zeros((nb + npl, N_SEGMENTS))
         for i, inst in enumerate([*self.banks, *self.platforms]):
