@@ -226,7 +226,8 @@ def _fig_oos(oos: pd.DataFrame, path: Path) -> None:
             ax.plot(g["year"], 100 * g[series], color="#264653", alpha=0.4)
         ax.plot(list(target), list(target.values()), "D", color="#e76f51", label="seed 004 targets")
         ax.axvspan(2018.5, 2025.5, color="0.9", label="after the last target year")
-        ax.set_title(series.replace("_", " "))
+        ax.set_title({"off_counter_rate": "Off-counter rate (share of transactions)",
+                      "mobile_value_share": "Mobile share of off-counter value"}[series])
         ax.set_xlabel("Year")
         ax.set_ylabel("Percent")
         ax.grid(alpha=0.3)
