@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PYTHON ?= $(shell pyenv which python3.12 2>/dev/null || command -v python3.12 || echo python3)
 ARGS   ?=
 
-.PHONY: setup run test clean
+.PHONY: setup run test dashboard clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python >= 3.12 needed, got " + sys.version'
@@ -21,6 +21,9 @@ run: setup
 
 test: setup
 	$(PY) -m pytest -n 2 $(ARGS)
+
+dashboard: setup
+	$(VENV)/bin/solara run experiments/dashboard.py --host 127.0.0.1 --port 8765 --production
 
 clean:
 	rm -rf $(VENV) results outputs multirun
