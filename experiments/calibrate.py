@@ -30,7 +30,7 @@ import pandas as pd  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 from scipy.optimize import minimize  # noqa: E402
 
-from experiments.config import CONFIG_DIR, CONFIG_FAILURES, explain, load_config  # noqa: E402
+from experiments.config import CONFIG_DIR, load_config, run_from_file  # noqa: E402
 from sim.config import ConfigError  # noqa: E402
 from sim.market import MarketModel  # noqa: E402
 from sim.metrics import fit_to_targets, yearly  # noqa: E402
@@ -181,16 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("results/calibration"))
     parser.add_argument("--preset-dir", type=Path, default=CONFIG_DIR / "experiment")
     args = parser.parse_args(argv)
-    if not args.calibration.is_file():
-        print(f"error: no calibration file at {args.calibration}", file=sys.stderr)
-        return 2
-    try:
-        out = calibrate(args.calibration, args.out, args.preset_dir)
-    except CONFIG_FAILURES as e:
-        print(explain(e), file=sys.stderr)
-        return 2
-    print(out)
-    return 0
+    return run_from_file(args.calibration, "calibration",
+                         lambda: calibrate(args.calibration, args.out, args.preset_dir))
 
 
 if __name__ == "__main__":

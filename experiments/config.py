@@ -10,7 +10,8 @@ import difflib
 import functools
 import re
 from pathlib import Path
-from typing import Iterable
+import sys
+from typing import Callable, Iterable
 
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
@@ -36,6 +37,20 @@ def to_config(cfg: DictConfig) -> Config:
     assert isinstance(config, Config), type(config)
     validate(config)
     return config
+
+
+def run_from_file(path: Path, kind: str, action: Callable[[], Path]) -> int:
+    """Shared tail of the file-driven commands: print the output folder, or one error line and exit 2."""
+    if not path.is_file():
+        print(f"error: no {kind} file at {path}", file=sys.stderr)
+        return 2
+    try:
+        out = action()
+    except CONFIG_FAILURES as e:
+        print(explain(e), file=sys.stderr)
+        return 2
+    print(out)
+    return 0
 
 
 def load_config(overrides: Iterable[str] = ()) -> Config:

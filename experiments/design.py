@@ -28,7 +28,7 @@ from scipy import stats  # noqa: E402
 from scipy.stats import qmc  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from experiments.config import CONFIG_FAILURES, explain, load_config  # noqa: E402
+from experiments.config import load_config, run_from_file  # noqa: E402
 from sim.config import ConfigError  # noqa: E402
 from sim.market import MarketModel  # noqa: E402
 from sim.outputs import atomic_write  # noqa: E402
@@ -193,16 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=-1, help="parallel processes (default: every core)")
     parser.add_argument("--out", type=Path, default=Path("results/designs"), help="where design folders go")
     args = parser.parse_args(argv)
-    if not args.design.is_file():
-        print(f"error: no design file at {args.design}", file=sys.stderr)
-        return 2
-    try:
-        out = run_design(args.design, args.jobs, args.out)
-    except CONFIG_FAILURES as e:
-        print(explain(e), file=sys.stderr)
-        return 2
-    print(out)
-    return 0
+    return run_from_file(args.design, "design", lambda: run_design(args.design, args.jobs, args.out))
 
 
 if __name__ == "__main__":

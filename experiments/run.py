@@ -30,6 +30,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
@@ -116,7 +117,7 @@ def app(cfg: DictConfig) -> dict:
     hc = HydraConfig.get()
     job_dir = Path(hc.runtime.output_dir)
     status = run_job(cfg, job_dir, list(hc.overrides.task))
-    if str(hc.mode) == "RunMode.RUN":
+    if hc.mode == RunMode.RUN:
         if status["failed"]:
             print(f"run failed: see {job_dir}/error.json", file=sys.stderr)
             sys.exit(1)

@@ -102,7 +102,7 @@ class MarketModel(mesa.Model):
         return mmf_yield, deposit_rate, self.policy.mmf_purchase_limit
 
     def run(self, progress=None) -> "MarketModel":
-        """Run to the end month; `progress(month_label)` is called after each step if given."""
+        """Run to the end month; `progress(model)` is called after each month if given."""
         while self.running:
             self.step()
             if progress is not None:

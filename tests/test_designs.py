@@ -1,7 +1,6 @@
 """Latin hypercube, Morris and Sobol designs from config files."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pandas as pd
 import pytest
