@@ -116,9 +116,9 @@ def calibrate(path: Path, out_root: Path = Path("results/calibration"),
     defaults = OmegaConf.structured(load_config(_overrides(c, {})))   # start from the current defaults
     x0 = np.clip([float(OmegaConf.select(defaults, k)) for k in f.names], f.bounds[:, 0], f.bounds[:, 1])
     started = time.perf_counter()
-    start_loss = f(x0)
     result = minimize(f, x0, method=c["method"], bounds=f.bounds.tolist(),
                       options={"maxfev": c["max_evaluations"], "xatol": 1e-3, "fatol": 1e-3})
+    start_loss = f.history[0]["loss"]           # Nelder-Mead evaluates the start point first
     best = min(f.history, key=lambda h: h["loss"])
     x = np.array([best[k] for k in f.names])
     fits, runs = f.simulate(x)

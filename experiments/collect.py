@@ -73,7 +73,7 @@ def collect(root: Path) -> Path:
         extra = {**keys, **{k: v for k, v in swept.items() if k not in keys}}
         series.append(pd.read_parquet(folder / "timeseries.parquet").assign(**extra))
         institutions.append(pd.read_parquet(folder / "institutions.parquet").assign(**extra))
-        runs.append({**extra, "status": "complete", "error": "", "wall_seconds": info.get("wall_seconds")})
+        runs.append({**extra, "status": "complete", "error": "", "model_seconds": info.get("model_seconds")})
     for err_json in sorted(root.rglob("error.json")):
         folder = err_json.parent
         if OUT in folder.relative_to(root).parts or (folder / "run.json").exists():
@@ -82,7 +82,7 @@ def collect(root: Path) -> Path:
         swept = swept_values(info.get("overrides", []))
         keys = _run_keys(info, folder, root)
         runs.append({**keys, **{k: v for k, v in swept.items() if k not in keys}, "status": "failed",
-                     "error": info.get("error", ""), "wall_seconds": None})
+                     "error": info.get("error", ""), "model_seconds": None})
     out = root / OUT
     out.mkdir(exist_ok=True)
     key_order = KEY_COLUMNS + [k for k in swept_keys if k not in KEY_COLUMNS]
@@ -96,7 +96,7 @@ def collect(root: Path) -> Path:
     ts, inst = ordered(series), ordered(institutions)
     atomic_write(out / "timeseries.parquet", lambda p: ts.to_parquet(p, index=False))
     atomic_write(out / "institutions.parquet", lambda p: inst.to_parquet(p, index=False))
-    table = pd.DataFrame(runs, columns=list(dict.fromkeys([*key_order, "status", "error", "wall_seconds"])))
+    table = pd.DataFrame(runs, columns=list(dict.fromkeys([*key_order, "status", "error", "model_seconds"])))
     atomic_write(out / "runs.csv", lambda p: table.to_csv(p, index=False))
     meta = {"swept": swept_keys, "complete": int((table["status"] == "complete").sum()),
             "failed": int((table["status"] == "failed").sum())}

@@ -29,6 +29,7 @@ GROUP_NAMES = {"large_state": "Large state-owned", "joint_stock": "Joint-stock",
 SIZES = [10_000, 50_000, 100_000, 200_000]
 MONTHS_PER_RUN = [12, 24, 48, 96]
 PRESETS = presets()
+TARGETS = load_targets("seed")
 
 preset = solara.reactive("baseline")
 population = solara.reactive(100_000)
@@ -99,11 +100,10 @@ def charts(s: Session):
     ax.set_title("Customers by active channel (%)")
     ax.legend(fontsize=7, loc="lower left")
     ax = axes[0, 1]
-    targets = load_targets("seed")
     for series, colour, label in (("off_counter_rate", "#264653", "Off-counter rate"),
                                   ("mobile_value_share", "#2a9d8f", "Mobile share of off-counter value")):
         ax.plot(d, 100 * ts[series], color=colour, label=label)
-        t = targets[targets["series"] == series]
+        t = TARGETS[TARGETS["series"] == series]
         ax.plot(t["year"] + 0.5, t["value"], "D", color=colour,
                 markeredgecolor="black", label=f"{label}: seed 004 target")
     ax.set_title("Against the seed's targets (%)")

@@ -29,6 +29,7 @@ from scipy.stats import qmc  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from experiments.config import load_config, run_from_file  # noqa: E402
+from experiments.plot import unit  # noqa: E402
 from sim.config import ConfigError  # noqa: E402
 from sim.market import MarketModel  # noqa: E402
 from sim.outputs import atomic_write  # noqa: E402
@@ -140,7 +141,7 @@ def figure(d: dict, table: pd.DataFrame, path: Path) -> None:
         elif d["method"] == "morris":
             ax.barh(pos, t["mu_star"], xerr=t["mu_star_conf"], color="#2a9d8f", label="μ* (mean |effect|)")
             ax.plot(t["sigma"], pos, "D", color="#e76f51", label="σ (interaction / non-linearity)")
-            ax.set_xlabel(f"Elementary effect on {out} ({_unit(out)})")
+            ax.set_xlabel(f"Elementary effect on {out} ({unit(out)})")
             ax.legend(fontsize=8)
         else:
             ax.barh(pos - 0.2, t["S1"], 0.4, xerr=t["S1_conf"], color="#2a9d8f", label="First order S1")
@@ -157,11 +158,6 @@ def figure(d: dict, table: pd.DataFrame, path: Path) -> None:
     fig.savefig(tmp, dpi=130)
     plt.close(fig)
     tmp.replace(path)
-
-
-def _unit(metric: str) -> str:
-    from experiments.plot import unit
-    return unit(metric)
 
 
 def run_design(path: Path, jobs: int = -1, out_root: Path = Path("results/designs")) -> Path:

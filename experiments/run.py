@@ -101,8 +101,8 @@ def run_job(cfg: DictConfig, job_dir: Path, overrides: list[str], show_progress:
                     started = time.perf_counter()
                     model = MarketModel(config, replicate=r).run(progress=lambda m: bar.update(1))
                     model_seconds = time.perf_counter() - started
-                    write_run(model, folder, model_seconds, extra={**info, "model_seconds": round(model_seconds, 4)},
-                              figures=config.figures, config_yaml=config_yaml)
+                    write_run(model, folder, model_seconds, extra=info, figures=config.figures,
+                              config_yaml=config_yaml)
                     status["done"] += 1
                 except Exception as e:  # noqa: BLE001 - one failed replicate must not stop a sweep
                     log.error("replicate %d failed: %r", r, e)

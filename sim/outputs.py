@@ -72,7 +72,7 @@ def package_version() -> str:
         return "unknown"
 
 
-def write_run(model: "MarketModel", folder: Path, wall_seconds: float, extra: dict | None = None,
+def write_run(model: "MarketModel", folder: Path, model_seconds: float, extra: dict | None = None,
               figures: bool = True, config_yaml: str | None = None) -> Path:
     """Write all outputs of a finished run into `folder`; returns the folder.
 
@@ -101,7 +101,7 @@ def write_run(model: "MarketModel", folder: Path, wall_seconds: float, extra: di
         "package": PACKAGE, "version": package_version(), "git_commit": git_commit(),
         "python": platform.python_version(),
         "libraries": {lib: _lib_version(lib) for lib in ("mesa", "numpy", "pandas", "hydra-core")},
-        "wall_seconds": round(wall_seconds, 3), "argv": sys.argv[1:], **(extra or {}),
+        "model_seconds": round(model_seconds, 4), "argv": sys.argv[1:], **(extra or {}),
     }
     _text(folder / "run.json", json.dumps(info, indent=2, default=str))
     return folder
