@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import kernels
 from .config import AGE_BANDS, CHANNELS, TX_CHANNELS, Config
 from .ties import homophilous_ties
 
@@ -52,6 +53,59 @@ class ChoiceOutcome:
     platform_switches: int      # changes of platform account, first adoptions included
 
 
+@dataclass
+class Tally:
+    """Counts and sums over all customers at one moment (`Customers.tally`)."""
+    counts: np.ndarray          # (channel, platform account + 1, bank, segment); slot 0: no platform account
+    wealth_power: np.ndarray    # (channel, bank, segment) sum of wealth ** ticket elasticity at the start
+    deposits: np.ndarray        # (bank,) RMB held at each bank, per simulated customer
+    funds: np.ndarray           # (platform,) RMB in each platform's money fund, per simulated customer
+    wealth_power_factor: float  # growth of wealth ** elasticity since the start, common to all
+
+    def matches(self, other: "Tally", rel: float = 1e-9) -> bool:
+        """Same counts, and sums equal to `rel`."""
+        close = lambda a, b: np.allclose(a, b, rtol=rel, atol=rel * max(1.0, float(np.abs(b).max(initial=0))))  # noqa: E731
+        return (np.array_equal(self.counts, other.counts) and close(self.wealth_power, other.wealth_power)
+                and close(self.deposits, other.deposits) and close(self.funds, other.funds))
+
+    @property
+    def by_channel(self) -> np.ndarray:
+        return self.counts.sum(axis=(1, 2, 3))
+
+    @property
+    def bank_customers(self) -> np.ndarray:
+        return self.counts.sum(axis=(0, 1, 3))
+
+    @property
+    def segment_bank(self) -> np.ndarray:
+        """(segment, bank) customers by primary bank."""
+        return self.counts.sum(axis=(0, 1)).T
+
+    @property
+    def segment_platform_users(self) -> np.ndarray:
+        """(segment, platform) customers whose active channel is the platform's app."""
+        return self.counts[PLATFORM, 1:].sum(axis=1).T
+
+    @property
+    def platform_users(self) -> np.ndarray:
+        return self.counts[PLATFORM, 1:].sum(axis=(1, 2))
+
+    @property
+    def platform_holders(self) -> np.ndarray:
+        """Customers holding an account at each platform, active or not."""
+        return self.counts[:, 1:].sum(axis=(0, 2, 3))
+
+    @property
+    def segment_channel(self) -> np.ndarray:
+        """(segment, channel) customers."""
+        return self.counts.sum(axis=(1, 2)).T
+
+    @property
+    def bank_channel(self) -> np.ndarray:
+        """(bank, channel) customers by primary bank and active channel."""
+        return self.counts.sum(axis=(1, 3)).T
+
+
 class Customers:
     """The customer population."""
 
@@ -73,7 +127,6 @@ class Customers:
         self.wealth = (median * np.exp(p.wealth_sigma * rng.standard_normal(n))).astype(np.float64)
         tilt = np.array([0.1, 0.05, 0.0, -0.1])[self.age]
         self.yield_sensitivity = np.clip(rng.beta(2, 2, n) + tilt, 0, 1).astype(np.float32)
-        self.members_by_age = [np.flatnonzero(self.age == k).astype(np.int32) for k in range(len(AGE_BANDS))]
         self.ties = homophilous_ties(self.segment.astype(np.int64), p.ties_per_customer, p.tie_homophily, rng)
 
         self.bank = rng.choice(self.n_banks, size=n, p=bank_shares).astype(np.int8)
@@ -89,11 +142,18 @@ class Customers:
         self.wealth_power0 = self.wealth ** cfg.transactions.wealth_ticket_elasticity
         self.wealth_power_factor = 1.0
         self.wealth_reference = float(np.mean(self.wealth_power0))
+        t = cfg.transactions
+        self._tx_mix = np.array([[t.mix[ch][x] for x in TX_CHANNELS] for ch in CHANNELS])
+        self._tx_ticket = np.array([t.ticket_rmb[x] for x in TX_PLACES])
 
         aware_p = np.concatenate([bank_awareness, platform_awareness])
-        self.aware = rng.random((aware_p.size, n), dtype=np.float32) < aware_p[:, None]   # (provider, customer)
+        # (provider, customer), padded with True to whole 8-byte words for kernels.learn_of_providers
+        self._aware_padded = np.ones((aware_p.size, -(-n // 8) * 8), dtype=np.bool_)
+        self.aware = self._aware_padded[:, :n]
+        self.aware[:] = rng.random((aware_p.size, n), dtype=np.float32) < aware_p[:, None]
         self.aware[self.bank, np.arange(n)] = True
         self.aware[self.n_banks + self.platform[on_platform], on_platform] = True
+        self.recount()
 
     def _initial_channels(self, shares: dict, rng: np.random.Generator) -> np.ndarray:
         """The most digitally literate start on the most digital channels."""
@@ -119,102 +179,80 @@ class Customers:
 
     # ------------------------------------------------------------------ monthly steps
     def update_awareness(self, prob: np.ndarray, rng: np.random.Generator) -> None:
-        """Unaware customers learn of provider k with probability prob[k, segment].
-
-        Only customers still unaware of k draw, so the cost falls as awareness spreads.
-        """
-        prob = prob.astype(np.float32)
-        for k in range(self.aware.shape[0]):
-            if not prob[k].any():
-                continue
-            unaware = np.flatnonzero(~self.aware[k])
-            learn = rng.random(unaware.size, dtype=np.float32) < prob[k][self.segment[unaware]]
-            self.aware[k, unaware[learn]] = True
+        """Each customer unaware of provider k learns of it with probability prob[k, segment]."""
+        kernels.learn_of_providers(self._aware_padded, self._aware_padded.view(np.uint64), self.segment,
+                                   np.ascontiguousarray(prob, dtype=np.float64), rng)
 
     def make_aware_of(self, provider: int, who: np.ndarray) -> None:
         self.aware[provider, who] = True
 
+    def partnership_awareness(self, pairs: list[tuple[int, int]]) -> None:
+        """For each (bank, platform) partnership, each side's customers learn of the other."""
+        if pairs:
+            kernels.partnership_awareness(self._aware_padded, self.bank, self.platform,
+                                          np.array(pairs, dtype=np.int64).reshape(-1, 2), self.n_banks)
+
     def reconsider(self, menu: Menu, years: float, rng: np.random.Generator) -> ChoiceOutcome:
-        """Customers who reconsider this month pick an alternative by multinomial logit."""
+        """Customers who reconsider this month pick an alternative by multinomial logit.
+
+        Each customer reconsiders with its age band's probability; those who do weigh every
+        alternative they know of that is open, as described in `kernels.choose`.
+        """
         c = self.cfg.customers
-        # each customer reconsiders with its age band's probability: drawn as a binomial count per
-        # band and a uniform choice of that many members, which has the same distribution
-        picked = []
-        for band, members in enumerate(self.members_by_age):
-            count = rng.binomial(members.size, c.reconsider_prob_by_age[band])
-            picked.append(members[rng.choice(members.size, size=count, replace=False)])
-        who = np.sort(np.concatenate(picked))
-        m = who.size
-        flows = np.zeros((4, 4), dtype=np.int64)
-        if m == 0:
-            return ChoiceOutcome(0, flows, 0, 0)
-        age, urban = self.age[who], self.urban[who]
-        bank, platform, channel = self.bank[who], self.platform[who], self.channel[who]
-        own_category = np.where(channel == PLATFORM, PLATFORM + platform, channel)
-
-        v = np.empty((m, menu.utility.size), dtype=np.float32)
-        v[:] = menu.utility
-        v += self.literacy(years, who)[:, None] * menu.literacy_weight
-        v += np.asarray(c.age_branch_preference)[age][:, None] * (menu.channel == BRANCH)
-        v += (1 + c.rural_branch_multiplier * ~urban)[:, None] * menu.branch_presence
-        v += self.yield_sensitivity[who][:, None] * menu.yield_term
-        k_ties = self.ties.shape[1]
-        if k_ties:
-            ties = self.ties[who]
-            t_channel, t_platform = self.channel[ties], self.platform[ties]
-            tie_category = np.where(t_channel == PLATFORM, PLATFORM + t_platform, t_channel).astype(np.int64)
-            n_cat = PLATFORM + self.n_platforms
-            rows = np.repeat(np.arange(m) * n_cat, k_ties)
-            tie_share = np.bincount(rows + tie_category.ravel(), minlength=m * n_cat).reshape(m, n_cat) / k_ties
-            v += c.tie_weight * tie_share[:, menu.category]
-
-        is_bank_alt = menu.bank >= 0
-        changes_bank = is_bank_alt & (menu.bank != bank[:, None])
-        cost = (menu.bank_switch_cost + menu.leave_cost[bank])[:, None] + menu.opening_extra
-        partner = np.where(platform >= 0, menu.platform_partner[platform], -1)
-        cost = np.where(menu.bank == partner[:, None], cost * (1 - menu.partnership_discount), cost)
-        v -= changes_bank * cost
-        v -= ((menu.platform >= 0) & (menu.platform != platform[:, None])) * menu.platform_switch_cost
-        v -= c.habit * (menu.category != own_category[:, None])
-
-        allowed = self.aware[:, who][menu.provider].T & menu.available
-        v[~allowed] = -np.inf
-        v -= v.max(axis=1, keepdims=True)
-        np.exp(v, out=v)
-        np.cumsum(v, axis=1, out=v)
-        u = rng.random(m, dtype=np.float32) * v[:, -1]
-        pick = (v < u[:, None]).sum(axis=1)
-
-        new_bank = np.where(is_bank_alt[pick], menu.bank[pick], bank).astype(np.int8)
-        new_platform = np.where(menu.platform[pick] >= 0, menu.platform[pick], platform).astype(np.int8)
-        new_channel = menu.channel[pick].astype(np.int8)
-        np.add.at(flows, (channel, new_channel), 1)
-        np.fill_diagonal(flows, 0)
-        outcome = ChoiceOutcome(m, flows, int((new_bank != bank).sum()), int((new_platform != platform).sum()))
-        self.bank[who], self.platform[who], self.channel[who] = new_bank, new_platform, new_channel
-        return outcome
+        who = kernels.draw_reconsidering(self.age, np.asarray(c.reconsider_prob_by_age, dtype=np.float64), rng)
+        if who.size == 0:
+            return ChoiceOutcome(0, np.zeros((4, 4), dtype=np.int64), 0, 0)
+        i64, f64 = (lambda a: np.ascontiguousarray(a, dtype=np.int64)), (lambda a: np.ascontiguousarray(a, dtype=np.float64))
+        flows, bank_switches, platform_switches = kernels.choose(
+            who, rng, float(years),
+            self.age, self.urban, self.literacy0, self.literacy_growth, self.yield_sensitivity, self.ties, self._aware_padded,
+            self.bank, self.channel, self.platform,
+            i64(menu.bank), i64(menu.platform), i64(menu.channel), i64(menu.provider), i64(menu.category),
+            np.ascontiguousarray(menu.available, dtype=np.bool_), f64(menu.utility), f64(menu.literacy_weight),
+            f64(menu.branch_presence), f64(menu.yield_term), float(menu.bank_switch_cost),
+            f64(np.broadcast_to(menu.opening_extra, menu.utility.shape)), f64(menu.leave_cost),
+            float(menu.platform_switch_cost), i64(menu.platform_partner), float(menu.partnership_discount),
+            f64(c.age_branch_preference), float(c.rural_branch_multiplier), float(c.tie_weight), float(c.habit),
+            PLATFORM + self.n_platforms,
+            self.segment, self.wealth, self.wealth_power0, self._counts, self._wealth_power, self._wealth_by_bank)
+        return ChoiceOutcome(who.size, flows, int(bank_switches), int(platform_switches))
 
     def update_balances(self, mmf_yield: np.ndarray, deposit_rate: np.ndarray,
                         purchase_limit: float | None) -> float:
         """Move savings toward each fund holder's target; grow wealth. Returns the inflow, RMB."""
         mk = self.cfg.market
-        holder = self.platform >= 0
-        idx = np.flatnonzero(holder)
-        spread = mmf_yield[self.platform[idx]] - deposit_rate[self.bank[idx]]
-        share = np.clip(mk.mmf_base_share + mk.mmf_share_per_point * self.yield_sensitivity[idx] * spread,
-                        0.0, mk.mmf_max_share)
-        share = np.where(self.channel[idx] == PLATFORM, share, share * mk.mmf_dormant_factor)
-        target = share * self.wealth[idx]
-        if purchase_limit is not None:
-            target = np.minimum(target, purchase_limit)
-        self.mmf[idx] += mk.mmf_adjust_rate * (target - self.mmf[idx])
         growth = (1 + self.cfg.population.wealth_growth) ** (1 / 12) - 1
-        inflow = float(self.wealth.sum()) * growth
-        self.wealth *= 1 + growth
+        wealth_before, self._fund_by_bank, self._funds = kernels.rebalance_and_grow(
+            self.wealth, self.mmf, self.bank, self.platform, self.channel, self.yield_sensitivity,
+            np.ascontiguousarray(mmf_yield, dtype=np.float64), np.ascontiguousarray(deposit_rate, dtype=np.float64),
+            float(mk.mmf_base_share), float(mk.mmf_share_per_point), float(mk.mmf_max_share),
+            float(mk.mmf_dormant_factor), np.inf if purchase_limit is None else float(purchase_limit),
+            float(mk.mmf_adjust_rate), growth, self.n_banks, self.n_platforms)
+        self._wealth_by_bank *= 1 + growth
         self.wealth_power_factor *= (1 + growth) ** self.cfg.transactions.wealth_ticket_elasticity
-        return inflow
+        return wealth_before * growth
 
-    def transactions(self, self_service_share: np.ndarray, mobile_maturity: float, rng: np.random.Generator):
+    # ------------------------------------------------------------------ counts
+    def tally(self) -> Tally:
+        """The counts and sums as they stand, kept up to date by the monthly steps (no pass over customers)."""
+        return Tally(self._counts.copy(), self._wealth_power.copy(), self._wealth_by_bank - self._fund_by_bank,
+                     self._funds.copy(), self.wealth_power_factor)
+
+    def count(self) -> Tally:
+        """The same counts and sums recounted from the customer arrays, in one pass."""
+        counts, wealth_power, wealth_by_bank, fund_by_bank, funds = self._count_all()
+        return Tally(counts, wealth_power, wealth_by_bank - fund_by_bank, funds, self.wealth_power_factor)
+
+    def recount(self) -> None:
+        """Restart the running counts from the arrays, after the arrays were changed from outside."""
+        self._counts, self._wealth_power, self._wealth_by_bank, self._fund_by_bank, self._funds = self._count_all()
+
+    def _count_all(self):
+        return kernels.count_all(self.bank, self.channel, self.platform, self.segment, self.wealth, self.mmf,
+                                 self.wealth_power0, self.n_banks, self.n_platforms, N_SEGMENTS)
+
+    def transactions(self, self_service_share: np.ndarray, mobile_maturity: float, rng: np.random.Generator,
+                     tally: Tally | None = None):
         """Bank transactions this month by where they are made, per bank.
 
         Each customer makes a Poisson number of transactions with a mean set by its active
@@ -223,30 +261,27 @@ class Customers:
         platform-linked payments by its channel's mix and its bank's share of machines in
         branches. A sum of independent Poisson counts is Poisson, so each bank's count per
         place is drawn once from the summed mean; values are counts times the mean ticket,
-        which grows with the customer's wealth.
+        which grows with the customer's wealth. `tally` is this moment's `self.tally()`;
+        without it the customers are recounted.
 
         Returns (counts, values): arrays of shape (n_banks, 5) in the order counter,
         self_service, pc, mobile, platform_link; values in RMB per simulated customer scale.
         """
         t = self.cfg.transactions
-        nb = self.n_banks
-        key = (self.channel.astype(np.int64) * nb + self.bank) * len(AGE_BANDS) + self.age
-        size = 4 * nb * len(AGE_BANDS)
-        people = np.bincount(key, minlength=size).reshape(4, nb, len(AGE_BANDS))
-        wealth_factor = np.bincount(key, weights=self.wealth_power0, minlength=size) * self.wealth_power_factor
-        wealth_factor = wealth_factor.reshape(4, nb, len(AGE_BANDS)) / self.wealth_reference
+        tally = self.count() if tally is None else tally
+        by_age = lambda a: a.reshape(4, self.n_banks, len(AGE_BANDS), 2).sum(axis=3)   # noqa: E731 - segment -> age
+        people = by_age(tally.counts.sum(axis=1))
+        wealth_factor = by_age(tally.wealth_power) * (tally.wealth_power_factor / self.wealth_reference)
 
         growth = 1 + t.digital_count_growth * mobile_maturity
         count = [t.monthly_count[ch] * (growth if ch in ("mobile", "platform") else 1.0) for ch in CHANNELS]
         per_person = np.outer(count, t.age_count_factor)  # (channel, age)
-        mix = np.array([[t.mix[ch][x] for x in TX_CHANNELS] for ch in CHANNELS])
         # expected counts and wealth-weighted counts per (bank, place of transaction)
-        exp_count = np.einsum("cba,ca,cx->bx", people, per_person, mix)
-        exp_weighted = np.einsum("cba,ca,cx->bx", wealth_factor, per_person, mix)
+        exp_count = np.einsum("cba,ca,cx->bx", people, per_person, self._tx_mix)
+        exp_weighted = np.einsum("cba,ca,cx->bx", wealth_factor, per_person, self._tx_mix)
         ss = self_service_share[:, None]
-        split = lambda a: np.concatenate([a[:, :1] * (1 - ss), a[:, :1] * ss, a[:, 1:]], axis=1)
+        split = lambda a: np.concatenate([a[:, :1] * (1 - ss), a[:, :1] * ss, a[:, 1:]], axis=1)  # noqa: E731
         exp_count, exp_weighted = split(exp_count), split(exp_weighted)
         counts = rng.poisson(exp_count).astype(np.float64)
-        ticket = np.array([t.ticket_rmb[x] for x in TX_PLACES])
-        mean_ticket = np.divide(exp_weighted, exp_count, out=np.zeros_like(exp_count), where=exp_count > 0) * ticket
-        return counts, counts * mean_ticket
+        mean_ticket = np.divide(exp_weighted, exp_count, out=np.zeros_like(exp_count), where=exp_count > 0)
+        return counts, counts * mean_ticket * self._tx_ticket

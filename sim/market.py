@@ -45,6 +45,7 @@ class MarketModel(mesa.Model):
             rng=self.rng,
         )
         self.scale = cfg.population.represents_adults / cfg.population.size  # real adults per simulated customer
+        self.tally = self.customers.tally()     # counts as they stand; retaken at each month's end
         self.recorder = MetricsRecorder(self)
 
     @property
@@ -66,21 +67,19 @@ class MarketModel(mesa.Model):
 
         outcome, inflow = self.customers_decide()
         cust = self.customers
+        self.tally = tally = cust.tally()
         self_service = np.array([b.self_service_share for b in self.banks])
         maturity = self._mobile_tech() / self.cfg.customers.mobile_tech_max if self.cfg.customers.mobile_tech_max else 0.0
-        counts, values = cust.transactions(self_service, maturity, self.rng)
+        counts, values = cust.transactions(self_service, maturity, self.rng, tally)
 
-        bank_customers = np.bincount(cust.bank, minlength=len(self.banks))
-        deposits = np.bincount(cust.bank, weights=cust.deposits, minlength=len(self.banks)) * self.scale
-        funds = np.bincount(cust.platform[cust.platform >= 0], weights=cust.mmf[cust.platform >= 0],
-                            minlength=len(self.platforms)) * self.scale
+        bank_customers = tally.bank_customers
+        deposits, funds = tally.deposits * self.scale, tally.funds * self.scale
         for b in self.banks:
             b.customer_share = bank_customers[b.index] / cust.size
             b.book_month(deposits[b.index])
         for p in self.platforms:
             p.book_month(funds[p.index], self.policy)
-        self.recorder.record(outcome, counts * self.scale, values * self.scale, inflow * self.scale,
-                             deposits, funds, bank_customers)
+        self.recorder.record(outcome, counts * self.scale, values * self.scale, inflow * self.scale, tally)
         if self.month >= self.last_month:
             self.running = False
 
@@ -171,14 +170,10 @@ class MarketModel(mesa.Model):
     def _awareness_prob(self) -> np.ndarray:
         """(providers, segments) monthly probability that an unaware customer learns of each."""
         c, cust = self.cfg.customers, self.customers
-        seg_size = np.maximum(np.bincount(cust.segment, minlength=N_SEGMENTS), 1)
         nb, npl = len(self.banks), len(self.platforms)
-        segment = cust.segment.astype(np.intp)
-        bank_users = np.bincount(segment * nb + cust.bank, minlength=N_SEGMENTS * nb).reshape(N_SEGMENTS, nb)
-        active = cust.channel == PLATFORM
-        plat_users = np.bincount(segment[active] * npl + cust.platform[active],
-                                 minlength=N_SEGMENTS * npl).reshape(N_SEGMENTS, npl)
-        users = np.concatenate([bank_users, plat_users], axis=1)
+        bank_users = self.tally.segment_bank                       # customers at the month's start
+        seg_size = np.maximum(bank_users.sum(axis=1), 1)
+        users = np.concatenate([bank_users, self.tally.segment_platform_users], axis=1)
         if c.word_of_mouth_scope == "population":      # fully mixed: everyone hears from everyone
             users_share = np.repeat((users.sum(axis=0) / cust.size)[:, None], N_SEGMENTS, axis=1)
         else:
@@ -200,10 +195,5 @@ class MarketModel(mesa.Model):
 
     def _partnership_awareness(self) -> None:
         """A partner platform shows the bank inside its app, and the bank shows the platform."""
-        cust = self.customers
-        for b in self.banks:
-            if b.partner is None:
-                continue
-            p = self.platform_index[b.partner]
-            cust.make_aware_of(b.index, np.flatnonzero(cust.platform == p))
-            cust.make_aware_of(len(self.banks) + p, np.flatnonzero(cust.bank == b.index))
+        self.customers.partnership_awareness(
+            [(b.index, self.platform_index[b.partner]) for b in self.banks if b.partner is not None])

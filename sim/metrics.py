@@ -19,7 +19,7 @@ import pandas as pd
 from .config import AGE_BANDS, CHANNELS, month_label
 
 if TYPE_CHECKING:
-    from .customers import ChoiceOutcome
+    from .customers import ChoiceOutcome, Tally
     from .market import MarketModel
 
 PLACES = ("counter", "self_service", "pc", "mobile", "platform_link")
@@ -69,8 +69,10 @@ class MetricsRecorder:
         return len(self.rows)
 
     def record(self, outcome: "ChoiceOutcome", counts: np.ndarray, values: np.ndarray, inflow: float,
-               deposits: np.ndarray, funds: np.ndarray, bank_customers: np.ndarray) -> None:
+               tally: "Tally") -> None:
+        """One month's row from its choices, transactions (real scale) and end-of-month tally."""
         m, cust = self.model, self.model.customers
+        deposits, funds, bank_customers = tally.deposits * m.scale, tally.funds * m.scale, tally.bank_customers
         millions = m.scale / 1e6
         tx = counts.sum(axis=0) / 1e6
         val = values.sum(axis=0) / 1e9
@@ -84,7 +86,7 @@ class MetricsRecorder:
         row["off_counter_rate"] = row["tx_offcounter"] / row["tx_total"] if row["tx_total"] else np.nan
         row["mobile_value_share"] = row["value_mobile"] / row["value_offcounter"] if row["value_offcounter"] else np.nan
 
-        by_channel = np.bincount(cust.channel, minlength=4)
+        by_channel = tally.by_channel
         for i, ch in enumerate(CHANNELS):
             row[f"share_{ch}"] = by_channel[i] / cust.size
         for i, ch in enumerate(CHANNELS):
@@ -94,8 +96,8 @@ class MetricsRecorder:
         row["income_inflow"] = inflow / 1e9
         bank_share = bank_customers / cust.size
         row["hhi_banks"] = 1e4 * float((bank_share ** 2).sum())
-        active = cust.platform[cust.channel == 3]
-        plat_share = np.bincount(active, minlength=len(m.platforms)) / max(active.size, 1)
+        users = tally.platform_users
+        plat_share = users / max(users.sum(), 1)
         row["hhi_platforms"] = 1e4 * float((plat_share ** 2).sum())
         row["branches_total"] = sum(b.branches for b in m.banks)
         row["reconsidered"] = outcome.reconsidered * millions
@@ -108,8 +110,7 @@ class MetricsRecorder:
                     row[f"flow_{a}_to_{b}"] = outcome.channel_flows[i, j] * millions
 
         # customers by (segment = age band x area, channel) in one pass
-        by_seg = np.bincount(cust.segment.astype(np.intp) * 4 + cust.channel,
-                             minlength=2 * len(AGE_BANDS) * 4).reshape(len(AGE_BANDS), 2, 4)
+        by_seg = tally.segment_channel.reshape(len(AGE_BANDS), 2, 4)
         groups = {f"age_{_age_label(band)}": by_seg[k].sum(axis=0) for k, band in enumerate(AGE_BANDS)}
         groups.update(urban=by_seg[:, 1].sum(axis=0), rural=by_seg[:, 0].sum(axis=0))
         for name, by_channel_in_group in groups.items():
@@ -126,13 +127,12 @@ class MetricsRecorder:
                    policy_remote_account_opening=pol.remote_account_opening,
                    policy_ukey_friction=pol.ukey_friction)
         self.rows.append(row)
-        self._record_institutions(row, counts, values, deposits, funds, bank_customers)
+        self._record_institutions(row, counts, deposits, funds, tally)
 
-    def _record_institutions(self, row, counts, values, deposits, funds, bank_customers) -> None:
+    def _record_institutions(self, row, counts, deposits, funds, tally) -> None:
         m, cust = self.model, self.model.customers
         millions = m.scale / 1e6
-        by_bank_channel = np.bincount(cust.bank.astype(np.int64) * 4 + cust.channel,
-                                      minlength=4 * len(m.banks)).reshape(len(m.banks), 4)
+        bank_customers, by_bank_channel = tally.bank_customers, tally.bank_channel
         for b in m.banks:
             i = b.index
             self.institution_rows.append({
@@ -148,9 +148,7 @@ class MetricsRecorder:
                 "branches": b.branches, "smart_branches": b.smart_branches, "app_quality": b.app_quality,
                 "rate_offered": b.cfg.deposit_rate, "partner": b.partner or "",
             })
-        active = cust.channel == 3
-        users = np.bincount(cust.platform[active], minlength=len(m.platforms))
-        holders = np.bincount(cust.platform[cust.platform >= 0], minlength=len(m.platforms))
+        users, holders = tally.platform_users, tally.platform_holders
         for p in m.platforms:
             i = p.index
             self.institution_rows.append({

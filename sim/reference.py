@@ -150,6 +150,7 @@ class ReferenceMarketModel(MarketModel):
             cust.bank[i], cust.channel[i], cust.platform[i] = a.bank, a.channel, a.platform
             cust.wealth[i], cust.mmf[i] = a.wealth, a.mmf
             cust.aware[:, i] = a.aware
+        cust.recount()
         cust.wealth_power_factor *= (1 + self.wealth_growth_month) ** self.cfg.transactions.wealth_ticket_elasticity
         outcome = ChoiceOutcome(self._reconsidered, self._flows, self._bank_switches, self._platform_switches)
         return outcome, wealth_before * self.wealth_growth_month

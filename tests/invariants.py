@@ -27,6 +27,7 @@ def run_checking_invariants(model: MarketModel) -> MarketModel:
         bad = [k for k, v in metrics.items() if not np.isfinite(v)]
         assert not bad, bad
         assert (cust.platform[cust.channel == 3] >= 0).all()
+        assert cust.tally().matches(cust.count()), "running counts drifted from a recount of the customers"
         assert 0 <= row["off_counter_rate"] <= 1 and 0 <= row["mobile_value_share"] <= 1
         assert 0 <= row["churn_rate"] <= 1
     inst = model.recorder.institutions()

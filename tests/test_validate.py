@@ -8,11 +8,13 @@ from experiments.validate import FACTS, bass_reduction, effect_table
 
 
 @pytest.mark.parametrize("p, q", [(0.0025, 0.032), (0.005, 0.03), (0.002, 0.04)])
-def test_bass_reduction_follows_the_closed_form_within_one_point(p, q):
-    bass = bass_reduction(p, q, size=100_000, replicates=2)
+def test_bass_reduction_follows_the_bass_process_within_one_point(p, q):
+    bass = bass_reduction(p, q, size=100_000, replicates=6)
     assert len(bass) == 96
-    assert (bass["simulated"] - bass["closed_form"]).abs().max() < 0.01
     assert (bass["simulated"] - bass["monthly_recursion"]).abs().max() < 0.01
+    # the monthly step itself departs from the continuous closed form (1.04 pp for p=0.002, q=0.04)
+    step_gap = (bass["monthly_recursion"] - bass["closed_form"]).abs().max()
+    assert (bass["simulated"] - bass["closed_form"]).abs().max() < 0.01 + step_gap
     assert bass["simulated"].iloc[-1] > 0.5                  # the test covers the steep part of the S
 
 

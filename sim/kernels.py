@@ -1,0 +1,266 @@
+"""The customers' monthly decisions as compiled loops, one pass per decision.
+
+Each function walks the customer arrays once, deciding customer by customer, compiled
+by numba so that a million customers take milliseconds. Every random number comes from
+the model's `numpy.random.Generator`, passed in: numba draws from the same bit
+generator and advances its state, so a run stays reproducible from its seed.
+
+Rare events (learning of a provider, reconsidering) are found by geometric skips: the
+gap to the next customer who acts is drawn once, instead of one uniform per customer.
+Each customer still acts independently with its own probability, so the distribution
+is the same as a coin flip per customer, at a cost that grows with the number who act.
+Where the probability differs by segment, candidates are drawn at the largest
+probability and kept with probability p / p_max (thinning).
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+BRANCH, PLATFORM = 0, 3
+jit = numba.njit(cache=True, nogil=True)
+
+
+ONES = np.uint64(0x0101010101010101)      # eight bytes of True
+
+
+@jit
+def learn_of_providers(aware, aware_words, segment, prob, rng):
+    """Each customer unaware of provider k learns of it with probability prob[k, segment].
+
+    `aware` is (provider, customer) padded with True to whole 8-byte words, and
+    `aware_words` the same memory as uint64, so that stretches of customers who all know
+    the provider, or fewer unaware ones than the next gap, are passed eight at a time.
+    """
+    n_providers = aware.shape[0]
+    for k in range(n_providers):
+        p_max = prob[k].max()
+        if p_max <= 0.0:
+            continue
+        row, words = aware[k], aware_words[k]
+        skip = rng.geometric(p_max) - 1      # unaware customers passed over before the next candidate
+        for w in range(words.size):
+            x = words[w]
+            if x == ONES:
+                continue
+            unaware = 8 - np.int64((x * ONES) >> np.uint64(56))
+            if skip >= unaware:
+                skip -= unaware
+                continue
+            for i in range(8 * w, 8 * w + 8):
+                if row[i]:
+                    continue
+                if skip > 0:
+                    skip -= 1
+                    continue
+                p = prob[k, segment[i]]
+                if p >= p_max or rng.random() * p_max < p:
+                    row[i] = True
+                skip = rng.geometric(p_max) - 1
+
+
+@jit
+def partnership_awareness(aware, bank, platform, pairs, n_banks):
+    """Customers of a partner platform learn of the bank, and the bank's customers of the platform."""
+    for i in range(bank.size):
+        for r in range(pairs.shape[0]):
+            b, p = pairs[r, 0], pairs[r, 1]
+            if platform[i] == p:
+                aware[b, i] = True
+            if bank[i] == b:
+                aware[n_banks + p, i] = True
+
+
+@jit
+def draw_reconsidering(age, prob_by_age, rng):
+    """Customers who reconsider this month, in index order: each with its age band's probability."""
+    who = np.empty(age.size, dtype=np.int32)
+    p_max = prob_by_age.max()
+    m = 0
+    if p_max <= 0.0:
+        return who[:0]
+    i = -1
+    while True:
+        i += 1 if p_max >= 1.0 else rng.geometric(p_max)
+        if i >= age.size:
+            break
+        p = prob_by_age[age[i]]
+        if p >= p_max or rng.random() * p_max < p:
+            who[m] = i
+            m += 1
+    return who[:m]
+
+
+@jit
+def choose(who, rng, years,
+           age, urban, literacy0, literacy_growth, yield_sensitivity, ties, aware,
+           bank, channel, platform,
+           m_bank, m_platform, m_channel, m_provider, m_category, m_available, m_utility, m_literacy_weight,
+           m_branch_presence, m_yield_term, bank_switch_cost, opening_extra, leave_cost, platform_switch_cost,
+           platform_partner, partnership_discount,
+           age_branch_preference, rural_branch_multiplier, tie_weight, habit, n_categories,
+           segment, wealth, wealth_power0, counts, wealth_power, wealth_by_bank):
+    """Each customer in `who` picks one alternative by multinomial logit, all from the same state.
+
+    Word of mouth reads ties' channels as they were before anyone moved (synchronous), so
+    the order of `who` does not matter. Returns (channel flows (4, 4), bank switches,
+    platform switches) and updates bank, channel and platform in place, and the running
+    counts, wealth_power and wealth_by_bank (see `count_all`) for those who moved.
+    """
+    m, n_alt = who.size, m_utility.size
+    new_bank = np.empty(m, dtype=np.int8)
+    new_channel = np.empty(m, dtype=np.int8)
+    new_platform = np.empty(m, dtype=np.int8)
+    v = np.empty(n_alt)
+    k_ties = ties.shape[1]
+    # gather first, in loops of independent loads, so that cache misses overlap
+    tie_category = np.empty((m, k_ties), dtype=np.int8)
+    for r in range(m):
+        i = who[r]
+        for t in range(k_ties):
+            j = ties[i, t]
+            tie_category[r, t] = channel[j] + (platform[j] if channel[j] == PLATFORM else 0)
+    knows = np.empty((m, aware.shape[0]), dtype=np.bool_)
+    for k in range(aware.shape[0]):
+        row = aware[k]
+        for r in range(m):
+            knows[r, k] = row[who[r]]
+    g_age = np.empty(m, dtype=np.int8)
+    g_bank, g_channel, g_platform = np.empty(m, dtype=np.int8), np.empty(m, dtype=np.int8), np.empty(m, dtype=np.int8)
+    g_literacy, g_presence, g_yield = np.empty(m), np.empty(m), np.empty(m)
+    for r in range(m):
+        i = who[r]
+        g_age[r], g_bank[r], g_channel[r], g_platform[r] = age[i], bank[i], channel[i], platform[i]
+        g_literacy[r] = min(1.0, literacy0[i] + literacy_growth[age[i]] * years)
+        g_presence[r] = 1.0 + (0.0 if urban[i] else rural_branch_multiplier)
+        g_yield[r] = yield_sensitivity[i]
+    tie_share = np.zeros(n_categories)
+    for r in range(m):
+        a, b, ch, pl = g_age[r], g_bank[r], g_channel[r], g_platform[r]
+        own_category = PLATFORM + pl if ch == PLATFORM else ch
+        literacy, presence_factor = g_literacy[r], g_presence[r]
+        tie_share[:] = 0.0
+        for t in range(k_ties):
+            tie_share[tie_category[r, t]] += 1.0 / k_ties
+        partner = platform_partner[pl] if pl >= 0 else -1
+        top = -np.inf
+        for j in range(n_alt):
+            if not (m_available[j] and knows[r, m_provider[j]]):
+                v[j] = -np.inf
+                continue
+            u = (m_utility[j] + literacy * m_literacy_weight[j] + presence_factor * m_branch_presence[j]
+                 + g_yield[r] * m_yield_term[j] + tie_weight * tie_share[m_category[j]])
+            if m_channel[j] == BRANCH:
+                u += age_branch_preference[a]
+            if m_bank[j] >= 0 and m_bank[j] != b:
+                cost = bank_switch_cost + leave_cost[b] + opening_extra[j]
+                if m_bank[j] == partner:
+                    cost *= 1.0 - partnership_discount
+                u -= cost
+            if m_platform[j] >= 0 and m_platform[j] != pl:
+                u -= platform_switch_cost
+            if m_category[j] != own_category:
+                u -= habit
+            v[j] = u
+            top = max(top, u)
+        pick = -1
+        if top > -np.inf:
+            total = 0.0
+            for j in range(n_alt):
+                v[j] = np.exp(v[j] - top)
+                total += v[j]
+            draw = rng.random() * total
+            for j in range(n_alt):
+                if v[j] > 0.0:
+                    pick = j
+                    draw -= v[j]
+                    if draw < 0.0:
+                        break
+        if pick < 0:                      # nothing open to this customer: stays as it is
+            new_bank[r], new_channel[r], new_platform[r] = b, ch, pl
+        else:
+            new_bank[r] = m_bank[pick] if m_bank[pick] >= 0 else b
+            new_platform[r] = m_platform[pick] if m_platform[pick] >= 0 else pl
+            new_channel[r] = m_channel[pick]
+
+    flows = np.zeros((4, 4), dtype=np.int64)
+    bank_switches = platform_switches = 0
+    for r in range(m):
+        i = who[r]
+        b0, ch0, p0, b1, ch1, p1 = bank[i], channel[i], platform[i], new_bank[r], new_channel[r], new_platform[r]
+        if b1 == b0 and ch1 == ch0 and p1 == p0:
+            continue
+        s = segment[i]
+        counts[ch0, p0 + 1, b0, s] -= 1
+        counts[ch1, p1 + 1, b1, s] += 1
+        wealth_power[ch0, b0, s] -= wealth_power0[i]
+        wealth_power[ch1, b1, s] += wealth_power0[i]
+        wealth_by_bank[b0] -= wealth[i]
+        wealth_by_bank[b1] += wealth[i]
+        if ch1 != ch0:
+            flows[ch0, ch1] += 1
+        bank_switches += b1 != b0
+        platform_switches += p1 != p0
+        bank[i], channel[i], platform[i] = b1, ch1, p1
+    return flows, bank_switches, platform_switches
+
+
+LANES = 4    # independent partial sums, so that additions into the same bin do not wait on each other
+
+
+@jit
+def rebalance_and_grow(wealth, mmf, bank, platform, channel, yield_sensitivity, mmf_yield, deposit_rate,
+                       base_share, share_per_point, max_share, dormant_factor, purchase_limit, adjust_rate, growth,
+                       n_banks, n_platforms):
+    """Fund holders move savings toward their target fund share; all wealth grows.
+
+    Returns (total wealth before growth, fund balances by bank, fund balances by platform).
+    """
+    total = np.zeros(LANES)
+    by_bank = np.zeros((n_banks, LANES))
+    by_platform = np.zeros((n_platforms + 1, LANES))
+    n = wealth.size
+    for start in range(0, n, LANES):
+        for lane in range(LANES):
+            i = start + lane
+            if i >= n:
+                break
+            w = wealth[i]
+            total[lane] += w
+            p = platform[i]
+            if p >= 0:
+                share = base_share + share_per_point * yield_sensitivity[i] * (mmf_yield[p] - deposit_rate[bank[i]])
+                share = min(max(share, 0.0), max_share)
+                if channel[i] != PLATFORM:
+                    share *= dormant_factor
+                target = min(share * w, purchase_limit)
+                balance = mmf[i] + adjust_rate * (target - mmf[i])
+                mmf[i] = balance
+                by_bank[bank[i], lane] += balance
+                by_platform[p + 1, lane] += balance
+            wealth[i] = w * (1.0 + growth)
+    return total.sum(), by_bank.sum(axis=1), by_platform.sum(axis=1)[1:]
+
+
+@jit
+def count_all(bank, channel, platform, segment, wealth, mmf, wealth_power0, n_banks, n_platforms, n_segments):
+    """Every count and sum the month needs, recounted from the customer arrays in one pass.
+
+    Returns counts (channel, platform + 1, bank, segment) with platform slot 0 for no
+    platform account, wealth_power (channel, bank, segment), wealth_by_bank, and fund
+    balances by bank and by platform. The engine keeps these running instead (`choose`,
+    `rebalance_and_grow`); this recount starts them and checks them.
+    """
+    counts = np.zeros((4, n_platforms + 1, n_banks, n_segments), dtype=np.int64)
+    wealth_power = np.zeros((4, n_banks, n_segments))
+    wealth_by_bank = np.zeros(n_banks)
+    fund_by_bank = np.zeros(n_banks)
+    funds = np.zeros(n_platforms + 1)
+    for i in range(bank.size):
+        b, ch, p, s = bank[i], channel[i], platform[i], segment[i]
+        counts[ch, p + 1, b, s] += 1
+        wealth_power[ch, b, s] += wealth_power0[i]
+        wealth_by_bank[b] += wealth[i]
+        fund_by_bank[b] += mmf[i]
+        funds[p + 1] += mmf[i]
+    return counts, wealth_power, wealth_by_bank, fund_by_bank, funds[1:]
