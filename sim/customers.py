@@ -12,6 +12,7 @@ customers are drawn in one vectorized step.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -68,39 +69,39 @@ class Tally:
         return (np.array_equal(self.counts, other.counts) and close(self.wealth_power, other.wealth_power)
                 and close(self.deposits, other.deposits) and close(self.funds, other.funds))
 
-    @property
+    @cached_property
     def by_channel(self) -> np.ndarray:
         return self.counts.sum(axis=(1, 2, 3))
 
-    @property
+    @cached_property
     def bank_customers(self) -> np.ndarray:
         return self.counts.sum(axis=(0, 1, 3))
 
-    @property
+    @cached_property
     def segment_bank(self) -> np.ndarray:
         """(segment, bank) customers by primary bank."""
         return self.counts.sum(axis=(0, 1)).T
 
-    @property
+    @cached_property
     def segment_platform_users(self) -> np.ndarray:
         """(segment, platform) customers whose active channel is the platform's app."""
         return self.counts[PLATFORM, 1:].sum(axis=1).T
 
-    @property
+    @cached_property
     def platform_users(self) -> np.ndarray:
         return self.counts[PLATFORM, 1:].sum(axis=(1, 2))
 
-    @property
+    @cached_property
     def platform_holders(self) -> np.ndarray:
         """Customers holding an account at each platform, active or not."""
         return self.counts[:, 1:].sum(axis=(0, 2, 3))
 
-    @property
+    @cached_property
     def segment_channel(self) -> np.ndarray:
         """(segment, channel) customers."""
         return self.counts.sum(axis=(1, 2)).T
 
-    @property
+    @cached_property
     def bank_channel(self) -> np.ndarray:
         """(bank, channel) customers by primary bank and active channel."""
         return self.counts.sum(axis=(1, 3)).T
@@ -145,6 +146,7 @@ class Customers:
         t = cfg.transactions
         self._tx_mix = np.array([[t.mix[ch][x] for x in TX_CHANNELS] for ch in CHANNELS])
         self._tx_ticket = np.array([t.ticket_rmb[x] for x in TX_PLACES])
+        self._tx_count_by_age = np.outer([t.monthly_count[ch] for ch in CHANNELS], t.age_count_factor)
 
         aware_p = np.concatenate([bank_awareness, platform_awareness])
         # (provider, customer), padded with True to whole 8-byte words for kernels.learn_of_providers
@@ -199,23 +201,20 @@ class Customers:
         alternative they know of that is open, as described in `kernels.choose`.
         """
         c = self.cfg.customers
-        who = kernels.draw_reconsidering(self.age, np.asarray(c.reconsider_prob_by_age, dtype=np.float64), rng)
-        if who.size == 0:
-            return ChoiceOutcome(0, np.zeros((4, 4), dtype=np.int64), 0, 0)
         i64, f64 = (lambda a: np.ascontiguousarray(a, dtype=np.int64)), (lambda a: np.ascontiguousarray(a, dtype=np.float64))
-        flows, bank_switches, platform_switches = kernels.choose(
-            who, rng, float(years),
+        reconsidered, flows, bank_switches, platform_switches = kernels.choose(
+            rng, np.asarray(c.reconsider_prob_by_age, dtype=np.float64), float(years),
             self.age, self.urban, self.literacy0, self.literacy_growth, self.yield_sensitivity, self.ties, self._aware_padded,
             self.bank, self.channel, self.platform,
             i64(menu.bank), i64(menu.platform), i64(menu.channel), i64(menu.provider), i64(menu.category),
             np.ascontiguousarray(menu.available, dtype=np.bool_), f64(menu.utility), f64(menu.literacy_weight),
             f64(menu.branch_presence), f64(menu.yield_term), float(menu.bank_switch_cost),
-            f64(np.broadcast_to(menu.opening_extra, menu.utility.shape)), f64(menu.leave_cost),
+            f64(menu.opening_extra), f64(menu.leave_cost),
             float(menu.platform_switch_cost), i64(menu.platform_partner), float(menu.partnership_discount),
             f64(c.age_branch_preference), float(c.rural_branch_multiplier), float(c.tie_weight), float(c.habit),
             PLATFORM + self.n_platforms,
             self.segment, self.wealth, self.wealth_power0, self._counts, self._wealth_power, self._wealth_by_bank)
-        return ChoiceOutcome(who.size, flows, int(bank_switches), int(platform_switches))
+        return ChoiceOutcome(int(reconsidered), flows, int(bank_switches), int(platform_switches))
 
     def update_balances(self, mmf_yield: np.ndarray, deposit_rate: np.ndarray,
                         purchase_limit: float | None) -> float:
@@ -269,19 +268,19 @@ class Customers:
         """
         t = self.cfg.transactions
         tally = self.count() if tally is None else tally
-        by_age = lambda a: a.reshape(4, self.n_banks, len(AGE_BANDS), 2).sum(axis=3)   # noqa: E731 - segment -> age
-        people = by_age(tally.counts.sum(axis=1))
-        wealth_factor = by_age(tally.wealth_power) * (tally.wealth_power_factor / self.wealth_reference)
+        # customers and their wealth factor by (channel, bank, age band): segments fold into age bands
+        people = np.stack([tally.counts.sum(axis=1),
+                           tally.wealth_power * (tally.wealth_power_factor / self.wealth_reference)])
+        people = people.reshape(2, 4, self.n_banks, len(AGE_BANDS), 2).sum(axis=4)
 
         growth = 1 + t.digital_count_growth * mobile_maturity
-        count = [t.monthly_count[ch] * (growth if ch in ("mobile", "platform") else 1.0) for ch in CHANNELS]
-        per_person = np.outer(count, t.age_count_factor)  # (channel, age)
-        # expected counts and wealth-weighted counts per (bank, place of transaction)
-        exp_count = np.einsum("cba,ca,cx->bx", people, per_person, self._tx_mix)
-        exp_weighted = np.einsum("cba,ca,cx->bx", wealth_factor, per_person, self._tx_mix)
-        ss = self_service_share[:, None]
-        split = lambda a: np.concatenate([a[:, :1] * (1 - ss), a[:, :1] * ss, a[:, 1:]], axis=1)  # noqa: E731
-        exp_count, exp_weighted = split(exp_count), split(exp_weighted)
+        per_person = self._tx_count_by_age * np.array([1.0, 1.0, growth, growth])[:, None]   # (channel, age)
+        by_bank = (people * per_person[None, :, None, :]).sum(axis=3)         # (count | weighted, channel, bank)
+        expected = by_bank.transpose(0, 2, 1) @ self._tx_mix                  # (count | weighted, bank, channel mix)
+        ss = self_service_share
+        split = np.empty(expected.shape[:2] + (len(TX_PLACES),))
+        split[..., 0], split[..., 1], split[..., 2:] = expected[..., 0] * (1 - ss), expected[..., 0] * ss, expected[..., 1:]
+        exp_count, exp_weighted = split
         counts = rng.poisson(exp_count).astype(np.float64)
         mean_ticket = np.divide(exp_weighted, exp_count, out=np.zeros_like(exp_count), where=exp_count > 0)
         return counts, counts * mean_ticket * self._tx_ticket

@@ -92,7 +92,39 @@ def draw_reconsidering(age, prob_by_age, rng):
 
 
 @jit
-def choose(who, rng, years,
+def alternative_costs(m_bank, m_platform, m_category, bank_switch_cost, opening_extra, leave_cost,
+                      platform_switch_cost, platform_partner, partnership_discount, habit, n_categories):
+    """Utils lost by taking each alternative, by where the customer is now.
+
+    Returns (switching[bank, platform + 1, alternative], habit[category, alternative]):
+    a customer of bank b holding platform p (p + 1 = 0 for none) pays switching[b, p + 1, j]
+    to take j (a bank change costs less into the platform's partner bank), and one whose
+    active channel is category c pays habit[c, j] to take an alternative of another category.
+    """
+    n_banks, n_platforms, n_alt = leave_cost.size, platform_partner.size, m_bank.size
+    switching = np.zeros((n_banks, n_platforms + 1, n_alt))
+    for b in range(n_banks):
+        for q in range(n_platforms + 1):
+            partner = platform_partner[q - 1] if q > 0 else -1
+            for j in range(n_alt):
+                cost = 0.0
+                if m_bank[j] >= 0 and m_bank[j] != b:
+                    cost = bank_switch_cost + leave_cost[b] + opening_extra[j]
+                    if m_bank[j] == partner:
+                        cost *= 1.0 - partnership_discount
+                if m_platform[j] >= 0 and m_platform[j] != q - 1:
+                    cost += platform_switch_cost
+                switching[b, q, j] = cost
+    habit_cost = np.zeros((n_categories, n_alt))
+    for c in range(n_categories):
+        for j in range(n_alt):
+            if m_category[j] != c:
+                habit_cost[c, j] = habit
+    return switching, habit_cost
+
+
+@jit
+def choose(rng, prob_by_age, years,
            age, urban, literacy0, literacy_growth, yield_sensitivity, ties, aware,
            bank, channel, platform,
            m_bank, m_platform, m_channel, m_provider, m_category, m_available, m_utility, m_literacy_weight,
@@ -100,18 +132,19 @@ def choose(who, rng, years,
            platform_partner, partnership_discount,
            age_branch_preference, rural_branch_multiplier, tie_weight, habit, n_categories,
            segment, wealth, wealth_power0, counts, wealth_power, wealth_by_bank):
-    """Each customer in `who` picks one alternative by multinomial logit, all from the same state.
+    """Customers who reconsider this month each pick one alternative by multinomial logit.
 
-    Word of mouth reads ties' channels as they were before anyone moved (synchronous), so
-    the order of `who` does not matter. Returns (channel flows (4, 4), bank switches,
-    platform switches) and updates bank, channel and platform in place, and the running
-    counts, wealth_power and wealth_by_bank (see `count_all`) for those who moved.
+    Who reconsiders is drawn by `draw_reconsidering`. All choose from the same state: word
+    of mouth reads ties' channels as they were before anyone moved (synchronous), so the
+    order does not matter. Returns (number who reconsidered, channel flows (4, 4), bank
+    switches, platform switches); updates bank, channel and platform in place, and the
+    running counts, wealth_power and wealth_by_bank (see `count_all`) for those who moved.
     """
+    who = draw_reconsidering(age, prob_by_age, rng)
     m, n_alt = who.size, m_utility.size
     new_bank = np.empty(m, dtype=np.int8)
     new_channel = np.empty(m, dtype=np.int8)
     new_platform = np.empty(m, dtype=np.int8)
-    v = np.empty(n_alt)
     k_ties = ties.shape[1]
     # gather first, in loops of independent loads, so that cache misses overlap
     tie_category = np.empty((m, k_ties), dtype=np.int8)
@@ -134,33 +167,30 @@ def choose(who, rng, years,
         g_literacy[r] = min(1.0, literacy0[i] + literacy_growth[age[i]] * years)
         g_presence[r] = 1.0 + (0.0 if urban[i] else rural_branch_multiplier)
         g_yield[r] = yield_sensitivity[i]
+
+    switching, habit_cost = alternative_costs(m_bank, m_platform, m_category, bank_switch_cost, opening_extra,
+                                              leave_cost, platform_switch_cost, platform_partner,
+                                              partnership_discount, habit, n_categories)
+    base = np.where(m_available, m_utility, -np.inf)
+    is_branch = (m_channel == BRANCH).astype(np.float64)
+    v = np.empty(n_alt)
     tie_share = np.zeros(n_categories)
     for r in range(m):
-        a, b, ch, pl = g_age[r], g_bank[r], g_channel[r], g_platform[r]
+        b, ch, pl = g_bank[r], g_channel[r], g_platform[r]
         own_category = PLATFORM + pl if ch == PLATFORM else ch
-        literacy, presence_factor = g_literacy[r], g_presence[r]
+        literacy, presence, sensitivity = g_literacy[r], g_presence[r], g_yield[r]
+        branch_preference = age_branch_preference[g_age[r]]
         tie_share[:] = 0.0
         for t in range(k_ties):
-            tie_share[tie_category[r, t]] += 1.0 / k_ties
-        partner = platform_partner[pl] if pl >= 0 else -1
+            tie_share[tie_category[r, t]] += 1.0
+        tie_share *= tie_weight / max(k_ties, 1)
+        cost, habit_row = switching[b, pl + 1], habit_cost[own_category]
         top = -np.inf
         for j in range(n_alt):
-            if not (m_available[j] and knows[r, m_provider[j]]):
-                v[j] = -np.inf
-                continue
-            u = (m_utility[j] + literacy * m_literacy_weight[j] + presence_factor * m_branch_presence[j]
-                 + g_yield[r] * m_yield_term[j] + tie_weight * tie_share[m_category[j]])
-            if m_channel[j] == BRANCH:
-                u += age_branch_preference[a]
-            if m_bank[j] >= 0 and m_bank[j] != b:
-                cost = bank_switch_cost + leave_cost[b] + opening_extra[j]
-                if m_bank[j] == partner:
-                    cost *= 1.0 - partnership_discount
-                u -= cost
-            if m_platform[j] >= 0 and m_platform[j] != pl:
-                u -= platform_switch_cost
-            if m_category[j] != own_category:
-                u -= habit
+            u = (base[j] + literacy * m_literacy_weight[j] + presence * m_branch_presence[j]
+                 + sensitivity * m_yield_term[j] + tie_share[m_category[j]] + branch_preference * is_branch[j]
+                 - cost[j] - habit_row[j])
+            u = u if knows[r, m_provider[j]] else -np.inf
             v[j] = u
             top = max(top, u)
         pick = -1
@@ -202,7 +232,7 @@ def choose(who, rng, years,
         bank_switches += b1 != b0
         platform_switches += p1 != p0
         bank[i], channel[i], platform[i] = b1, ch1, p1
-    return flows, bank_switches, platform_switches
+    return m, flows, bank_switches, platform_switches
 
 
 LANES = 4    # independent partial sums, so that additions into the same bin do not wait on each other

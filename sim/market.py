@@ -124,45 +124,54 @@ class MarketModel(mesa.Model):
         per_adult = spend_bn * 1e9 / self.cfg.population.represents_adults
         return weight * math.log1p(per_adult / self.cfg.customers.marketing_reference_rmb)
 
+    def _menu_layout(self) -> dict:
+        """The alternatives, which never change: each bank's branch, PC and mobile, then each platform's app."""
+        nb, npl = len(self.banks), len(self.platforms)
+        bank = np.r_[np.repeat(np.arange(nb), 3), np.full(npl, -1)]
+        platform = np.r_[np.full(3 * nb, -1), np.arange(npl)]
+        channel = np.r_[np.tile([BRANCH, PC, MOBILE], nb), np.full(npl, PLATFORM)]
+        weight = self.cfg.customers.literacy_weight
+        return dict(bank=bank, platform=platform, channel=channel, provider=np.where(bank >= 0, bank, nb + platform),
+                    category=np.where(channel == PLATFORM, PLATFORM + platform, channel),
+                    literacy_weight=np.array([float(weight[CHANNELS[ch]]) for ch in channel]))
+
     def _menu(self) -> Menu:
         c, sc, pol = self.cfg.customers, self.cfg.switching_cost, self.policy
+        if not hasattr(self, "_layout"):
+            self._layout = self._menu_layout()
         tech = self._mobile_tech()
-        rows = []   # (bank, platform, channel, provider, available, utility, presence, yield)
+        constant = c.channel_constant
+        available, utility, presence, yields, branchless = [], [], [], [], []
         for b in self.banks:
             open_ = b.is_open(self.month)
             marketing = self._spend_term(b.marketing_bn, c.marketing_weight)
-            friction = pol.ukey_friction + b.cfg.security_friction
-            app = c.app_quality_weight * b.app_quality
-            rows += [
-                (b.index, -1, BRANCH, b.index, open_ and b.branches >= 1, c.channel_constant["branch"] + marketing,
-                 c.branch_density_weight * b.branch_presence, b.cfg.deposit_rate),
-                (b.index, -1, PC, b.index, open_, c.channel_constant["pc"] + app - friction + marketing,
-                 0.0, b.cfg.deposit_rate),
-                (b.index, -1, MOBILE, b.index, open_, c.channel_constant["mobile"] + app + tech - friction + marketing,
-                 0.0, b.cfg.deposit_rate),
-            ]
+            app_less_friction = c.app_quality_weight * b.app_quality - pol.ukey_friction - b.cfg.security_friction
+            available += [open_ and b.branches >= 1, open_, open_]
+            utility += [constant["branch"] + marketing, constant["pc"] + app_less_friction + marketing,
+                        constant["mobile"] + app_less_friction + tech + marketing]
+            presence += [c.branch_density_weight * b.branch_presence, 0.0, 0.0]
+            yields += [b.cfg.deposit_rate] * 3
+            branchless += [b.branches < 1] * 3
         for p in self.platforms:
-            utility = (c.channel_constant["platform"] + tech + p.cfg.payment_convenience
-                       + self._spend_term(p.marketing_bn, c.marketing_weight)
-                       + self._spend_term(p.subsidy_bn, c.subsidy_weight))
-            rows.append((-1, p.index, PLATFORM, len(self.banks) + p.index, p.is_open(self.month), utility,
-                         0.0, p.mmf_yield))
-        bank, platform, channel, provider, available, utility, presence, yld = (np.array(x) for x in zip(*rows))
+            available.append(p.is_open(self.month))
+            utility.append(constant["platform"] + tech + p.cfg.payment_convenience
+                           + self._spend_term(p.marketing_bn, c.marketing_weight)
+                           + self._spend_term(p.subsidy_bn, c.subsidy_weight))
+            presence.append(0.0)
+            yields.append(p.mmf_yield)
+            branchless.append(False)
         visit = 0.0 if pol.remote_account_opening else sc.branch_visit_to_open
-        branchless = np.array([bk >= 0 and self.banks[bk].branches < 1 for bk in bank])
         partner = np.full(len(self.platforms), -1)
         for b in self.banks:
             if b.partner is not None:
                 partner[self.platform_index[b.partner]] = b.index
         return Menu(
-            bank=bank, platform=platform, channel=channel, provider=provider, category=np.where(
-                channel == PLATFORM, PLATFORM + platform, channel),
-            available=available.astype(bool), utility=utility.astype(float),
-            literacy_weight=np.array([c.literacy_weight[CHANNELS[ch]] for ch in channel]),
-            branch_presence=presence.astype(float), yield_term=c.yield_weight * yld.astype(float),
+            **self._layout,
+            available=np.array(available, dtype=bool), utility=np.array(utility, dtype=float),
+            branch_presence=np.array(presence, dtype=float), yield_term=c.yield_weight * np.array(yields, dtype=float),
             bank_switch_cost=sc.scale * (sc.bank + visit),
-            opening_extra=sc.scale * visit * branchless,
-            leave_cost=sc.scale * np.array([b.cfg.switching_cost_extra for b in self.banks]),
+            opening_extra=sc.scale * visit * np.array(branchless, dtype=float),
+            leave_cost=sc.scale * np.array([float(b.cfg.switching_cost_extra) for b in self.banks]),
             platform_switch_cost=sc.scale * sc.platform + self.regulator.platform_onboarding_friction(pol),
             platform_partner=partner, partnership_discount=sc.partnership_discount,
         )
@@ -178,19 +187,17 @@ class MarketModel(mesa.Model):
             users_share = np.repeat((users.sum(axis=0) / cust.size)[:, None], N_SEGMENTS, axis=1)
         else:
             users_share = (users / seg_size[:, None]).T
+        institutions = [*self.banks, *self.platforms]
+        per_adult = np.array([inst.marketing_bn for inst in institutions]) * 1e9 / self.cfg.population.represents_adults
+        by_marketing = np.minimum(1.0, c.awareness_per_marketing * np.log1p(per_adult / c.marketing_reference_rmb)
+                                  / math.log(2))
+        reach = np.zeros((nb + npl, N_SEGMENTS))
         urban = np.arange(N_SEGMENTS) % 2 == 1
-        prob = np.zeros((nb + npl, N_SEGMENTS))
-        for i, inst in enumerate([*self.banks, *self.platforms]):
-            if not inst.is_open(self.month):
-                continue
-            per_adult = inst.marketing_bn * 1e9 / self.cfg.population.represents_adults
-            by_marketing = min(1.0, c.awareness_per_marketing * math.log1p(per_adult / c.marketing_reference_rmb)
-                               / math.log(2))
-            reach = 0.0
-            if isinstance(inst, Platform):
-                reach = inst.cfg.ecosystem_reach * np.where(urban, 1.0, inst.cfg.rural_reach_factor)
-            by_mouth = c.awareness_word_of_mouth * users_share[i]
-            prob[i] = 1 - (1 - by_marketing) * (1 - reach) * (1 - by_mouth)
+        for p in self.platforms:
+            reach[nb + p.index] = p.cfg.ecosystem_reach * np.where(urban, 1.0, p.cfg.rural_reach_factor)
+        by_mouth = c.awareness_word_of_mouth * users_share
+        prob = 1 - (1 - by_marketing[:, None]) * (1 - reach) * (1 - by_mouth)
+        prob[[not inst.is_open(self.month) for inst in institutions]] = 0.0
         return prob
 
     def _partnership_awareness(self) -> None:

@@ -56,6 +56,15 @@ def _age_label(band: str) -> str:
     return band.replace("-", "_").replace("+", "plus")
 
 
+_TX_COLUMNS = [f"tx_{p}" for p in PLACES]
+_VALUE_COLUMNS = [f"value_{p}" for p in PLACES]
+_SHARE_COLUMNS = [f"share_{ch}" for ch in CHANNELS]
+_CUSTOMER_COLUMNS = [f"customers_{ch}" for ch in CHANNELS]
+_FLOW_COLUMNS = [(f"flow_{a}_to_{b}", i, j) for i, a in enumerate(CHANNELS) for j, b in enumerate(CHANNELS) if i != j]
+_GROUP_COLUMNS = [(f"digital_share_{g}", f"platform_share_{g}")
+                  for g in [f"age_{_age_label(band)}" for band in AGE_BANDS] + ["urban", "rural"]]
+
+
 class MetricsRecorder:
     """Collects one row per month for the market and one per month and institution."""
 
@@ -70,53 +79,48 @@ class MetricsRecorder:
 
     def record(self, outcome: "ChoiceOutcome", counts: np.ndarray, values: np.ndarray, inflow: float,
                tally: "Tally") -> None:
-        """One month's row from its choices, transactions (real scale) and end-of-month tally."""
-        m, cust = self.model, self.model.customers
-        deposits, funds, bank_customers = tally.deposits * m.scale, tally.funds * m.scale, tally.bank_customers
-        millions = m.scale / 1e6
-        tx = counts.sum(axis=0) / 1e6
-        val = values.sum(axis=0) / 1e9
-        row = {"date": month_label(m.month), "step": len(self.rows) + 1}
-        row["tx_total"] = tx.sum()
-        row["tx_offcounter"] = tx[OFF_COUNTER].sum()
-        row.update({f"tx_{p}": tx[i] for i, p in enumerate(PLACES)})
-        row["value_total"] = val.sum()
-        row["value_offcounter"] = val[OFF_COUNTER].sum()
-        row.update({f"value_{p}": val[i] for i, p in enumerate(PLACES)})
-        row["off_counter_rate"] = row["tx_offcounter"] / row["tx_total"] if row["tx_total"] else np.nan
-        row["mobile_value_share"] = row["value_mobile"] / row["value_offcounter"] if row["value_offcounter"] else np.nan
+        """One month's row from its choices, transactions (real scale) and end-of-month tally.
 
-        by_channel = tally.by_channel
-        for i, ch in enumerate(CHANNELS):
-            row[f"share_{ch}"] = by_channel[i] / cust.size
-        for i, ch in enumerate(CHANNELS):
-            row[f"customers_{ch}"] = by_channel[i] * millions
-        row["deposits_bank"] = deposits.sum() / 1e9
-        row["balance_platform_mmf"] = funds.sum() / 1e9
+        Small arrays become Python lists first: a row is about a hundred scalars, and
+        Python arithmetic on them is much cheaper than NumPy's per-scalar overhead.
+        """
+        m, size = self.model, self.model.customers.size
+        millions = m.scale / 1e6
+        tx = (counts.sum(axis=0) / 1e6).tolist()
+        val = (values.sum(axis=0) / 1e9).tolist()
+        row = {"date": month_label(m.month), "step": len(self.rows) + 1}
+        tx_total, tx_off = sum(tx), sum(tx[i] for i in OFF_COUNTER)
+        val_total, val_off = sum(val), sum(val[i] for i in OFF_COUNTER)
+        row["tx_total"], row["tx_offcounter"] = tx_total, tx_off
+        row.update(zip(_TX_COLUMNS, tx))
+        row["value_total"], row["value_offcounter"] = val_total, val_off
+        row.update(zip(_VALUE_COLUMNS, val))
+        row["off_counter_rate"] = tx_off / tx_total if tx_total else np.nan
+        row["mobile_value_share"] = val[PLACES.index("mobile")] / val_off if val_off else np.nan
+
+        by_channel = tally.by_channel.tolist()
+        row.update(zip(_SHARE_COLUMNS, [c / size for c in by_channel]))
+        row.update(zip(_CUSTOMER_COLUMNS, [c * millions for c in by_channel]))
+        row["deposits_bank"] = float(tally.deposits.sum()) * m.scale / 1e9
+        row["balance_platform_mmf"] = float(tally.funds.sum()) * m.scale / 1e9
         row["income_inflow"] = inflow / 1e9
-        bank_share = bank_customers / cust.size
-        row["hhi_banks"] = 1e4 * float((bank_share ** 2).sum())
-        users = tally.platform_users
-        plat_share = users / max(users.sum(), 1)
-        row["hhi_platforms"] = 1e4 * float((plat_share ** 2).sum())
+        row["hhi_banks"] = 1e4 * sum((c / size) ** 2 for c in tally.bank_customers.tolist())
+        users = tally.platform_users.tolist()
+        row["hhi_platforms"] = 1e4 * sum((u / max(sum(users), 1)) ** 2 for u in users)
         row["branches_total"] = sum(b.branches for b in m.banks)
         row["reconsidered"] = outcome.reconsidered * millions
         row["bank_switches"] = outcome.bank_switches * millions
-        row["churn_rate"] = outcome.bank_switches / cust.size
+        row["churn_rate"] = outcome.bank_switches / size
         row["platform_switches"] = outcome.platform_switches * millions
-        for i, a in enumerate(CHANNELS):
-            for j, b in enumerate(CHANNELS):
-                if i != j:
-                    row[f"flow_{a}_to_{b}"] = outcome.channel_flows[i, j] * millions
+        flows = outcome.channel_flows.tolist()
+        row.update((name, flows[i][j] * millions) for name, i, j in _FLOW_COLUMNS)
 
-        # customers by (segment = age band x area, channel) in one pass
         by_seg = tally.segment_channel.reshape(len(AGE_BANDS), 2, 4)
-        groups = {f"age_{_age_label(band)}": by_seg[k].sum(axis=0) for k, band in enumerate(AGE_BANDS)}
-        groups.update(urban=by_seg[:, 1].sum(axis=0), rural=by_seg[:, 0].sum(axis=0))
-        for name, by_channel_in_group in groups.items():
-            n = max(int(by_channel_in_group.sum()), 1)
-            row[f"digital_share_{name}"] = int(by_channel_in_group[1:].sum()) / n
-            row[f"platform_share_{name}"] = int(by_channel_in_group[3]) / n
+        groups = np.concatenate([by_seg.sum(axis=1), by_seg[:, 1].sum(axis=0)[None], by_seg[:, 0].sum(axis=0)[None]])
+        for (digital, platform), (branch, pc, mobile, on_platform) in zip(_GROUP_COLUMNS, groups.tolist()):
+            n = max(branch + pc + mobile + on_platform, 1)
+            row[digital] = (pc + mobile + on_platform) / n
+            row[platform] = on_platform / n
         row["mmf_yield_market"] = m.market_mmf_yield
         pol = m.policy
         none_as_nan = lambda v: np.nan if v is None else float(v)  # noqa: E731 - "no cap" stays numeric
@@ -127,36 +131,40 @@ class MetricsRecorder:
                    policy_remote_account_opening=pol.remote_account_opening,
                    policy_ukey_friction=pol.ukey_friction)
         self.rows.append(row)
-        self._record_institutions(row, counts, deposits, funds, tally)
+        self._record_institutions(row, counts, tally)
 
-    def _record_institutions(self, row, counts, deposits, funds, tally) -> None:
-        m, cust = self.model, self.model.customers
+    def _record_institutions(self, row, counts, tally) -> None:
+        m, size = self.model, self.model.customers.size
         millions = m.scale / 1e6
-        bank_customers, by_bank_channel = tally.bank_customers, tally.bank_channel
+        bank_customers, by_bank_channel = tally.bank_customers.tolist(), tally.bank_channel.tolist()
+        deposits = (tally.deposits * (m.scale / 1e9)).tolist()
+        offcounter = (counts[:, OFF_COUNTER].sum(axis=1) / np.maximum(counts.sum(axis=1), 1)).tolist()
+        date, step = row["date"], row["step"]
         for b in m.banks:
             i = b.index
             self.institution_rows.append({
-                "date": row["date"], "step": row["step"], "institution": b.name, "label": b.cfg.label or b.name,
+                "date": date, "step": step, "institution": b.name, "label": b.cfg.label or b.name,
                 "kind": "bank",
                 "group": b.cfg.group, "customers": bank_customers[i] * millions,
-                "share": bank_customers[i] / cust.size,
-                "branch_users": by_bank_channel[i, 0] * millions, "pc_users": by_bank_channel[i, 1] * millions,
-                "mobile_users": by_bank_channel[i, 2] * millions,
-                "balance": deposits[i] / 1e9, "off_counter_rate": counts[i, OFF_COUNTER].sum() / max(counts[i].sum(), 1),
+                "share": bank_customers[i] / size,
+                "branch_users": by_bank_channel[i][0] * millions, "pc_users": by_bank_channel[i][1] * millions,
+                "mobile_users": by_bank_channel[i][2] * millions,
+                "balance": deposits[i], "off_counter_rate": offcounter[i],
                 "revenue": b.revenue_bn, "cost": b.cost_bn, "profit": b.profit_bn,
                 "marketing_per_year": b.marketing_bn, "digital_investment_per_year": b.digital_investment_bn,
                 "branches": b.branches, "smart_branches": b.smart_branches, "app_quality": b.app_quality,
                 "rate_offered": b.cfg.deposit_rate, "partner": b.partner or "",
             })
-        users, holders = tally.platform_users, tally.platform_holders
+        users, holders = tally.platform_users.tolist(), tally.platform_holders.tolist()
+        funds = (tally.funds * (m.scale / 1e9)).tolist()
         for p in m.platforms:
             i = p.index
             self.institution_rows.append({
-                "date": row["date"], "step": row["step"], "institution": p.name, "label": p.cfg.label or p.name,
+                "date": date, "step": step, "institution": p.name, "label": p.cfg.label or p.name,
                 "kind": "platform",
-                "group": "platform", "customers": users[i] * millions, "share": users[i] / cust.size,
+                "group": "platform", "customers": users[i] * millions, "share": users[i] / size,
                 "account_holders": holders[i] * millions,
-                "balance": funds[i] / 1e9, "revenue": p.revenue_bn, "cost": p.cost_bn, "profit": p.profit_bn,
+                "balance": funds[i], "revenue": p.revenue_bn, "cost": p.cost_bn, "profit": p.profit_bn,
                 "marketing_per_year": p.marketing_bn, "subsidy_per_year": p.subsidy_bn,
                 "rate_offered": p.mmf_yield,
             })

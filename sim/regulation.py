@@ -42,14 +42,16 @@ class Regulator:
         self._events = sorted(((month_index(ev.date), i, dict(ev.set)) for i, ev in enumerate(events)),
                               key=lambda e: (e[0], e[1]))
         self.policy = self._initial
+        self._month, self._applied = None, 0      # the events applied so far, for months asked in order
 
     def policy_at(self, month: int) -> Policy:
-        policy = self._initial
-        for when, _, changes in self._events:
-            if when <= month:
-                policy = replace(policy, **changes)
-        self.policy = policy
-        return policy
+        if self._month is None or month < self._month:
+            self.policy, self._applied = self._initial, 0
+        while self._applied < len(self._events) and self._events[self._applied][0] <= month:
+            self.policy = replace(self.policy, **self._events[self._applied][2])
+            self._applied += 1
+        self._month = month
+        return self.policy
 
     def platform_onboarding_friction(self, policy: Policy) -> float:
         """Utils a customer pays to open a platform account on top of the switching cost.
