@@ -1,15 +1,20 @@
 """Benchmark of the model engine (not a test): throughput, memory, scaling, and two baselines.
 
   python -m experiments.bench_engine [--sizes 10000,100000,1000000,10000000] [--months 24]
+                                     [--reference-sizes 10000,100000,1000000] [--reference-months 6]
 
 For each population size, in a fresh process: set-up time, time per simulated month
 (model.step, all of it), customer-steps per second, and peak resident memory per
-customer (peak RSS after the run minus RSS before the model was built). Two baselines,
-timed in the same run:
+customer (peak RSS after the run minus RSS before the model was built). The compiled
+customer loops (sim/kernels.py) are loaded and warmed on a tiny model first; the time
+that takes in a fresh process is reported as `kernel_load_s` (a first run after
+checkout compiles them, once, into sim/__pycache__). Two baselines, timed in the same run:
   floor      a bare vectorized multinomial-logit draw over the same number of options
              for every customer, once per month, for the same population
   reference  the same decision rules the standard Mesa way (sim/reference.py: one Agent
-             per customer, AgentSet.shuffle_do), at the smallest size
+             per customer, AgentSet.shuffle_do), at each of --reference-sizes for the
+             first --reference-months months; `x_reference` compares the engine with it at
+             the same size over those same months
 Prints a table and writes results/bench/engine.csv and engine.png (time per month
 against population).
 """
@@ -49,19 +54,28 @@ def measure(size: int, months: int, engine: str) -> dict:
     from sim.market import MarketModel
     from sim.reference import ReferenceMarketModel
 
-    end_year, end_month = 2013 + (months - 1) // 12, (months - 1) % 12 + 1
-    cfg = load_config([f"population.size={size}", f"end={end_year}-{end_month:02d}", "figures=false"])
+    def config(size):
+        end_year, end_month = 2013 + (months - 1) // 12, (months - 1) % 12 + 1
+        return load_config([f"population.size={size}", f"end={end_year}-{end_month:02d}", "figures=false"])
+
+    started = time.perf_counter()
+    MarketModel(config(1000)).run()              # load (or compile) and warm the customer kernels
+    kernel_load = time.perf_counter() - started
+    cfg = config(size)
     before = rss()
     started = time.perf_counter()
     model = (ReferenceMarketModel if engine == "reference" else MarketModel)(cfg)
     setup = time.perf_counter() - started
-    started = time.perf_counter()
-    model.run()
-    per_month = (time.perf_counter() - started) / months
+    month_s = []
+    while model.running:
+        started = time.perf_counter()
+        model.step()
+        month_s.append(time.perf_counter() - started)
+    per_month = sum(month_s) / months
     peak = rss()
     row = {"engine": engine, "customers": size, "months": months, "setup_s": round(setup, 3),
-           "s_per_month": per_month, "customer_steps_per_s": size / per_month,
-           "bytes_per_customer": round((peak - before) / size, 1)}
+           "kernel_load_s": round(kernel_load, 2), "s_per_month": per_month, "customer_steps_per_s": size / per_month,
+           "bytes_per_customer": round((peak - before) / size, 1), "month_s": month_s}
     if engine == "fast":
         options = model._menu().utility.size
         rng = np.random.default_rng(0)
@@ -75,9 +89,12 @@ def measure(size: int, months: int, engine: str) -> dict:
 
 
 def in_subprocess(size: int, months: int, engine: str) -> dict:
+    print(f"  {engine} engine, {size:,} customers, {months} months ...", file=sys.stderr, flush=True)
     out = subprocess.run([sys.executable, "-m", "experiments.bench_engine", "--one", str(size),
                           "--months", str(months), "--engine", engine],
-                         cwd=ROOT, capture_output=True, text=True, check=True)
+                         cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"bench_engine: the {engine} run at {size:,} customers failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -92,8 +109,8 @@ def figure(rows: list[dict], path: Path) -> None:
     ax.loglog(n, [r["s_per_month"] for r in fast], "o-", label="Full model (this engine)")
     ax.loglog(n, [r["floor_s_per_month"] for r in fast], "s--", label="Floor: bare logit draw, every customer")
     if ref:
-        ax.loglog([r["customers"] for r in ref], [r["s_per_month"] for r in ref], "D", color="#e76f51",
-                  label="Reference: one Mesa Agent per customer")
+        ax.loglog([r["customers"] for r in ref], [r["s_per_month"] for r in ref], "D-", color="#e76f51",
+                  label=f"Reference: one Mesa Agent per customer (first {ref[0]['months']} months)")
     t0 = fast[-1]["s_per_month"]
     ax.loglog(n, t0 * n / n[-1], ":", color="0.5", label="Linear in population")
     ax.set_xlabel("Simulated customers")
@@ -109,8 +126,11 @@ def figure(rows: list[dict], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="10000,100000,1000000,10000000")
-    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--sizes", default="10000,100000,1000000,10000000", help="engine population sizes")
+    parser.add_argument("--months", type=int, default=24, help="months per engine run, from 2013-01")
+    parser.add_argument("--reference-sizes", default="10000,100000,1000000", help="reference population sizes")
+    parser.add_argument("--reference-months", type=int, default=6,
+                        help="months per reference run (at most --months; the reference takes seconds a month at 1M)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--engine", default="fast", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -119,21 +139,31 @@ def main() -> None:
         return
     import pandas as pd
     sizes = [int(s) for s in args.sizes.split(",")]
+    ref_sizes = [int(s) for s in args.reference_sizes.split(",") if s]
+    if not 1 <= args.reference_months <= args.months:
+        parser.error(f"--reference-months={args.reference_months}: must be in [1, --months={args.months}]")
+    missing = sorted(set(ref_sizes) - set(sizes))
+    if missing:
+        parser.error(f"--reference-sizes: {missing} not in --sizes; the reference is compared at equal size")
     rows = [in_subprocess(size, args.months, "fast") for size in sizes]
-    rows.append(in_subprocess(sizes[0], args.months, "reference"))
-    table = pd.DataFrame(rows)
-    fast = table[table["engine"] == "fast"].set_index("customers")
-    ref = table[table["engine"] == "reference"].iloc[0]
-    table["x_reference_same_size"] = np.nan
-    table.loc[table["customers"] == ref["customers"], "x_reference_same_size"] = (
-        table["customer_steps_per_s"] / ref["customer_steps_per_s"])
-    table["x_reference"] = table["customer_steps_per_s"] / ref["customer_steps_per_s"]
-    table["x_floor_time"] = table["s_per_month"] / table["floor_s_per_month"]
-    logn, logt = np.log(fast.index.to_numpy(float)), np.log(fast["s_per_month"].to_numpy())
+    rows += [in_subprocess(size, args.reference_months, "reference") for size in ref_sizes]
+    fast = {r["customers"]: r for r in rows if r["engine"] == "fast"}
+    for r in rows:
+        r["x_floor_time"] = r["s_per_month"] / r["floor_s_per_month"] if "floor_s_per_month" in r else np.nan
+        r["x_reference"] = np.nan
+    for r in rows:
+        if r["engine"] == "reference":      # the engine over the same months, same size
+            engine_s = np.mean(fast[r["customers"]]["month_s"][:r["months"]])
+            fast[r["customers"]]["x_reference"] = np.mean(r["month_s"]) / engine_s
+    table = pd.DataFrame(rows).drop(columns="month_s")
+    fast_t = table[table["engine"] == "fast"].set_index("customers")
+    logn, logt = np.log(fast_t.index.to_numpy(float)), np.log(fast_t["s_per_month"].to_numpy())
     slope = np.polyfit(logn[1:], logt[1:], 1)[0] if len(logn) > 2 else np.nan
     pd.set_option("display.width", 200)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"\nscaling: time per month ~ population^{slope:.2f} (100k and up; 1.00 is linear)")
+    print(f"x_reference: reference time / engine time per month at the same size over the first "
+          f"{args.reference_months} months")
     out = ROOT / "results" / "bench"
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "engine.csv", index=False)
