@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 PLACES = ("counter", "self_service", "pc", "mobile", "platform_link")
 OFF_COUNTER = [1, 2, 3, 4]
+PLATFORM_CHANNEL = CHANNELS.index("platform")
 
 COLUMN_UNITS = {
     "date": ("YYYY-MM", "month"),
@@ -66,115 +67,159 @@ _GROUP_COLUMNS = [(f"digital_share_{g}", f"platform_share_{g}")
 
 
 class MetricsRecorder:
-    """Collects one row per month for the market and one per month and institution."""
+    """Collects one row per month for the market and one per month and institution.
+
+    Each month keeps its raw figures (the tally, the transactions, the institutions'
+    accounts); the tables are built from all months at once, column by column, when asked
+    for. This keeps the monthly step free of a hundred scalar conversions.
+    """
 
     def __init__(self, model: "MarketModel"):
         self.model = model
-        self.rows: list[dict] = []
-        self.institution_rows: list[dict] = []
+        self._months: list[tuple] = []
+        self._tables: dict[str, tuple[int, object]] = {}      # table name -> (months it covers, table)
 
     @property
     def months_recorded(self) -> int:
-        return len(self.rows)
+        return len(self._months)
 
     def record(self, outcome: "ChoiceOutcome", counts: np.ndarray, values: np.ndarray, inflow: float,
                tally: "Tally") -> None:
-        """One month's row from its choices, transactions (real scale) and end-of-month tally.
+        """Keep one month: its choices, transactions (real scale), inflow and end-of-month tally."""
+        m = self.model
+        banks = [(b.revenue_bn, b.cost_bn, b.profit_bn, b.marketing_bn, b.digital_investment_bn, b.branches,
+                  b.smart_branches, b.app_quality, b.cfg.deposit_rate) for b in m.banks]
+        platforms = [(p.revenue_bn, p.cost_bn, p.profit_bn, p.marketing_bn, p.subsidy_bn, p.mmf_yield)
+                     for p in m.platforms]
+        self._months.append((m.month, outcome, counts, values, inflow, tally, m.market_mmf_yield, m.policy,
+                             banks, [b.partner or "" for b in m.banks], platforms))
 
-        Small arrays become Python lists first: a row is about a hundred scalars, and
-        Python arithmetic on them is much cheaper than NumPy's per-scalar overhead.
-        """
-        m, size = self.model, self.model.customers.size
-        millions = m.scale / 1e6
-        tx = (counts.sum(axis=0) / 1e6).tolist()
-        val = (values.sum(axis=0) / 1e9).tolist()
-        row = {"date": month_label(m.month), "step": len(self.rows) + 1}
-        tx_total, tx_off = sum(tx), sum(tx[i] for i in OFF_COUNTER)
-        val_total, val_off = sum(val), sum(val[i] for i in OFF_COUNTER)
-        row["tx_total"], row["tx_offcounter"] = tx_total, tx_off
-        row.update(zip(_TX_COLUMNS, tx))
-        row["value_total"], row["value_offcounter"] = val_total, val_off
-        row.update(zip(_VALUE_COLUMNS, val))
-        row["off_counter_rate"] = tx_off / tx_total if tx_total else np.nan
-        row["mobile_value_share"] = val[PLACES.index("mobile")] / val_off if val_off else np.nan
-
-        by_channel = tally.by_channel.tolist()
-        row.update(zip(_SHARE_COLUMNS, [c / size for c in by_channel]))
-        row.update(zip(_CUSTOMER_COLUMNS, [c * millions for c in by_channel]))
-        row["deposits_bank"] = float(tally.deposits.sum()) * m.scale / 1e9
-        row["balance_platform_mmf"] = float(tally.funds.sum()) * m.scale / 1e9
-        row["income_inflow"] = inflow / 1e9
-        row["hhi_banks"] = 1e4 * sum((c / size) ** 2 for c in tally.bank_customers.tolist())
-        users = tally.platform_users.tolist()
-        row["hhi_platforms"] = 1e4 * sum((u / max(sum(users), 1)) ** 2 for u in users)
-        row["branches_total"] = sum(b.branches for b in m.banks)
-        row["reconsidered"] = outcome.reconsidered * millions
-        row["bank_switches"] = outcome.bank_switches * millions
-        row["churn_rate"] = outcome.bank_switches / size
-        row["platform_switches"] = outcome.platform_switches * millions
-        flows = outcome.channel_flows.tolist()
-        row.update((name, flows[i][j] * millions) for name, i, j in _FLOW_COLUMNS)
-
-        by_seg = tally.segment_channel.reshape(len(AGE_BANDS), 2, 4)
-        groups = np.concatenate([by_seg.sum(axis=1), by_seg[:, 1].sum(axis=0)[None], by_seg[:, 0].sum(axis=0)[None]])
-        for (digital, platform), (branch, pc, mobile, on_platform) in zip(_GROUP_COLUMNS, groups.tolist()):
-            n = max(branch + pc + mobile + on_platform, 1)
-            row[digital] = (pc + mobile + on_platform) / n
-            row[platform] = on_platform / n
-        row["mmf_yield_market"] = m.market_mmf_yield
-        pol = m.policy
-        none_as_nan = lambda v: np.nan if v is None else float(v)  # noqa: E731 - "no cap" stays numeric
-        row.update(policy_regime=pol.regime, policy_platform_compliance_cost=pol.platform_compliance_cost,
-                   policy_mmf_yield_cap=none_as_nan(pol.mmf_yield_cap),
-                   policy_mmf_purchase_limit=none_as_nan(pol.mmf_purchase_limit),
-                   policy_client_fund_reserve_ratio=pol.client_fund_reserve_ratio,
-                   policy_remote_account_opening=pol.remote_account_opening,
-                   policy_ukey_friction=pol.ukey_friction)
-        self.rows.append(row)
-        self._record_institutions(row, counts, tally)
-
-    def _record_institutions(self, row, counts, tally) -> None:
-        m, size = self.model, self.model.customers.size
-        millions = m.scale / 1e6
-        bank_customers, by_bank_channel = tally.bank_customers.tolist(), tally.bank_channel.tolist()
-        deposits = (tally.deposits * (m.scale / 1e9)).tolist()
-        offcounter = (counts[:, OFF_COUNTER].sum(axis=1) / np.maximum(counts.sum(axis=1), 1)).tolist()
-        date, step = row["date"], row["step"]
-        for b in m.banks:
-            i = b.index
-            self.institution_rows.append({
-                "date": date, "step": step, "institution": b.name, "label": b.cfg.label or b.name,
-                "kind": "bank",
-                "group": b.cfg.group, "customers": bank_customers[i] * millions,
-                "share": bank_customers[i] / size,
-                "branch_users": by_bank_channel[i][0] * millions, "pc_users": by_bank_channel[i][1] * millions,
-                "mobile_users": by_bank_channel[i][2] * millions,
-                "balance": deposits[i], "off_counter_rate": offcounter[i],
-                "revenue": b.revenue_bn, "cost": b.cost_bn, "profit": b.profit_bn,
-                "marketing_per_year": b.marketing_bn, "digital_investment_per_year": b.digital_investment_bn,
-                "branches": b.branches, "smart_branches": b.smart_branches, "app_quality": b.app_quality,
-                "rate_offered": b.cfg.deposit_rate, "partner": b.partner or "",
-            })
-        users, holders = tally.platform_users.tolist(), tally.platform_holders.tolist()
-        funds = (tally.funds * (m.scale / 1e9)).tolist()
-        for p in m.platforms:
-            i = p.index
-            self.institution_rows.append({
-                "date": date, "step": step, "institution": p.name, "label": p.cfg.label or p.name,
-                "kind": "platform",
-                "group": "platform", "customers": users[i] * millions, "share": users[i] / size,
-                "account_holders": holders[i] * millions,
-                "balance": funds[i], "revenue": p.revenue_bn, "cost": p.cost_bn, "profit": p.profit_bn,
-                "marketing_per_year": p.marketing_bn, "subsidy_per_year": p.subsidy_bn,
-                "rate_offered": p.mmf_yield,
-            })
+    def _table(self, name: str, build):
+        """A table built from the months so far, kept until another month is recorded."""
+        if name not in self._tables or self._tables[name][0] != len(self._months):
+            self._tables[name] = (len(self._months), build())
+        return self._tables[name][1]
 
     def timeseries(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows)
+        return self._table("timeseries", self._timeseries).copy()
 
     def institutions(self) -> pd.DataFrame:
-        return pd.DataFrame(self.institution_rows)
+        return self._table("institutions", self._institutions).copy()
 
+    @property
+    def rows(self) -> list[dict]:
+        """The market table as one dict per month."""
+        return self._table("rows", lambda: self._table("timeseries", self._timeseries).to_dict("records"))
+
+    def _stack(self, field: int) -> np.ndarray:
+        return np.array([month[field] for month in self._months])
+
+    def _timeseries(self) -> pd.DataFrame:
+        m, size, n = self.model, self.model.customers.size, len(self._months)
+        millions = m.scale / 1e6
+        if n == 0:
+            return pd.DataFrame()
+        outcomes = [month[1] for month in self._months]
+        tallies = [month[5] for month in self._months]
+        counts = np.stack([t.counts for t in tallies])                  # (month, channel, platform + 1, bank, segment)
+        tx = self._stack(2).sum(axis=1) / 1e6                          # (month, place)
+        val = self._stack(3).sum(axis=1) / 1e9
+        col: dict[str, object] = {"date": [month_label(month[0]) for month in self._months],
+                                  "step": np.arange(1, n + 1)}
+        col["tx_total"], col["tx_offcounter"] = tx.sum(axis=1), tx[:, OFF_COUNTER].sum(axis=1)
+        col.update(zip(_TX_COLUMNS, tx.T))
+        col["value_total"], col["value_offcounter"] = val.sum(axis=1), val[:, OFF_COUNTER].sum(axis=1)
+        col.update(zip(_VALUE_COLUMNS, val.T))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            col["off_counter_rate"] = np.where(col["tx_total"] > 0, col["tx_offcounter"] / col["tx_total"], np.nan)
+            col["mobile_value_share"] = np.where(col["value_offcounter"] > 0,
+                                                 val[:, PLACES.index("mobile")] / col["value_offcounter"], np.nan)
+        by_channel = counts.sum(axis=(2, 3, 4))
+        col.update(zip(_SHARE_COLUMNS, (by_channel / size).T))
+        col.update(zip(_CUSTOMER_COLUMNS, (by_channel * millions).T))
+        col["deposits_bank"] = np.array([t.deposits.sum() for t in tallies]) * m.scale / 1e9
+        col["balance_platform_mmf"] = np.array([t.funds.sum() for t in tallies]) * m.scale / 1e9
+        col["income_inflow"] = self._stack(4) / 1e9
+        col["hhi_banks"] = 1e4 * ((counts.sum(axis=(1, 2, 4)) / size) ** 2).sum(axis=1)
+        users = counts[:, PLATFORM_CHANNEL, 1:].sum(axis=(2, 3))
+        col["hhi_platforms"] = 1e4 * ((users / np.maximum(users.sum(axis=1, keepdims=True), 1)) ** 2).sum(axis=1)
+        col["branches_total"] = np.array([sum(b[5] for b in month[8]) for month in self._months])
+        switches = np.array([o.bank_switches for o in outcomes])
+        col["reconsidered"] = np.array([o.reconsidered for o in outcomes]) * millions
+        col["bank_switches"] = switches * millions
+        col["churn_rate"] = switches / size
+        col["platform_switches"] = np.array([o.platform_switches for o in outcomes]) * millions
+        flows = np.stack([o.channel_flows for o in outcomes]) * millions
+        col.update((name, flows[:, i, j]) for name, i, j in _FLOW_COLUMNS)
+
+        by_seg = counts.sum(axis=(2, 3)).transpose(0, 2, 1).reshape(n, len(AGE_BANDS), 2, 4)
+        groups = np.concatenate([by_seg.sum(axis=2), by_seg[:, :, 1].sum(axis=1)[:, None],
+                                 by_seg[:, :, 0].sum(axis=1)[:, None]], axis=1)     # (month, group, channel)
+        in_group = np.maximum(groups.sum(axis=2), 1)
+        for g, (digital, platform) in enumerate(_GROUP_COLUMNS):
+            col[digital] = groups[:, g, 1:].sum(axis=1) / in_group[:, g]
+            col[platform] = groups[:, g, PLATFORM_CHANNEL] / in_group[:, g]
+        col["mmf_yield_market"] = self._stack(6).astype(float)
+        policies = [month[7] for month in self._months]
+        none_as_nan = lambda v: np.nan if v is None else float(v)  # noqa: E731 - "no cap" stays numeric
+        col["policy_regime"] = [p.regime for p in policies]
+        col["policy_platform_compliance_cost"] = np.array([p.platform_compliance_cost for p in policies], dtype=float)
+        col["policy_mmf_yield_cap"] = np.array([none_as_nan(p.mmf_yield_cap) for p in policies])
+        col["policy_mmf_purchase_limit"] = np.array([none_as_nan(p.mmf_purchase_limit) for p in policies])
+        col["policy_client_fund_reserve_ratio"] = np.array([p.client_fund_reserve_ratio for p in policies], dtype=float)
+        col["policy_remote_account_opening"] = np.array([p.remote_account_opening for p in policies], dtype=bool)
+        col["policy_ukey_friction"] = np.array([p.ukey_friction for p in policies], dtype=float)
+        return pd.DataFrame(col)
+
+    def _institutions(self) -> pd.DataFrame:
+        m, size, n = self.model, self.model.customers.size, len(self._months)
+        if n == 0:
+            return pd.DataFrame()
+        millions = m.scale / 1e6
+        dates = [month_label(month[0]) for month in self._months]
+        steps = np.arange(1, n + 1)
+        tallies = [month[5] for month in self._months]
+        counts = np.stack([t.counts for t in tallies])
+        bank_customers = counts.sum(axis=(1, 2, 4))                      # (month, bank)
+        bank_channel = counts.sum(axis=(2, 4))                           # (month, channel, bank)
+        deposits = np.stack([t.deposits for t in tallies]) * (m.scale / 1e9)
+        tx = self._stack(2)                                              # (month, bank, place)
+        offcounter = tx[:, :, OFF_COUNTER].sum(axis=2) / np.maximum(tx.sum(axis=2), 1)
+        accounts = self._stack(8)                                        # (month, bank, field)
+        users = counts[:, PLATFORM_CHANNEL, 1:].sum(axis=(2, 3))          # (month, platform)
+        holders = counts[:, :, 1:].sum(axis=(1, 3, 4))
+        funds = np.stack([t.funds for t in tallies]) * (m.scale / 1e9)
+        books = self._stack(10)                                          # (month, platform, field)
+        nb, npl = len(m.banks), len(m.platforms)
+        nan_banks, nan_platforms = np.full((n, nb), np.nan), np.full((n, npl), np.nan)
+        # each column as (month, institution), banks then platforms, read month by month
+        both = lambda bank_part, platform_part: np.concatenate([bank_part, platform_part], axis=1).ravel()  # noqa: E731
+        banks_only = lambda a: both(a, nan_platforms)  # noqa: E731
+        platforms_only = lambda a: both(nan_banks, a)  # noqa: E731
+        each = lambda values: np.tile(np.array(values, dtype=object), n)  # noqa: E731
+        return pd.DataFrame({
+            "date": np.repeat(dates, nb + npl), "step": np.repeat(steps, nb + npl),
+            "institution": each([i.name for i in [*m.banks, *m.platforms]]),
+            "label": each([i.cfg.label or i.name for i in [*m.banks, *m.platforms]]),
+            "kind": each(["bank"] * nb + ["platform"] * npl),
+            "group": each([b.cfg.group for b in m.banks] + ["platform"] * npl),
+            "customers": both(bank_customers, users) * millions,
+            "share": both(bank_customers, users) / size,
+            "branch_users": banks_only(bank_channel[:, 0] * millions),
+            "pc_users": banks_only(bank_channel[:, 1] * millions),
+            "mobile_users": banks_only(bank_channel[:, 2] * millions),
+            "balance": both(deposits, funds), "off_counter_rate": banks_only(offcounter),
+            "revenue": both(accounts[:, :, 0], books[:, :, 0]), "cost": both(accounts[:, :, 1], books[:, :, 1]),
+            "profit": both(accounts[:, :, 2], books[:, :, 2]),
+            "marketing_per_year": both(accounts[:, :, 3], books[:, :, 3]),
+            "digital_investment_per_year": banks_only(accounts[:, :, 4]),
+            "branches": banks_only(accounts[:, :, 5]), "smart_branches": banks_only(accounts[:, :, 6]),
+            "app_quality": banks_only(accounts[:, :, 7]),
+            "rate_offered": both(accounts[:, :, 8], books[:, :, 5]),
+            "partner": [x for month in self._months for x in [*month[9], *[np.nan] * npl]],
+            "account_holders": platforms_only(holders * millions),
+            "subsidy_per_year": platforms_only(books[:, :, 4]),
+        })
 
 def yearly(timeseries: pd.DataFrame) -> pd.DataFrame:
     """Yearly off-counter rate and mobile value share, as ratios of yearly sums."""
