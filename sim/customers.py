@@ -180,19 +180,39 @@ class Customers:
         return self.wealth - self.mmf
 
     # ------------------------------------------------------------------ monthly steps
+    def decide_month(self, awareness_terms: tuple, partnerships: list[tuple[int, int]], menu: Menu, years: float,
+                     mmf_yield: np.ndarray, deposit_rate: np.ndarray, purchase_limit: float | None,
+                     self_service_share: np.ndarray, mobile_maturity: float, rng: np.random.Generator):
+        """The month in one compiled call, in order: `update_awareness` (with `awareness_prob`),
+        `partnership_awareness`, `reconsider`, `update_balances`, then `transactions`.
+
+        Returns (outcome, inflow, (transaction counts, values)).
+        """
+        chosen, balances, traded = kernels.decide_month(
+            rng, self._awareness_args(None)[:3] + (self._counts, *awareness_terms),
+            self._partnership_args(partnerships), self._choice_args(menu, years),
+            self._balance_args(mmf_yield, deposit_rate, purchase_limit),
+            self._trading_args(self._counts, self._wealth_power, self._grown_power_factor(),
+                               self_service_share, mobile_maturity))
+        reconsidered, flows, bank_switches, platform_switches = chosen
+        return (ChoiceOutcome(int(reconsidered), flows, int(bank_switches), int(platform_switches)),
+                self._booked_balances(*balances), traded)
+
+    def awareness_prob(self, awareness_terms: tuple) -> np.ndarray:
+        """(provider, segment) monthly probability of learning of each provider, from the counts
+        as they stand; the terms are described in `kernels.awareness_prob`."""
+        return kernels.awareness_prob(self._counts, *awareness_terms)
+
     def update_awareness(self, prob: np.ndarray, rng: np.random.Generator) -> None:
         """Each customer unaware of provider k learns of it with probability prob[k, segment]."""
-        kernels.learn_of_providers(self._aware_padded, self._aware_padded.view(np.uint64), self.segment,
-                                   np.ascontiguousarray(prob, dtype=np.float64), rng)
+        kernels.learn_of_providers(*self._awareness_args(prob), rng)
 
     def make_aware_of(self, provider: int, who: np.ndarray) -> None:
         self.aware[provider, who] = True
 
     def partnership_awareness(self, pairs: list[tuple[int, int]]) -> None:
         """For each (bank, platform) partnership, each side's customers learn of the other."""
-        if pairs:
-            kernels.partnership_awareness(self._aware_padded, self.bank, self.platform,
-                                          np.array(pairs, dtype=np.int64).reshape(-1, 2), self.n_banks)
+        kernels.partnership_awareness(*self._partnership_args(pairs))
 
     def reconsider(self, menu: Menu, years: float, rng: np.random.Generator) -> ChoiceOutcome:
         """Customers who reconsider this month pick an alternative by multinomial logit.
@@ -200,36 +220,68 @@ class Customers:
         Each customer reconsiders with its age band's probability; those who do weigh every
         alternative they know of that is open, as described in `kernels.choose`.
         """
-        c = self.cfg.customers
-        i64, f64 = (lambda a: np.ascontiguousarray(a, dtype=np.int64)), (lambda a: np.ascontiguousarray(a, dtype=np.float64))
-        reconsidered, flows, bank_switches, platform_switches = kernels.choose(
-            rng, np.asarray(c.reconsider_prob_by_age, dtype=np.float64), float(years),
-            self.age, self.urban, self.literacy0, self.literacy_growth, self.yield_sensitivity, self.ties, self._aware_padded,
-            self.bank, self.channel, self.platform,
-            i64(menu.bank), i64(menu.platform), i64(menu.channel), i64(menu.provider), i64(menu.category),
-            np.ascontiguousarray(menu.available, dtype=np.bool_), f64(menu.utility), f64(menu.literacy_weight),
-            f64(menu.branch_presence), f64(menu.yield_term), float(menu.bank_switch_cost),
-            f64(menu.opening_extra), f64(menu.leave_cost),
-            float(menu.platform_switch_cost), i64(menu.platform_partner), float(menu.partnership_discount),
-            f64(c.age_branch_preference), float(c.rural_branch_multiplier), float(c.tie_weight), float(c.habit),
-            PLATFORM + self.n_platforms,
-            self.segment, self.wealth, self.wealth_power0, self._counts, self._wealth_power, self._wealth_by_bank)
+        reconsidered, flows, bank_switches, platform_switches = kernels.choose(rng, *self._choice_args(menu, years))
         return ChoiceOutcome(int(reconsidered), flows, int(bank_switches), int(platform_switches))
 
     def update_balances(self, mmf_yield: np.ndarray, deposit_rate: np.ndarray,
                         purchase_limit: float | None) -> float:
         """Move savings toward each fund holder's target; grow wealth. Returns the inflow, RMB."""
+        return self._booked_balances(*kernels.rebalance_and_grow(
+            *self._balance_args(mmf_yield, deposit_rate, purchase_limit)))
+
+    # the kernels' arguments, with the dtypes they are compiled for
+    def _awareness_args(self, prob):
+        return (self._aware_padded, self._aware_padded.view(np.uint64), self.segment,
+                None if prob is None else np.ascontiguousarray(prob, dtype=np.float64))
+
+    def _partnership_args(self, pairs):
+        return (self._aware_padded, self.bank, self.platform, np.array(pairs, dtype=np.int64).reshape(-1, 2),
+                self.n_banks)
+
+    def _choice_args(self, menu: Menu, years: float):
+        c = self.cfg.customers
+        i64, f64 = (lambda a: np.ascontiguousarray(a, dtype=np.int64)), (lambda a: np.ascontiguousarray(a, dtype=np.float64))
+        return (np.asarray(c.reconsider_prob_by_age, dtype=np.float64), float(years),
+                self.age, self.urban, self.literacy0, self.literacy_growth, self.yield_sensitivity, self.ties,
+                self._aware_padded, self.bank, self.channel, self.platform,
+                i64(menu.bank), i64(menu.platform), i64(menu.channel), i64(menu.provider), i64(menu.category),
+                np.ascontiguousarray(menu.available, dtype=np.bool_), f64(menu.utility), f64(menu.literacy_weight),
+                f64(menu.branch_presence), f64(menu.yield_term), float(menu.bank_switch_cost),
+                f64(menu.opening_extra), f64(menu.leave_cost),
+                float(menu.platform_switch_cost), i64(menu.platform_partner), float(menu.partnership_discount),
+                f64(c.age_branch_preference), float(c.rural_branch_multiplier), float(c.tie_weight), float(c.habit),
+                PLATFORM + self.n_platforms,
+                self.segment, self.wealth, self.wealth_power0, self._counts, self._wealth_power, self._wealth_by_bank)
+
+    @property
+    def _monthly_growth(self) -> float:
+        return (1 + self.cfg.population.wealth_growth) ** (1 / 12) - 1
+
+    def _balance_args(self, mmf_yield, deposit_rate, purchase_limit):
         mk = self.cfg.market
-        growth = (1 + self.cfg.population.wealth_growth) ** (1 / 12) - 1
-        wealth_before, self._fund_by_bank, self._funds = kernels.rebalance_and_grow(
-            self.wealth, self.mmf, self.bank, self.platform, self.channel, self.yield_sensitivity,
-            np.ascontiguousarray(mmf_yield, dtype=np.float64), np.ascontiguousarray(deposit_rate, dtype=np.float64),
-            float(mk.mmf_base_share), float(mk.mmf_share_per_point), float(mk.mmf_max_share),
-            float(mk.mmf_dormant_factor), np.inf if purchase_limit is None else float(purchase_limit),
-            float(mk.mmf_adjust_rate), growth, self.n_banks, self.n_platforms)
+        return (self.wealth, self.mmf, self.bank, self.platform, self.channel, self.yield_sensitivity,
+                np.ascontiguousarray(mmf_yield, dtype=np.float64), np.ascontiguousarray(deposit_rate, dtype=np.float64),
+                float(mk.mmf_base_share), float(mk.mmf_share_per_point), float(mk.mmf_max_share),
+                float(mk.mmf_dormant_factor), np.inf if purchase_limit is None else float(purchase_limit),
+                float(mk.mmf_adjust_rate), self._monthly_growth, self.n_banks, self.n_platforms)
+
+    def _grown_power_factor(self) -> float:
+        """wealth ** ticket elasticity relative to the start, after this month's growth."""
+        return self.wealth_power_factor * (1 + self._monthly_growth) ** self.cfg.transactions.wealth_ticket_elasticity
+
+    def _booked_balances(self, wealth_before: float, fund_by_bank: np.ndarray, funds: np.ndarray) -> float:
+        """Keep the fund balances the kernel summed and grow the running wealth; returns the inflow."""
+        growth = self._monthly_growth
+        self._fund_by_bank, self._funds = fund_by_bank, funds
         self._wealth_by_bank *= 1 + growth
-        self.wealth_power_factor *= (1 + growth) ** self.cfg.transactions.wealth_ticket_elasticity
+        self.wealth_power_factor = self._grown_power_factor()
         return wealth_before * growth
+
+    def _trading_args(self, counts, wealth_power, wealth_power_factor, self_service_share, mobile_maturity):
+        t = self.cfg.transactions
+        return (counts, wealth_power, wealth_power_factor / self.wealth_reference, self._tx_count_by_age,
+                1 + t.digital_count_growth * mobile_maturity, self._tx_mix,
+                np.ascontiguousarray(self_service_share, dtype=np.float64), self._tx_ticket)
 
     # ------------------------------------------------------------------ counts
     def tally(self) -> Tally:
@@ -266,21 +318,6 @@ class Customers:
         Returns (counts, values): arrays of shape (n_banks, 5) in the order counter,
         self_service, pc, mobile, platform_link; values in RMB per simulated customer scale.
         """
-        t = self.cfg.transactions
         tally = self.count() if tally is None else tally
-        # customers and their wealth factor by (channel, bank, age band): segments fold into age bands
-        people = np.stack([tally.counts.sum(axis=1),
-                           tally.wealth_power * (tally.wealth_power_factor / self.wealth_reference)])
-        people = people.reshape(2, 4, self.n_banks, len(AGE_BANDS), 2).sum(axis=4)
-
-        growth = 1 + t.digital_count_growth * mobile_maturity
-        per_person = self._tx_count_by_age * np.array([1.0, 1.0, growth, growth])[:, None]   # (channel, age)
-        by_bank = (people * per_person[None, :, None, :]).sum(axis=3)         # (count | weighted, channel, bank)
-        expected = by_bank.transpose(0, 2, 1) @ self._tx_mix                  # (count | weighted, bank, channel mix)
-        ss = self_service_share
-        split = np.empty(expected.shape[:2] + (len(TX_PLACES),))
-        split[..., 0], split[..., 1], split[..., 2:] = expected[..., 0] * (1 - ss), expected[..., 0] * ss, expected[..., 1:]
-        exp_count, exp_weighted = split
-        counts = rng.poisson(exp_count).astype(np.float64)
-        mean_ticket = np.divide(exp_weighted, exp_count, out=np.zeros_like(exp_count), where=exp_count > 0)
-        return counts, counts * mean_ticket * self._tx_ticket
+        return kernels.transactions(rng, *self._trading_args(tally.counts, tally.wealth_power, tally.wealth_power_factor,
+                                                             self_service_share, mobile_maturity))

@@ -60,8 +60,55 @@ def learn_of_providers(aware, aware_words, segment, prob, rng):
 
 
 @jit
+def awareness_prob(counts, by_marketing, reach, is_open, word_of_mouth, fully_mixed):
+    """(provider, segment) probability that an unaware customer learns of the provider this month.
+
+    Marketing, the platform's ecosystem reach and word of mouth are independent chances:
+    word of mouth is `word_of_mouth` times the share of the customer's segment (or of
+    everyone, `fully_mixed`) who use the provider: as primary bank, or as active platform.
+    `counts` is the tally's (channel, platform + 1, bank, segment).
+    """
+    n_channels, n_slots, n_banks, n_segments = counts.shape
+    n_providers = n_banks + n_slots - 1
+    users = np.zeros((n_providers, n_segments))
+    for ch in range(n_channels):
+        for q in range(n_slots):
+            for b in range(n_banks):
+                for s in range(n_segments):
+                    users[b, s] += counts[ch, q, b, s]
+                    if ch == PLATFORM and q > 0:
+                        users[n_banks + q - 1, s] += counts[ch, q, b, s]
+    in_segment = users[:n_banks].sum(axis=0)
+    everyone = max(in_segment.sum(), 1.0)
+    prob = np.zeros((n_providers, n_segments))
+    for k in range(n_providers):
+        if not is_open[k]:
+            continue
+        share_all = users[k].sum() / everyone
+        for s in range(n_segments):
+            share = share_all if fully_mixed else users[k, s] / max(in_segment[s], 1.0)
+            prob[k, s] = 1.0 - (1.0 - by_marketing[k]) * (1.0 - reach[k, s]) * (1.0 - word_of_mouth * share)
+    return prob
+
+
+@jit
+def decide_month(rng, awareness, partnerships, choice, balances, trading):
+    """One month of decisions in one call (one hand-over of the generator), each step's arguments
+    as a tuple: learning of providers, partnership awareness, choices, savings, then the
+    month's transactions from the counts after all of them."""
+    aware, aware_words, segment, counts = awareness[:4]
+    learn_of_providers(aware, aware_words, segment, awareness_prob(counts, *awareness[4:]), rng)
+    partnership_awareness(*partnerships)
+    chosen = choose(rng, *choice)
+    saved = rebalance_and_grow(*balances)
+    return chosen, saved, transactions(rng, *trading)
+
+
+@jit
 def partnership_awareness(aware, bank, platform, pairs, n_banks):
     """Customers of a partner platform learn of the bank, and the bank's customers of the platform."""
+    if pairs.shape[0] == 0:
+        return
     for i in range(bank.size):
         for r in range(pairs.shape[0]):
             b, p = pairs[r, 0], pairs[r, 1]
@@ -233,6 +280,44 @@ def choose(rng, prob_by_age, years,
         platform_switches += p1 != p0
         bank[i], channel[i], platform[i] = b1, ch1, p1
     return m, flows, bank_switches, platform_switches
+
+
+@jit
+def transactions(rng, counts, wealth_power, wealth_factor, count_by_age, digital_growth, mix, self_service, ticket):
+    """This month's bank transactions per bank and place, drawn from the customer counts.
+
+    counts and wealth_power are the tally's (channel, platform + 1, bank, segment) and
+    (channel, bank, segment); segment // 2 is the age band. count_by_age[channel, age] is
+    the monthly count per customer, times digital_growth on mobile and platform; mix
+    [channel, where] splits it over branch, PC, mobile and platform-linked payments, and a
+    bank's self_service share of branch transactions is made at machines. Returns
+    (counts, values), each (bank, place) with places counter, self-service, PC, mobile,
+    platform link: Poisson counts around the expected ones, valued at the mean ticket.
+    """
+    n_channels, n_slots, n_banks, n_segments = counts.shape
+    n_places = ticket.size
+    expected = np.zeros((2, n_banks, n_places))          # (count | wealth-weighted count, bank, place)
+    for ch in range(n_channels):
+        growth = digital_growth if ch >= 2 else 1.0
+        for b in range(n_banks):
+            for s in range(n_segments):
+                people = 0
+                for q in range(n_slots):
+                    people += counts[ch, q, b, s]
+                per_person = count_by_age[ch, s // 2] * growth
+                for k, amount in enumerate((people * per_person, wealth_power[ch, b, s] * wealth_factor * per_person)):
+                    expected[k, b, 0] += amount * mix[ch, 0] * (1.0 - self_service[b])
+                    expected[k, b, 1] += amount * mix[ch, 0] * self_service[b]
+                    for x in range(1, mix.shape[1]):
+                        expected[k, b, x + 1] += amount * mix[ch, x]
+    drawn = np.zeros((n_banks, n_places))
+    values = np.zeros((n_banks, n_places))
+    for b in range(n_banks):
+        for x in range(n_places):
+            if expected[0, b, x] > 0.0:
+                drawn[b, x] = rng.poisson(expected[0, b, x])
+                values[b, x] = drawn[b, x] * expected[1, b, x] / expected[0, b, x] * ticket[x]
+    return drawn, values
 
 
 LANES = 4    # independent partial sums, so that additions into the same bin do not wait on each other

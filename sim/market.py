@@ -65,12 +65,11 @@ class MarketModel(mesa.Model):
         for p in self.platforms:
             p.set_month(self.policy, self.market_mmf_yield)
 
-        outcome, inflow = self.customers_decide()
-        cust = self.customers
-        self.tally = tally = cust.tally()
         self_service = np.array([b.self_service_share for b in self.banks])
         maturity = self._mobile_tech() / self.cfg.customers.mobile_tech_max if self.cfg.customers.mobile_tech_max else 0.0
-        counts, values = cust.transactions(self_service, maturity, self.rng, tally)
+        outcome, inflow, (counts, values) = self.customers_decide(self_service, maturity)
+        cust = self.customers
+        self.tally = tally = cust.tally()
 
         bank_customers = tally.bank_customers
         deposits, funds = tally.deposits * self.scale, tally.funds * self.scale
@@ -83,17 +82,15 @@ class MarketModel(mesa.Model):
         if self.month >= self.last_month:
             self.running = False
 
-    def customers_decide(self):
-        """This month's customer decisions: awareness, provider and channel, savings.
+    def customers_decide(self, self_service: np.ndarray, maturity: float):
+        """This month's customer decisions (awareness, provider and channel, savings), then their
+        transactions, given each bank's self-service share and mobile payments' maturity in [0, 1].
 
-        Returns (ChoiceOutcome, inflow in RMB per simulated-customer scale).
+        Returns (ChoiceOutcome, inflow, (transaction counts, values)), per simulated customer scale.
         """
-        cust = self.customers
-        cust.update_awareness(self._awareness_prob(), self.rng)
-        self._partnership_awareness()
-        outcome = cust.reconsider(self._menu(), self.years_elapsed, self.rng)
-        inflow = cust.update_balances(*self._savings_terms())
-        return outcome, inflow
+        return self.customers.decide_month(self._awareness_terms(), self._partnerships(), self._menu(),
+                                           self.years_elapsed, *self._savings_terms(), self_service, maturity,
+                                           self.rng)
 
     def _savings_terms(self):
         deposit_rate = np.array([b.cfg.deposit_rate for b in self.banks])
@@ -176,31 +173,27 @@ class MarketModel(mesa.Model):
             platform_partner=partner, partnership_discount=sc.partnership_discount,
         )
 
-    def _awareness_prob(self) -> np.ndarray:
-        """(providers, segments) monthly probability that an unaware customer learns of each."""
-        c, cust = self.cfg.customers, self.customers
-        nb, npl = len(self.banks), len(self.platforms)
-        bank_users = self.tally.segment_bank                       # customers at the month's start
-        seg_size = np.maximum(bank_users.sum(axis=1), 1)
-        users = np.concatenate([bank_users, self.tally.segment_platform_users], axis=1)
-        if c.word_of_mouth_scope == "population":      # fully mixed: everyone hears from everyone
-            users_share = np.repeat((users.sum(axis=0) / cust.size)[:, None], N_SEGMENTS, axis=1)
-        else:
-            users_share = (users / seg_size[:, None]).T
+    def _awareness_terms(self) -> tuple:
+        """This month's terms of `kernels.awareness_prob`, beside the customer counts."""
+        c = self.cfg.customers
         institutions = [*self.banks, *self.platforms]
-        per_adult = np.array([inst.marketing_bn for inst in institutions]) * 1e9 / self.cfg.population.represents_adults
+        if not hasattr(self, "_reach"):
+            urban = np.arange(N_SEGMENTS) % 2 == 1
+            self._reach = np.zeros((len(institutions), N_SEGMENTS))
+            for p in self.platforms:
+                self._reach[len(self.banks) + p.index] = p.cfg.ecosystem_reach * np.where(
+                    urban, 1.0, p.cfg.rural_reach_factor)
+        per_adult = np.array([inst.marketing_bn for inst in institutions]) * (1e9 / self.cfg.population.represents_adults)
         by_marketing = np.minimum(1.0, c.awareness_per_marketing * np.log1p(per_adult / c.marketing_reference_rmb)
                                   / math.log(2))
-        reach = np.zeros((nb + npl, N_SEGMENTS))
-        urban = np.arange(N_SEGMENTS) % 2 == 1
-        for p in self.platforms:
-            reach[nb + p.index] = p.cfg.ecosystem_reach * np.where(urban, 1.0, p.cfg.rural_reach_factor)
-        by_mouth = c.awareness_word_of_mouth * users_share
-        prob = 1 - (1 - by_marketing[:, None]) * (1 - reach) * (1 - by_mouth)
-        prob[[not inst.is_open(self.month) for inst in institutions]] = 0.0
-        return prob
+        is_open = np.array([inst.is_open(self.month) for inst in institutions])
+        return (by_marketing, self._reach, is_open, float(c.awareness_word_of_mouth),
+                c.word_of_mouth_scope == "population")
 
-    def _partnership_awareness(self) -> None:
-        """A partner platform shows the bank inside its app, and the bank shows the platform."""
-        self.customers.partnership_awareness(
-            [(b.index, self.platform_index[b.partner]) for b in self.banks if b.partner is not None])
+    def _awareness_prob(self) -> np.ndarray:
+        """(providers, segments) monthly probability that an unaware customer learns of each."""
+        return self.customers.awareness_prob(self._awareness_terms())
+
+    def _partnerships(self) -> list[tuple[int, int]]:
+        """(bank, platform) pairs in partnership: each shows the other to its customers."""
+        return [(b.index, self.platform_index[b.partner]) for b in self.banks if b.partner is not None]

@@ -126,7 +126,7 @@ class ReferenceMarketModel(MarketModel):
         self._bank_switches += agent.bank != old_bank
         self._platform_switches += agent.platform != old_platform
 
-    def customers_decide(self):
+    def customers_decide(self, self_service, maturity):
         cust = self.customers
         self.awareness_now = self._awareness_prob().T.tolist()          # [segment][provider]
         menu = self._menu()
@@ -136,7 +136,7 @@ class ReferenceMarketModel(MarketModel):
         self._reconsidered = self._bank_switches = self._platform_switches = 0
         self._flows = np.zeros((4, 4), dtype=np.int64)
         agents = self.agents_by_type[CustomerAgent]
-        partners = [(b.index, self.platform_index[b.partner]) for b in self.banks if b.partner is not None]
+        partners = self._partnerships()
         for a in agents:                                                   # partnership awareness
             for bank, platform in partners:
                 if a.platform == platform:
@@ -153,4 +153,5 @@ class ReferenceMarketModel(MarketModel):
         cust.recount()
         cust.wealth_power_factor *= (1 + self.wealth_growth_month) ** self.cfg.transactions.wealth_ticket_elasticity
         outcome = ChoiceOutcome(self._reconsidered, self._flows, self._bank_switches, self._platform_switches)
-        return outcome, wealth_before * self.wealth_growth_month
+        return (outcome, wealth_before * self.wealth_growth_month,
+                cust.transactions(self_service, maturity, self.rng, cust.tally()))
