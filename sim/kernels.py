@@ -25,6 +25,16 @@ ONES = np.uint64(0x0101010101010101)      # eight bytes of True
 
 
 @jit
+def geometric(rng, log_q):
+    """A Geometric(p) draw on 1, 2, ... by inversion, given log_q = log(1 - p): the trial of the
+    first success. One uniform and one logarithm (the library's draw recomputes log(1 - p))."""
+    if log_q == -np.inf:
+        return 1
+    gap = np.log(1.0 - rng.random()) / log_q
+    return np.int64(min(gap, 4e18)) + 1
+
+
+@jit
 def learn_of_providers(aware, aware_words, segment, prob, rng):
     """Each customer unaware of provider k learns of it with probability prob[k, segment].
 
@@ -38,7 +48,8 @@ def learn_of_providers(aware, aware_words, segment, prob, rng):
         if p_max <= 0.0:
             continue
         row, words = aware[k], aware_words[k]
-        skip = rng.geometric(p_max) - 1      # unaware customers passed over before the next candidate
+        log_q = np.log1p(-p_max)
+        skip = geometric(rng, log_q) - 1      # unaware customers passed over before the next candidate
         for w in range(words.size):
             x = words[w]
             if x == ONES:
@@ -56,7 +67,7 @@ def learn_of_providers(aware, aware_words, segment, prob, rng):
                 p = prob[k, segment[i]]
                 if p >= p_max or rng.random() * p_max < p:
                     row[i] = True
-                skip = rng.geometric(p_max) - 1
+                skip = geometric(rng, log_q) - 1
 
 
 @jit
@@ -126,9 +137,10 @@ def draw_reconsidering(age, prob_by_age, rng):
     m = 0
     if p_max <= 0.0:
         return who[:0]
+    log_q = np.log1p(-min(p_max, 1.0))
     i = -1
     while True:
-        i += 1 if p_max >= 1.0 else rng.geometric(p_max)
+        i += geometric(rng, log_q)
         if i >= age.size:
             break
         p = prob_by_age[age[i]]
@@ -244,7 +256,7 @@ def choose(rng, prob_by_age, years,
         if top > -np.inf:
             total = 0.0
             for j in range(n_alt):
-                v[j] = np.exp(v[j] - top)
+                v[j] = np.exp(v[j] - top) if v[j] > -np.inf else 0.0
                 total += v[j]
             draw = rng.random() * total
             for j in range(n_alt):
