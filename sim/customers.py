@@ -230,44 +230,62 @@ class Customers:
             *self._balance_args(mmf_yield, deposit_rate, purchase_limit)))
 
     # the kernels' arguments, with the dtypes they are compiled for
+    # the kernels' arguments, in their order and with the dtypes they are compiled for; the parts
+    # that never change are built once
     def _awareness_args(self, prob):
-        return (self._aware_padded, self._aware_padded.view(np.uint64), self.segment,
-                None if prob is None else np.ascontiguousarray(prob, dtype=np.float64))
+        return self._fixed_args["awareness"] + (None if prob is None else np.ascontiguousarray(prob, dtype=np.float64),)
 
     def _partnership_args(self, pairs):
-        return (self._aware_padded, self.bank, self.platform, np.array(pairs, dtype=np.int64).reshape(-1, 2),
-                self.n_banks)
+        pairs = np.array(pairs, dtype=np.int64).reshape(-1, 2) if pairs else self._fixed_args["no_pairs"]
+        return (self._aware_padded, self.bank, self.platform, pairs, self.n_banks)
 
     def _choice_args(self, menu: Menu, years: float):
-        c = self.cfg.customers
         i64, f64 = (lambda a: np.ascontiguousarray(a, dtype=np.int64)), (lambda a: np.ascontiguousarray(a, dtype=np.float64))
-        return (np.asarray(c.reconsider_prob_by_age, dtype=np.float64), float(years),
-                self.age, self.urban, self.literacy0, self.literacy_growth, self.yield_sensitivity, self.ties,
-                self._aware_padded, self.bank, self.channel, self.platform,
+        fixed = self._fixed_args
+        return (*fixed["choosers"], float(years), *fixed["customers"],
                 i64(menu.bank), i64(menu.platform), i64(menu.channel), i64(menu.provider), i64(menu.category),
                 np.ascontiguousarray(menu.available, dtype=np.bool_), f64(menu.utility), f64(menu.literacy_weight),
                 f64(menu.branch_presence), f64(menu.yield_term), float(menu.bank_switch_cost),
                 f64(menu.opening_extra), f64(menu.leave_cost),
                 float(menu.platform_switch_cost), i64(menu.platform_partner), float(menu.partnership_discount),
-                f64(c.age_branch_preference), float(c.rural_branch_multiplier), float(c.tie_weight), float(c.habit),
-                PLATFORM + self.n_platforms,
-                self.segment, self.wealth, self.wealth_power0, self._counts, self._wealth_power, self._wealth_by_bank)
+                *fixed["preferences"], *fixed["running"])
 
-    @property
+    def _balance_args(self, mmf_yield, deposit_rate, purchase_limit):
+        fixed = self._fixed_args
+        return (*fixed["savers"], np.ascontiguousarray(mmf_yield, dtype=np.float64),
+                np.ascontiguousarray(deposit_rate, dtype=np.float64), *fixed["saving"],
+                np.inf if purchase_limit is None else float(purchase_limit), *fixed["adjusting"])
+
+    @cached_property
+    def _fixed_args(self) -> dict[str, tuple]:
+        c, mk = self.cfg.customers, self.cfg.market
+        return {
+            "awareness": (self._aware_padded, self._aware_padded.view(np.uint64), self.segment),
+            "no_pairs": np.zeros((0, 2), dtype=np.int64),
+            "choosers": (np.asarray(c.reconsider_prob_by_age, dtype=np.float64),),
+            "customers": (self.age, self.urban, self.literacy0, self.literacy_growth, self.yield_sensitivity,
+                          self.ties, self._aware_padded, self.bank, self.channel, self.platform),
+            "preferences": (np.asarray(c.age_branch_preference, dtype=np.float64), float(c.rural_branch_multiplier),
+                            float(c.tie_weight), float(c.habit), PLATFORM + self.n_platforms),
+            "running": (self.segment, self.wealth, self.wealth_power0, self._counts, self._wealth_power,
+                        self._wealth_by_bank),
+            "savers": (self.wealth, self.mmf, self.bank, self.platform, self.channel, self.yield_sensitivity),
+            "saving": (float(mk.mmf_base_share), float(mk.mmf_share_per_point), float(mk.mmf_max_share),
+                       float(mk.mmf_dormant_factor)),
+            "adjusting": (float(mk.mmf_adjust_rate), self._monthly_growth, self.n_banks, self.n_platforms),
+        }
+
+    @cached_property
     def _monthly_growth(self) -> float:
         return (1 + self.cfg.population.wealth_growth) ** (1 / 12) - 1
 
-    def _balance_args(self, mmf_yield, deposit_rate, purchase_limit):
-        mk = self.cfg.market
-        return (self.wealth, self.mmf, self.bank, self.platform, self.channel, self.yield_sensitivity,
-                np.ascontiguousarray(mmf_yield, dtype=np.float64), np.ascontiguousarray(deposit_rate, dtype=np.float64),
-                float(mk.mmf_base_share), float(mk.mmf_share_per_point), float(mk.mmf_max_share),
-                float(mk.mmf_dormant_factor), np.inf if purchase_limit is None else float(purchase_limit),
-                float(mk.mmf_adjust_rate), self._monthly_growth, self.n_banks, self.n_platforms)
+    @cached_property
+    def _power_growth(self) -> float:
+        return (1 + self._monthly_growth) ** self.cfg.transactions.wealth_ticket_elasticity
 
     def _grown_power_factor(self) -> float:
         """wealth ** ticket elasticity relative to the start, after this month's growth."""
-        return self.wealth_power_factor * (1 + self._monthly_growth) ** self.cfg.transactions.wealth_ticket_elasticity
+        return self.wealth_power_factor * self._power_growth
 
     def _booked_balances(self, wealth_before: float, fund_by_bank: np.ndarray, funds: np.ndarray) -> float:
         """Keep the fund balances the kernel summed and grow the running wealth; returns the inflow."""
@@ -296,7 +314,11 @@ class Customers:
 
     def recount(self) -> None:
         """Restart the running counts from the arrays, after the arrays were changed from outside."""
-        self._counts, self._wealth_power, self._wealth_by_bank, self._fund_by_bank, self._funds = self._count_all()
+        counts, wealth_power, wealth_by_bank, self._fund_by_bank, self._funds = self._count_all()
+        if not hasattr(self, "_counts"):
+            self._counts, self._wealth_power, self._wealth_by_bank = counts, wealth_power, wealth_by_bank
+        else:       # in place: the kernels' argument lists hold these arrays
+            self._counts[...], self._wealth_power[...], self._wealth_by_bank[...] = counts, wealth_power, wealth_by_bank
 
     def _count_all(self):
         return kernels.count_all(self.bank, self.channel, self.platform, self.segment, self.wealth, self.mmf,

@@ -244,14 +244,13 @@ def choose(rng, prob_by_age, years,
             tie_share[tie_category[r, t]] += 1.0
         tie_share *= tie_weight / max(k_ties, 1)
         cost, habit_row = switching[b, pl + 1], habit_cost[own_category]
+        for j in range(n_alt):            # plain arithmetic over the alternatives: vectorized by the compiler
+            v[j] = (base[j] + literacy * m_literacy_weight[j] + presence * m_branch_presence[j]
+                    + sensitivity * m_yield_term[j] + branch_preference * is_branch[j] - cost[j] - habit_row[j])
         top = -np.inf
         for j in range(n_alt):
-            u = (base[j] + literacy * m_literacy_weight[j] + presence * m_branch_presence[j]
-                 + sensitivity * m_yield_term[j] + tie_share[m_category[j]] + branch_preference * is_branch[j]
-                 - cost[j] - habit_row[j])
-            u = u if knows[r, m_provider[j]] else -np.inf
-            v[j] = u
-            top = max(top, u)
+            v[j] = v[j] + tie_share[m_category[j]] if knows[r, m_provider[j]] else -np.inf
+            top = max(top, v[j])
         pick = -1
         if top > -np.inf:
             total = 0.0

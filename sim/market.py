@@ -178,6 +178,7 @@ class MarketModel(mesa.Model):
         c = self.cfg.customers
         institutions = [*self.banks, *self.platforms]
         if not hasattr(self, "_reach"):
+            self._launch_months = np.array([inst.launch_month for inst in institutions])
             urban = np.arange(N_SEGMENTS) % 2 == 1
             self._reach = np.zeros((len(institutions), N_SEGMENTS))
             for p in self.platforms:
@@ -186,7 +187,7 @@ class MarketModel(mesa.Model):
         per_adult = np.array([inst.marketing_bn for inst in institutions]) * (1e9 / self.cfg.population.represents_adults)
         by_marketing = np.minimum(1.0, c.awareness_per_marketing * np.log1p(per_adult / c.marketing_reference_rmb)
                                   / math.log(2))
-        is_open = np.array([inst.is_open(self.month) for inst in institutions])
+        is_open = self._launch_months <= self.month
         return (by_marketing, self._reach, is_open, float(c.awareness_word_of_mouth),
                 c.word_of_mouth_scope == "population")
 
