@@ -171,9 +171,6 @@ class Customers:
         """Channel for bank channels, 3 + platform index for platform apps."""
         return np.where(self.channel == PLATFORM, PLATFORM + self.platform, self.channel).astype(np.int8)
 
-    def literacy(self, years: float, who: np.ndarray | slice = slice(None)) -> np.ndarray:
-        return np.minimum(1.0, self.literacy0[who] + self.literacy_growth[self.age[who]] * years)
-
     @property
     def deposits(self) -> np.ndarray:
         """Balance held at the primary bank, RMB."""
@@ -189,7 +186,7 @@ class Customers:
         Returns (outcome, inflow, (transaction counts, values)).
         """
         chosen, balances, traded = kernels.decide_month(
-            rng, self._awareness_args(None)[:3] + (self._counts, *awareness_terms),
+            rng, (*self._fixed_args["awareness"], self._counts, *awareness_terms),
             self._partnership_args(partnerships), self._choice_args(menu, years),
             self._balance_args(mmf_yield, deposit_rate, purchase_limit),
             self._trading_args(self._counts, self._wealth_power, self._grown_power_factor(),
@@ -206,9 +203,6 @@ class Customers:
     def update_awareness(self, prob: np.ndarray, rng: np.random.Generator) -> None:
         """Each customer unaware of provider k learns of it with probability prob[k, segment]."""
         kernels.learn_of_providers(*self._awareness_args(prob), rng)
-
-    def make_aware_of(self, provider: int, who: np.ndarray) -> None:
-        self.aware[provider, who] = True
 
     def partnership_awareness(self, pairs: list[tuple[int, int]]) -> None:
         """For each (bank, platform) partnership, each side's customers learn of the other."""
@@ -233,7 +227,7 @@ class Customers:
     # the kernels' arguments, in their order and with the dtypes they are compiled for; the parts
     # that never change are built once
     def _awareness_args(self, prob):
-        return self._fixed_args["awareness"] + (None if prob is None else np.ascontiguousarray(prob, dtype=np.float64),)
+        return (*self._fixed_args["awareness"], np.ascontiguousarray(prob, dtype=np.float64))
 
     def _partnership_args(self, pairs):
         pairs = np.array(pairs, dtype=np.int64).reshape(-1, 2) if pairs else self._fixed_args["no_pairs"]

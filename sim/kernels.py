@@ -1,7 +1,8 @@
-"""The customers' monthly decisions as compiled loops, one pass per decision.
+"""The customers' monthly decisions as compiled loops.
 
 Each function walks the customer arrays once, deciding customer by customer, compiled
-by numba so that a million customers take milliseconds. Every random number comes from
+by numba so that a million customers take milliseconds; `decide_month` runs a month's
+steps in one call. Every random number comes from
 the model's `numpy.random.Generator`, passed in: numba draws from the same bit
 generator and advances its state, so a run stays reproducible from its seed.
 
@@ -17,7 +18,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-BRANCH, PLATFORM = 0, 3
+from .config import CHANNELS
+
+BRANCH, PLATFORM = CHANNELS.index("branch"), CHANNELS.index("platform")
 jit = numba.njit(cache=True, nogil=True)
 
 
@@ -255,7 +258,7 @@ def choose(rng, prob_by_age, years,
         if top > -np.inf:
             total = 0.0
             for j in range(n_alt):
-                v[j] = np.exp(v[j] - top) if v[j] > -np.inf else 0.0
+                v[j] = np.exp(np.float32(v[j] - top)) if v[j] > -np.inf else 0.0   # float32: ample for weights
                 total += v[j]
             draw = rng.random() * total
             for j in range(n_alt):
