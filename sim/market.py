@@ -9,6 +9,7 @@ made; institutions book their month and the metrics are recorded.
 from __future__ import annotations
 
 import math
+from functools import cached_property
 
 import mesa
 import numpy as np
@@ -121,6 +122,7 @@ class MarketModel(mesa.Model):
         per_adult = spend_bn * 1e9 / self.cfg.population.represents_adults
         return weight * math.log1p(per_adult / self.cfg.customers.marketing_reference_rmb)
 
+    @cached_property
     def _menu_layout(self) -> dict:
         """The alternatives, which never change: each bank's branch, PC and mobile, then each platform's app."""
         nb, npl = len(self.banks), len(self.platforms)
@@ -134,8 +136,6 @@ class MarketModel(mesa.Model):
 
     def _menu(self) -> Menu:
         c, sc, pol = self.cfg.customers, self.cfg.switching_cost, self.policy
-        if not hasattr(self, "_layout"):
-            self._layout = self._menu_layout()
         tech = self._mobile_tech()
         constant = c.channel_constant
         available, utility, presence, yields, branchless = [], [], [], [], []
@@ -163,7 +163,7 @@ class MarketModel(mesa.Model):
             if b.partner is not None:
                 partner[self.platform_index[b.partner]] = b.index
         return Menu(
-            **self._layout,
+            **self._menu_layout,
             available=np.array(available, dtype=bool), utility=np.array(utility, dtype=float),
             branch_presence=np.array(presence, dtype=float), yield_term=c.yield_weight * np.array(yields, dtype=float),
             bank_switch_cost=sc.scale * (sc.bank + visit),
@@ -173,22 +173,28 @@ class MarketModel(mesa.Model):
             platform_partner=partner, partnership_discount=sc.partnership_discount,
         )
 
+    @cached_property
+    def _platform_reach(self) -> np.ndarray:
+        """(provider, segment) chance a month that a platform's ecosystem makes it known; 0 for banks."""
+        reach = np.zeros((len(self.banks) + len(self.platforms), N_SEGMENTS))
+        urban = np.arange(N_SEGMENTS) % 2 == 1
+        for p in self.platforms:
+            reach[len(self.banks) + p.index] = p.cfg.ecosystem_reach * np.where(urban, 1.0, p.cfg.rural_reach_factor)
+        return reach
+
+    @cached_property
+    def _launch_months(self) -> np.ndarray:
+        return np.array([inst.launch_month for inst in (*self.banks, *self.platforms)])
+
     def _awareness_terms(self) -> tuple:
         """This month's terms of `kernels.awareness_prob`, beside the customer counts."""
         c = self.cfg.customers
         institutions = [*self.banks, *self.platforms]
-        if not hasattr(self, "_reach"):
-            self._launch_months = np.array([inst.launch_month for inst in institutions])
-            urban = np.arange(N_SEGMENTS) % 2 == 1
-            self._reach = np.zeros((len(institutions), N_SEGMENTS))
-            for p in self.platforms:
-                self._reach[len(self.banks) + p.index] = p.cfg.ecosystem_reach * np.where(
-                    urban, 1.0, p.cfg.rural_reach_factor)
         per_adult = np.array([inst.marketing_bn for inst in institutions]) * (1e9 / self.cfg.population.represents_adults)
         by_marketing = np.minimum(1.0, c.awareness_per_marketing * np.log1p(per_adult / c.marketing_reference_rmb)
                                   / math.log(2))
         is_open = self._launch_months <= self.month
-        return (by_marketing, self._reach, is_open, float(c.awareness_word_of_mouth),
+        return (by_marketing, self._platform_reach, is_open, float(c.awareness_word_of_mouth),
                 c.word_of_mouth_scope == "population")
 
     def _awareness_prob(self) -> np.ndarray:
