@@ -69,42 +69,9 @@ class Tally:
         return (np.array_equal(self.counts, other.counts) and close(self.wealth_power, other.wealth_power)
                 and close(self.deposits, other.deposits) and close(self.funds, other.funds))
 
-    @cached_property
-    def by_channel(self) -> np.ndarray:
-        return self.counts.sum(axis=(1, 2, 3))
-
-    @cached_property
+    @property
     def bank_customers(self) -> np.ndarray:
         return self.counts.sum(axis=(0, 1, 3))
-
-    @cached_property
-    def segment_bank(self) -> np.ndarray:
-        """(segment, bank) customers by primary bank."""
-        return self.counts.sum(axis=(0, 1)).T
-
-    @cached_property
-    def segment_platform_users(self) -> np.ndarray:
-        """(segment, platform) customers whose active channel is the platform's app."""
-        return self.counts[PLATFORM, 1:].sum(axis=1).T
-
-    @cached_property
-    def platform_users(self) -> np.ndarray:
-        return self.counts[PLATFORM, 1:].sum(axis=(1, 2))
-
-    @cached_property
-    def platform_holders(self) -> np.ndarray:
-        """Customers holding an account at each platform, active or not."""
-        return self.counts[:, 1:].sum(axis=(0, 2, 3))
-
-    @cached_property
-    def segment_channel(self) -> np.ndarray:
-        """(segment, channel) customers."""
-        return self.counts.sum(axis=(1, 2)).T
-
-    @cached_property
-    def bank_channel(self) -> np.ndarray:
-        """(bank, channel) customers by primary bank and active channel."""
-        return self.counts.sum(axis=(1, 3)).T
 
 
 class Customers:
@@ -181,7 +148,8 @@ class Customers:
                      mmf_yield: np.ndarray, deposit_rate: np.ndarray, purchase_limit: float | None,
                      self_service_share: np.ndarray, mobile_maturity: float, rng: np.random.Generator):
         """The month in one compiled call, in order: `update_awareness` (with `awareness_prob`),
-        `partnership_awareness`, `reconsider`, `update_balances`, then `transactions`.
+        partnership awareness (`kernels.partnership_awareness`), `reconsider`, `update_balances`,
+        then `transactions`.
 
         Returns (outcome, inflow, (transaction counts, values)).
         """
@@ -203,10 +171,6 @@ class Customers:
     def update_awareness(self, prob: np.ndarray, rng: np.random.Generator) -> None:
         """Each customer unaware of provider k learns of it with probability prob[k, segment]."""
         kernels.learn_of_providers(*self._awareness_args(prob), rng)
-
-    def partnership_awareness(self, pairs: list[tuple[int, int]]) -> None:
-        """For each (bank, platform) partnership, each side's customers learn of the other."""
-        kernels.partnership_awareness(*self._partnership_args(pairs))
 
     def reconsider(self, menu: Menu, years: float, rng: np.random.Generator) -> ChoiceOutcome:
         """Customers who reconsider this month pick an alternative by multinomial logit.

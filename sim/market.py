@@ -46,7 +46,6 @@ class MarketModel(mesa.Model):
             rng=self.rng,
         )
         self.scale = cfg.population.represents_adults / cfg.population.size  # real adults per simulated customer
-        self.tally = self.customers.tally()     # counts as they stand; retaken at each month's end
         self.recorder = MetricsRecorder(self)
 
     @property
@@ -70,7 +69,7 @@ class MarketModel(mesa.Model):
         maturity = self._mobile_tech() / self.cfg.customers.mobile_tech_max if self.cfg.customers.mobile_tech_max else 0.0
         outcome, inflow, (counts, values) = self.customers_decide(self_service, maturity)
         cust = self.customers
-        self.tally = tally = cust.tally()
+        tally = cust.tally()
 
         bank_customers = tally.bank_customers
         deposits, funds = tally.deposits * self.scale, tally.funds * self.scale
