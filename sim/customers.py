@@ -12,7 +12,6 @@ customers are drawn in one vectorized step.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -84,9 +83,13 @@ class Customers:
         self.size = n
         self.cfg = cfg
         self.n_banks, self.n_platforms = bank_shares.size, platform_awareness.size
-        self.age = rng.choice(len(AGE_BANDS), size=n, p=np.asarray(p.age_shares) / sum(p.age_shares)).astype(np.int8)
-        self.urban = rng.random(n) < p.urban_share
+        age = rng.choice(len(AGE_BANDS), size=n, p=np.asarray(p.age_shares) / sum(p.age_shares)).astype(np.int8)
+        urban = rng.random(n) < p.urban_share
+        # stored in segment order, so that each segment is one range of customers (`segment_bounds`)
+        order = np.argsort(age * 2 + urban, kind="stable")
+        self.age, self.urban = age[order], urban[order]
         self.segment = (self.age * 2 + self.urban).astype(np.int8)
+        self.segment_bounds = np.searchsorted(self.segment, np.arange(N_SEGMENTS + 1)).astype(np.int64)
         lit = (np.asarray(p.literacy_mean_by_age)[self.age] + p.literacy_urban_bonus * self.urban
                + p.literacy_sd * rng.standard_normal(n))
         self.literacy0 = np.clip(lit, 0, 1).astype(np.float32)
@@ -123,6 +126,9 @@ class Customers:
         self.aware[self.bank, np.arange(n)] = True
         self.aware[self.n_banks + self.platform[on_platform], on_platform] = True
         self.recount()
+        self._monthly_growth = (1 + cfg.population.wealth_growth) ** (1 / 12) - 1
+        self._power_growth = (1 + self._monthly_growth) ** cfg.transactions.wealth_ticket_elasticity
+        self._fixed_args = self._kernel_constants()
 
     def _initial_channels(self, shares: dict, rng: np.random.Generator) -> np.ndarray:
         """The most digitally literate start on the most digital channels."""
@@ -187,9 +193,8 @@ class Customers:
         return self._booked_balances(*kernels.rebalance_and_grow(
             *self._balance_args(mmf_yield, deposit_rate, purchase_limit)))
 
-    # the kernels' arguments, with the dtypes they are compiled for
     # the kernels' arguments, in their order and with the dtypes they are compiled for; the parts
-    # that never change are built once
+    # that never change are built once, by `_kernel_constants`
     def _awareness_args(self, prob):
         return (*self._fixed_args["awareness"], np.ascontiguousarray(prob, dtype=np.float64))
 
@@ -214,13 +219,12 @@ class Customers:
                 np.ascontiguousarray(deposit_rate, dtype=np.float64), *fixed["saving"],
                 np.inf if purchase_limit is None else float(purchase_limit), *fixed["adjusting"])
 
-    @cached_property
-    def _fixed_args(self) -> dict[str, tuple]:
+    def _kernel_constants(self) -> dict[str, tuple]:
         c, mk = self.cfg.customers, self.cfg.market
         return {
-            "awareness": (self._aware_padded, self._aware_padded.view(np.uint64), self.segment),
+            "awareness": (self._aware_padded, self._aware_padded.view(np.uint64), self.segment_bounds),
             "no_pairs": np.zeros((0, 2), dtype=np.int64),
-            "choosers": (np.asarray(c.reconsider_prob_by_age, dtype=np.float64),),
+            "choosers": (self.segment_bounds, np.asarray(c.reconsider_prob_by_age, dtype=np.float64)),
             "customers": (self.age, self.urban, self.literacy0, self.literacy_growth, self.yield_sensitivity,
                           self.ties, self._aware_padded, self.bank, self.channel, self.platform),
             "preferences": (np.asarray(c.age_branch_preference, dtype=np.float64), float(c.rural_branch_multiplier),
@@ -232,14 +236,6 @@ class Customers:
                        float(mk.mmf_dormant_factor)),
             "adjusting": (float(mk.mmf_adjust_rate), self._monthly_growth, self.n_banks, self.n_platforms),
         }
-
-    @cached_property
-    def _monthly_growth(self) -> float:
-        return (1 + self.cfg.population.wealth_growth) ** (1 / 12) - 1
-
-    @cached_property
-    def _power_growth(self) -> float:
-        return (1 + self._monthly_growth) ** self.cfg.transactions.wealth_ticket_elasticity
 
     def _grown_power_factor(self) -> float:
         """wealth ** ticket elasticity relative to the start, after this month's growth."""

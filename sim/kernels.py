@@ -10,8 +10,8 @@ Rare events (learning of a provider, reconsidering) are found by geometric skips
 gap to the next customer who acts is drawn once, instead of one uniform per customer.
 Each customer still acts independently with its own probability, so the distribution
 is the same as a coin flip per customer, at a cost that grows with the number who act.
-Where the probability differs by segment, candidates are drawn at the largest
-probability and kept with probability p / p_max (thinning).
+Customers are stored in segment order (age band, then area), so the customers of one
+segment, whose probabilities are equal, are one range: `bounds[s]` to `bounds[s + 1]`.
 """
 from __future__ import annotations
 
@@ -29,48 +29,48 @@ ONES = np.uint64(0x0101010101010101)      # eight bytes of True
 
 @jit
 def geometric(rng, log_q):
-    """A Geometric(p) draw on 1, 2, ... by inversion, given log_q = log(1 - p): the trial of the
-    first success. One uniform and one logarithm (the library's draw recomputes log(1 - p))."""
+    """A Geometric(p) draw on 1, 2, ..., given log_q = log(1 - p): the trial of the first success.
+
+    floor(E / -log_q) for a standard exponential E is geometric on 0, 1, ...: P(>= k) = q ** k.
+    The exponential comes from the ziggurat, cheaper than the logarithm that inversion takes.
+    """
     if log_q == -np.inf:
         return 1
-    gap = np.log(1.0 - rng.random()) / log_q
+    gap = rng.standard_exponential() / -log_q
     return np.int64(min(gap, 4e18)) + 1
 
 
 @jit
-def learn_of_providers(aware, aware_words, segment, prob, rng):
-    """Each customer unaware of provider k learns of it with probability prob[k, segment].
+def learn_of_providers(aware, aware_words, bounds, prob, rng):
+    """Each customer of segment s unaware of provider k learns of it with probability prob[k, s].
 
     `aware` is (provider, customer) padded with True to whole 8-byte words, and
     `aware_words` the same memory as uint64, so that stretches of customers who all know
     the provider, or fewer unaware ones than the next gap, are passed eight at a time.
     """
-    n_providers = aware.shape[0]
-    for k in range(n_providers):
-        p_max = prob[k].max()
-        if p_max <= 0.0:
-            continue
+    for k in range(aware.shape[0]):
         row, words = aware[k], aware_words[k]
-        log_q = np.log1p(-p_max)
-        skip = geometric(rng, log_q) - 1      # unaware customers passed over before the next candidate
-        for w in range(words.size):
-            x = words[w]
-            if x == ONES:
+        for s in range(prob.shape[1]):
+            p, i, end = prob[k, s], bounds[s], bounds[s + 1]
+            if p <= 0.0 or i >= end:
                 continue
-            unaware = 8 - np.int64((x * ONES) >> np.uint64(56))
-            if skip >= unaware:
-                skip -= unaware
-                continue
-            for i in range(8 * w, 8 * w + 8):
-                if row[i]:
-                    continue
-                if skip > 0:
-                    skip -= 1
-                    continue
-                p = prob[k, segment[i]]
-                if p >= p_max or rng.random() * p_max < p:
-                    row[i] = True
-                skip = geometric(rng, log_q) - 1
+            log_q = np.log1p(-min(p, 1.0))
+            skip = geometric(rng, log_q) - 1      # unaware customers passed over before the next who learns
+            while i < end:
+                if i % 8 == 0 and i + 8 <= end:
+                    x = words[i // 8]
+                    unaware = 8 - np.int64((x * ONES) >> np.uint64(56))
+                    if skip >= unaware:
+                        skip -= unaware
+                        i += 8
+                        continue
+                if not row[i]:
+                    if skip == 0:
+                        row[i] = True
+                        skip = geometric(rng, log_q) - 1
+                    else:
+                        skip -= 1
+                i += 1
 
 
 @jit
@@ -110,8 +110,8 @@ def decide_month(rng, awareness, partnerships, choice, balances, trading):
     """One month of decisions in one call (one hand-over of the generator), each step's arguments
     as a tuple: learning of providers, partnership awareness, choices, savings, then the
     month's transactions from the counts after all of them."""
-    aware, aware_words, segment, counts = awareness[:4]
-    learn_of_providers(aware, aware_words, segment, awareness_prob(counts, *awareness[4:]), rng)
+    aware, aware_words, bounds, counts = awareness[:4]
+    learn_of_providers(aware, aware_words, bounds, awareness_prob(counts, *awareness[4:]), rng)
     partnership_awareness(*partnerships)
     chosen = choose(rng, *choice)
     saved = rebalance_and_grow(*balances)
@@ -133,21 +133,20 @@ def partnership_awareness(aware, bank, platform, pairs, n_banks):
 
 
 @jit
-def draw_reconsidering(age, prob_by_age, rng):
-    """Customers who reconsider this month, in index order: each with its age band's probability."""
-    who = np.empty(age.size, dtype=np.int32)
-    p_max = prob_by_age.max()
+def draw_reconsidering(bounds, prob_by_age, rng):
+    """Customers who reconsider this month, in index order: each with its age band's probability.
+    Segments are age band x area, so age band a is the customers from bounds[2a] to bounds[2a + 2]."""
+    who = np.empty(bounds[-1], dtype=np.int32)
     m = 0
-    if p_max <= 0.0:
-        return who[:0]
-    log_q = np.log1p(-min(p_max, 1.0))
-    i = -1
-    while True:
-        i += geometric(rng, log_q)
-        if i >= age.size:
-            break
-        p = prob_by_age[age[i]]
-        if p >= p_max or rng.random() * p_max < p:
+    for a in range(prob_by_age.size):
+        p, i, end = prob_by_age[a], bounds[2 * a] - 1, bounds[2 * a + 2]
+        if p <= 0.0:
+            continue
+        log_q = np.log1p(-min(p, 1.0))
+        while True:
+            i += geometric(rng, log_q)
+            if i >= end:
+                break
             who[m] = i
             m += 1
     return who[:m]
@@ -186,7 +185,7 @@ def alternative_costs(m_bank, m_platform, m_category, bank_switch_cost, opening_
 
 
 @jit
-def choose(rng, prob_by_age, years,
+def choose(rng, bounds, prob_by_age, years,
            age, urban, literacy0, literacy_growth, yield_sensitivity, ties, aware,
            bank, channel, platform,
            m_bank, m_platform, m_channel, m_provider, m_category, m_available, m_utility, m_literacy_weight,
@@ -202,7 +201,7 @@ def choose(rng, prob_by_age, years,
     switches, platform switches); updates bank, channel and platform in place, and the
     running counts, wealth_power and wealth_by_bank (see `count_all`) for those who moved.
     """
-    who = draw_reconsidering(age, prob_by_age, rng)
+    who = draw_reconsidering(bounds, prob_by_age, rng)
     m, n_alt = who.size, m_utility.size
     new_bank = np.empty(m, dtype=np.int8)
     new_channel = np.empty(m, dtype=np.int8)

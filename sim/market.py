@@ -9,8 +9,6 @@ made; institutions book their month and the metrics are recorded.
 from __future__ import annotations
 
 import math
-from functools import cached_property
-
 import mesa
 import numpy as np
 
@@ -47,6 +45,12 @@ class MarketModel(mesa.Model):
         )
         self.scale = cfg.population.represents_adults / cfg.population.size  # real adults per simulated customer
         self.recorder = MetricsRecorder(self)
+        # what never changes in the month's terms, built once
+        self._institutions = [*self.banks, *self.platforms]
+        self._launch_months = np.array([inst.launch_month for inst in self._institutions])
+        self._spend_scale = 1e9 / cfg.population.represents_adults / cfg.customers.marketing_reference_rmb
+        self._menu_layout = self._fixed_menu()
+        self._platform_reach = self._ecosystem_reach()
 
     @property
     def n_months(self) -> int:
@@ -117,63 +121,60 @@ class MarketModel(mesa.Model):
         year = self.month / 12
         return c.mobile_tech_max / (1 + math.exp(-(year - c.mobile_tech_mid_year) / c.mobile_tech_width_years))
 
-    def _spend_term(self, spend_bn: float, weight: float) -> float:
-        per_adult = spend_bn * 1e9 / self.cfg.population.represents_adults
-        return weight * math.log1p(per_adult / self.cfg.customers.marketing_reference_rmb)
-
-    @cached_property
-    def _menu_layout(self) -> dict:
-        """The alternatives, which never change: each bank's branch, PC and mobile, then each platform's app."""
+    def _fixed_menu(self) -> dict:
+        """What never changes in the menu: the alternatives (each bank's branch, PC and mobile, then each
+        platform's app), their literacy weights, the cost to leave each bank, the partnership discount."""
         nb, npl = len(self.banks), len(self.platforms)
         bank = np.r_[np.repeat(np.arange(nb), 3), np.full(npl, -1)]
         platform = np.r_[np.full(3 * nb, -1), np.arange(npl)]
         channel = np.r_[np.tile([BRANCH, PC, MOBILE], nb), np.full(npl, PLATFORM)]
         weight = self.cfg.customers.literacy_weight
+        sc = self.cfg.switching_cost
         return dict(bank=bank, platform=platform, channel=channel, provider=np.where(bank >= 0, bank, nb + platform),
                     category=np.where(channel == PLATFORM, PLATFORM + platform, channel),
-                    literacy_weight=np.array([float(weight[CHANNELS[ch]]) for ch in channel]))
+                    literacy_weight=np.array([float(weight[CHANNELS[ch]]) for ch in channel]),
+                    leave_cost=sc.scale * np.array([float(b.cfg.switching_cost_extra) for b in self.banks]),
+                    partnership_discount=sc.partnership_discount)
 
     def _menu(self) -> Menu:
-        c, sc, pol = self.cfg.customers, self.cfg.switching_cost, self.policy
-        tech = self._mobile_tech()
+        c, sc, pol, month = self.cfg.customers, self.cfg.switching_cost, self.policy, self.month
+        tech, spend = self._mobile_tech(), self._spend_scale
         constant = c.channel_constant
-        available, utility, presence, yields, branchless = [], [], [], [], []
-        for b in self.banks:
-            open_ = b.is_open(self.month)
-            marketing = self._spend_term(b.marketing_bn, c.marketing_weight)
-            app_less_friction = c.app_quality_weight * b.app_quality - pol.ukey_friction - b.cfg.security_friction
-            available += [open_ and b.branches >= 1, open_, open_]
-            utility += [constant["branch"] + marketing, constant["pc"] + app_less_friction + marketing,
-                        constant["mobile"] + app_less_friction + tech + marketing]
-            presence += [c.branch_density_weight * b.branch_presence, 0.0, 0.0]
-            yields += [b.cfg.deposit_rate] * 3
-            branchless += [b.branches < 1] * 3
-        for p in self.platforms:
-            available.append(p.is_open(self.month))
-            utility.append(constant["platform"] + tech + p.cfg.payment_convenience
-                           + self._spend_term(p.marketing_bn, c.marketing_weight)
-                           + self._spend_term(p.subsidy_bn, c.subsidy_weight))
-            presence.append(0.0)
-            yields.append(p.mmf_yield)
-            branchless.append(False)
+        branch, pc, mobile, platform = constant["branch"], constant["pc"], constant["mobile"], constant["platform"]
         visit = 0.0 if pol.remote_account_opening else sc.branch_visit_to_open
-        partner = np.full(len(self.platforms), -1)
+        utility, presence, yield_term, opening_extra, available = [], [], [], [], []   # filled per alternative
+        for b in self.banks:
+            open_ = month >= b.launch_month
+            marketing = c.marketing_weight * math.log1p(b.marketing_bn * spend)
+            app_less_friction = c.app_quality_weight * b.app_quality - pol.ukey_friction - b.cfg.security_friction
+            utility += (branch + marketing, pc + app_less_friction + marketing,
+                        mobile + app_less_friction + tech + marketing)
+            presence += (c.branch_density_weight * b.branch_presence, 0.0, 0.0)
+            yield_term += (c.yield_weight * b.cfg.deposit_rate,) * 3
+            opening_extra += (sc.scale * visit if b.branches < 1 else 0.0,) * 3
+            available += (open_ and b.branches >= 1, open_, open_)
+        for p in self.platforms:
+            utility.append(platform + tech + p.cfg.payment_convenience
+                           + c.marketing_weight * math.log1p(p.marketing_bn * spend)
+                           + c.subsidy_weight * math.log1p(p.subsidy_bn * spend))
+            presence.append(0.0)
+            yield_term.append(c.yield_weight * p.mmf_yield)
+            opening_extra.append(0.0)
+            available.append(month >= p.launch_month)
+        partner = [-1] * len(self.platforms)
         for b in self.banks:
             if b.partner is not None:
                 partner[self.platform_index[b.partner]] = b.index
+        terms = np.array(utility + presence + yield_term + opening_extra + available, dtype=np.float64)
+        terms = terms.reshape(5, -1)      # one conversion for the month's five rows of terms
         return Menu(
-            **self._menu_layout,
-            available=np.array(available, dtype=bool), utility=np.array(utility, dtype=float),
-            branch_presence=np.array(presence, dtype=float), yield_term=c.yield_weight * np.array(yields, dtype=float),
-            bank_switch_cost=sc.scale * (sc.bank + visit),
-            opening_extra=sc.scale * visit * np.array(branchless, dtype=float),
-            leave_cost=sc.scale * np.array([float(b.cfg.switching_cost_extra) for b in self.banks]),
+            **self._menu_layout, available=terms[4] > 0, utility=terms[0], branch_presence=terms[1],
+            yield_term=terms[2], opening_extra=terms[3], bank_switch_cost=sc.scale * (sc.bank + visit),
             platform_switch_cost=sc.scale * sc.platform + self.regulator.platform_onboarding_friction(pol),
-            platform_partner=partner, partnership_discount=sc.partnership_discount,
+            platform_partner=np.array(partner),
         )
 
-    @cached_property
-    def _platform_reach(self) -> np.ndarray:
+    def _ecosystem_reach(self) -> np.ndarray:
         """(provider, segment) chance a month that a platform's ecosystem makes it known; 0 for banks."""
         reach = np.zeros((len(self.banks) + len(self.platforms), N_SEGMENTS))
         urban = np.arange(N_SEGMENTS) % 2 == 1
@@ -181,17 +182,12 @@ class MarketModel(mesa.Model):
             reach[len(self.banks) + p.index] = p.cfg.ecosystem_reach * np.where(urban, 1.0, p.cfg.rural_reach_factor)
         return reach
 
-    @cached_property
-    def _launch_months(self) -> np.ndarray:
-        return np.array([inst.launch_month for inst in (*self.banks, *self.platforms)])
-
     def _awareness_terms(self) -> tuple:
         """This month's terms of `kernels.awareness_prob`, beside the customer counts."""
         c = self.cfg.customers
-        institutions = [*self.banks, *self.platforms]
-        per_adult = np.array([inst.marketing_bn for inst in institutions]) * (1e9 / self.cfg.population.represents_adults)
-        by_marketing = np.minimum(1.0, c.awareness_per_marketing * np.log1p(per_adult / c.marketing_reference_rmb)
-                                  / math.log(2))
+        per_log2, spend = c.awareness_per_marketing / math.log(2), self._spend_scale
+        by_marketing = np.array([min(1.0, per_log2 * math.log1p(inst.marketing_bn * spend))
+                                 for inst in self._institutions])
         is_open = self._launch_months <= self.month
         return (by_marketing, self._platform_reach, is_open, float(c.awareness_word_of_mouth),
                 c.word_of_mouth_scope == "population")
