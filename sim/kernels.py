@@ -15,6 +15,8 @@ segment, whose probabilities are equal, are one range: `bounds[s]` to `bounds[s 
 """
 from __future__ import annotations
 
+import sys
+
 import numba
 import numpy as np
 
@@ -24,7 +26,8 @@ BRANCH, PLATFORM = CHANNELS.index("branch"), CHANNELS.index("platform")
 jit = numba.njit(cache=True, nogil=True)
 
 
-ONES = np.uint64(0x0101010101010101)      # eight bytes of True
+ONES = np.uint64(0x0101010101010101)      # eight bytes of True; byte j of word w is customer 8w + j
+assert sys.byteorder == "little", "sim.kernels reads bytes of awareness as words: little-endian machines only"
 
 
 @jit
@@ -45,32 +48,48 @@ def learn_of_providers(aware, aware_words, bounds, prob, rng):
     """Each customer of segment s unaware of provider k learns of it with probability prob[k, s].
 
     `aware` is (provider, customer) padded with True to whole 8-byte words, and
-    `aware_words` the same memory as uint64, so that stretches of customers who all know
-    the provider, or fewer unaware ones than the next gap, are passed eight at a time.
+    `aware_words` the same memory as uint64: eight customers a word, one bit per unaware
+    customer in `~word & ONES`, so that a word's unaware customers are counted, passed
+    over and picked with a few integer operations instead of one branch per customer.
     """
     for k in range(aware.shape[0]):
-        row, words = aware[k], aware_words[k]
+        words = aware_words[k]
         for s in range(prob.shape[1]):
-            p, i, end = prob[k, s], bounds[s], bounds[s + 1]
-            if p <= 0.0 or i >= end:
+            p, lo, hi = prob[k, s], bounds[s], bounds[s + 1]
+            if p <= 0.0 or lo >= hi:
                 continue
             log_q = np.log1p(-min(p, 1.0))
             skip = geometric(rng, log_q) - 1      # unaware customers passed over before the next who learns
-            while i < end:
-                if i % 8 == 0 and i + 8 <= end:
-                    x = words[i // 8]
-                    unaware = 8 - np.int64((x * ONES) >> np.uint64(56))
-                    if skip >= unaware:
-                        skip -= unaware
-                        i += 8
+            w, end = lo // 8, (hi + 7) // 8
+            while w < end:
+                stop = w + 1
+                if 8 * w >= lo and 8 * w + 64 <= hi:    # eight whole words in the segment: count them at once
+                    block = np.uint64(0)
+                    for j in range(8):
+                        block += ~words[w + j] & ONES  # each byte counts to at most 8
+                    n = np.int64((block * ONES) >> np.uint64(56))
+                    if skip >= n:
+                        skip -= n
+                        w += 8
                         continue
-                if not row[i]:
-                    if skip == 0:
-                        row[i] = True
+                    stop = w + 8                  # someone in these eight words learns: word by word
+                while w < stop:
+                    unaware = ~words[w] & ONES
+                    if 8 * w < lo:                # the segment starts inside this word
+                        unaware &= ONES << np.uint64(8 * (lo - 8 * w))
+                    if 8 * w + 8 > hi:            # and ends inside it
+                        unaware &= ONES >> np.uint64(8 * (8 * w + 8 - hi))
+                    n = np.int64((unaware * ONES) >> np.uint64(56))
+                    while skip < n:
+                        for _ in range(skip):     # pass over `skip` unaware customers
+                            unaware &= unaware - np.uint64(1)
+                        first = unaware & (~unaware + np.uint64(1))
+                        words[w] |= first         # this one learns
+                        unaware ^= first
+                        n -= skip + 1
                         skip = geometric(rng, log_q) - 1
-                    else:
-                        skip -= 1
-                i += 1
+                    skip -= n
+                    w += 1
 
 
 @jit
@@ -234,7 +253,7 @@ def choose(rng, bounds, prob_by_age, years,
                                               partnership_discount, habit, n_categories)
     base = np.where(m_available, m_utility, -np.inf)
     is_branch = (m_channel == BRANCH).astype(np.float64)
-    v = np.empty(n_alt)
+    v, cumulative = np.empty(n_alt), np.empty(n_alt)
     tie_share = np.zeros(n_categories)
     for r in range(m):
         b, ch, pl = g_bank[r], g_channel[r], g_platform[r]
@@ -257,15 +276,14 @@ def choose(rng, bounds, prob_by_age, years,
         if top > -np.inf:
             total = 0.0
             for j in range(n_alt):
-                v[j] = np.exp(np.float32(v[j] - top)) if v[j] > -np.inf else 0.0   # float32: ample for weights
-                total += v[j]
+                total += np.exp(np.float32(v[j] - top))   # float32: ample for weights; exp(-inf) = 0
+                cumulative[j] = total
             draw = rng.random() * total
-            for j in range(n_alt):
-                if v[j] > 0.0:
-                    pick = j
-                    draw -= v[j]
-                    if draw < 0.0:
-                        break
+            pick = 0
+            for j in range(n_alt):            # the first alternative whose cumulative weight exceeds the draw
+                pick += cumulative[j] <= draw
+            while pick == n_alt or (pick > 0 and cumulative[pick] == cumulative[pick - 1]):
+                pick -= 1                     # rounding put the draw at the total: the last with weight
         if pick < 0:                      # nothing open to this customer: stays as it is
             new_bank[r], new_channel[r], new_platform[r] = b, ch, pl
         else:
