@@ -61,16 +61,14 @@ class Tally:
     deposits: np.ndarray        # (bank,) RMB held at each bank, per simulated customer
     funds: np.ndarray           # (platform,) RMB in each platform's money fund, per simulated customer
     wealth_power_factor: float  # growth of wealth ** elasticity since the start, common to all
+    bank_customers: np.ndarray  # (bank,) customers whose primary bank it is
 
     def matches(self, other: "Tally", rel: float = 1e-9) -> bool:
         """Same counts, and sums equal to `rel`."""
         close = lambda a, b: np.allclose(a, b, rtol=rel, atol=rel * max(1.0, float(np.abs(b).max(initial=0))))  # noqa: E731
         return (np.array_equal(self.counts, other.counts) and close(self.wealth_power, other.wealth_power)
-                and close(self.deposits, other.deposits) and close(self.funds, other.funds))
-
-    @property
-    def bank_customers(self) -> np.ndarray:
-        return self.counts.sum(axis=(0, 1, 3))
+                and close(self.deposits, other.deposits) and close(self.funds, other.funds)
+                and np.array_equal(self.bank_customers, other.bank_customers))
 
 
 class Customers:
@@ -157,17 +155,18 @@ class Customers:
         partnership awareness (`kernels.partnership_awareness`), `reconsider`, `update_balances`,
         then `transactions`.
 
-        Returns (outcome, inflow, (transaction counts, values)).
+        Returns (outcome, inflow, (transaction counts, values), the tally after the month).
         """
-        chosen, balances, traded = kernels.decide_month(
+        chosen, balances, traded, (counts, wealth_power, customers, deposits) = kernels.decide_month(
             rng, (*self._fixed_args["awareness"], self._counts, *awareness_terms),
             self._partnership_args(partnerships), self._choice_args(menu, years),
             self._balance_args(mmf_yield, deposit_rate, purchase_limit),
-            self._trading_args(self._counts, self._wealth_power, self._grown_power_factor(),
+            self._trading_args(self._counts, self._wealth_power, self.wealth_power_factor * self._power_growth,
                                self_service_share, mobile_maturity))
         reconsidered, flows, bank_switches, platform_switches = chosen
-        return (ChoiceOutcome(int(reconsidered), flows, int(bank_switches), int(platform_switches)),
-                self._booked_balances(*balances), traded)
+        inflow = self._booked_balances(*balances)
+        return (ChoiceOutcome(int(reconsidered), flows, int(bank_switches), int(platform_switches)), inflow, traded,
+                Tally(counts, wealth_power, deposits, self._funds, self.wealth_power_factor, customers))
 
     def awareness_prob(self, awareness_terms: tuple) -> np.ndarray:
         """(provider, segment) monthly probability of learning of each provider, from the counts
@@ -231,23 +230,17 @@ class Customers:
                             float(c.tie_weight), float(c.habit), PLATFORM + self.n_platforms),
             "running": (self.segment, self.wealth, self.wealth_power0, self._counts, self._wealth_power,
                         self._wealth_by_bank),
-            "savers": (self.wealth, self.mmf, self.bank, self.platform, self.channel, self.yield_sensitivity),
+            "savers": (self.wealth, self.mmf, self._wealth_by_bank, self.bank, self.platform, self.channel, self.yield_sensitivity),
             "saving": (float(mk.mmf_base_share), float(mk.mmf_share_per_point), float(mk.mmf_max_share),
                        float(mk.mmf_dormant_factor)),
             "adjusting": (float(mk.mmf_adjust_rate), self._monthly_growth, self.n_banks, self.n_platforms),
         }
 
-    def _grown_power_factor(self) -> float:
-        """wealth ** ticket elasticity relative to the start, after this month's growth."""
-        return self.wealth_power_factor * self._power_growth
-
     def _booked_balances(self, wealth_before: float, fund_by_bank: np.ndarray, funds: np.ndarray) -> float:
-        """Keep the fund balances the kernel summed and grow the running wealth; returns the inflow."""
-        growth = self._monthly_growth
+        """Keep the fund balances the kernel summed and grow wealth ** elasticity; returns the inflow."""
         self._fund_by_bank, self._funds = fund_by_bank, funds
-        self._wealth_by_bank *= 1 + growth
-        self.wealth_power_factor = self._grown_power_factor()
-        return wealth_before * growth
+        self.wealth_power_factor *= self._power_growth
+        return wealth_before * self._monthly_growth
 
     def _trading_args(self, counts, wealth_power, wealth_power_factor, self_service_share, mobile_maturity):
         t = self.cfg.transactions
@@ -258,13 +251,15 @@ class Customers:
     # ------------------------------------------------------------------ counts
     def tally(self) -> Tally:
         """The counts and sums as they stand, kept up to date by the monthly steps (no pass over customers)."""
-        return Tally(self._counts.copy(), self._wealth_power.copy(), self._wealth_by_bank - self._fund_by_bank,
-                     self._funds.copy(), self.wealth_power_factor)
+        return self._tally(self._counts, self._wealth_power, self._wealth_by_bank, self._fund_by_bank, self._funds)
 
     def count(self) -> Tally:
         """The same counts and sums recounted from the customer arrays, in one pass."""
-        counts, wealth_power, wealth_by_bank, fund_by_bank, funds = self._count_all()
-        return Tally(counts, wealth_power, wealth_by_bank - fund_by_bank, funds, self.wealth_power_factor)
+        return self._tally(*self._count_all())
+
+    def _tally(self, counts, wealth_power, wealth_by_bank, fund_by_bank, funds) -> Tally:
+        counts, wealth_power, customers, deposits = kernels.snapshot(counts, wealth_power, wealth_by_bank, fund_by_bank)
+        return Tally(counts, wealth_power, deposits, funds.copy(), self.wealth_power_factor, customers)
 
     def recount(self) -> None:
         """Restart the running counts from the arrays, after the arrays were changed from outside."""

@@ -128,13 +128,30 @@ def awareness_prob(counts, by_marketing, reach, is_open, word_of_mouth, fully_mi
 def decide_month(rng, awareness, partnerships, choice, balances, trading):
     """One month of decisions in one call (one hand-over of the generator), each step's arguments
     as a tuple: learning of providers, partnership awareness, choices, savings, then the
-    month's transactions from the counts after all of them."""
+    month's transactions from the counts after all of them. Returns each step's results and
+    a `snapshot` of the running counts after the month."""
     aware, aware_words, bounds, counts = awareness[:4]
     learn_of_providers(aware, aware_words, bounds, awareness_prob(counts, *awareness[4:]), rng)
     partnership_awareness(*partnerships)
     chosen = choose(rng, *choice)
     saved = rebalance_and_grow(*balances)
-    return chosen, saved, transactions(rng, *trading)
+    traded = transactions(rng, *trading)
+    wealth_power, wealth_by_bank = trading[1], balances[2]
+    return chosen, saved, traded, snapshot(counts, wealth_power, wealth_by_bank, saved[1])
+
+
+@jit
+def snapshot(counts, wealth_power, wealth_by_bank, fund_by_bank):
+    """Copies of the running counts and wealth powers as they stand, with customers and deposits
+    by bank (the `Tally` of the moment, less the fund balances)."""
+    n_channels, n_slots, n_banks, n_segments = counts.shape
+    customers = np.zeros(n_banks, dtype=np.int64)
+    for ch in range(n_channels):
+        for q in range(n_slots):
+            for b in range(n_banks):
+                for s in range(n_segments):
+                    customers[b] += counts[ch, q, b, s]
+    return counts.copy(), wealth_power.copy(), customers, wealth_by_bank - fund_by_bank
 
 
 @jit
@@ -355,13 +372,12 @@ LANES = 4    # independent partial sums, so that additions into the same bin do 
 
 
 @jit
-def rebalance_and_grow(wealth, mmf, bank, platform, channel, yield_sensitivity, mmf_yield, deposit_rate,
+def rebalance_and_grow(wealth, mmf, wealth_by_bank, bank, platform, channel, yield_sensitivity, mmf_yield, deposit_rate,
                        base_share, share_per_point, max_share, dormant_factor, purchase_limit, adjust_rate, growth,
                        n_banks, n_platforms):
-    """Fund holders move savings toward their target fund share; all wealth grows.
-
-    Returns (total wealth before growth, fund balances by bank, fund balances by platform).
-    """
+    """Fund holders move savings toward their target fund share; all wealth grows, and with it the
+    running wealth by bank. Returns (total wealth before growth, fund balances by bank, fund
+    balances by platform)."""
     total = np.zeros(LANES)
     by_bank = np.zeros((n_banks, LANES))
     by_platform = np.zeros((n_platforms + 1, LANES))
@@ -385,6 +401,7 @@ def rebalance_and_grow(wealth, mmf, bank, platform, channel, yield_sensitivity, 
                 by_bank[bank[i], lane] += balance
                 by_platform[p + 1, lane] += balance
             wealth[i] = w * (1.0 + growth)
+    wealth_by_bank *= 1.0 + growth
     return total.sum(), by_bank.sum(axis=1), by_platform.sum(axis=1)[1:]
 
 

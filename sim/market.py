@@ -71,14 +71,12 @@ class MarketModel(mesa.Model):
 
         self_service = np.array([b.self_service_share for b in self.banks])
         maturity = self._mobile_tech() / self.cfg.customers.mobile_tech_max if self.cfg.customers.mobile_tech_max else 0.0
-        outcome, inflow, (counts, values) = self.customers_decide(self_service, maturity)
-        cust = self.customers
-        tally = cust.tally()
+        outcome, inflow, (counts, values), tally = self.customers_decide(self_service, maturity)
 
-        bank_customers = tally.bank_customers
         deposits, funds = tally.deposits * self.scale, tally.funds * self.scale
+        customers = tally.bank_customers / self.customers.size
         for b in self.banks:
-            b.customer_share = bank_customers[b.index] / cust.size
+            b.customer_share = customers[b.index]
             b.book_month(deposits[b.index])
         for p in self.platforms:
             p.book_month(funds[p.index], self.policy)
@@ -90,7 +88,8 @@ class MarketModel(mesa.Model):
         """This month's customer decisions (awareness, provider and channel, savings), then their
         transactions, given each bank's self-service share and mobile payments' maturity in [0, 1].
 
-        Returns (ChoiceOutcome, inflow, (transaction counts, values)), per simulated customer scale.
+        Returns (ChoiceOutcome, inflow, (transaction counts, values), Tally after the month), per
+        simulated customer scale.
         """
         return self.customers.decide_month(self._awareness_terms(), self._partnerships(), self._menu(),
                                            self.years_elapsed, *self._savings_terms(), self_service, maturity,

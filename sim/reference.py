@@ -153,5 +153,6 @@ class ReferenceMarketModel(MarketModel):
         cust.recount()
         cust.wealth_power_factor *= (1 + self.wealth_growth_month) ** self.cfg.transactions.wealth_ticket_elasticity
         outcome = ChoiceOutcome(self._reconsidered, self._flows, self._bank_switches, self._platform_switches)
+        tally = cust.tally()
         return (outcome, wealth_before * self.wealth_growth_month,
-                cust.transactions(self_service, maturity, self.rng, cust.tally()))
+                cust.transactions(self_service, maturity, self.rng, tally), tally)
