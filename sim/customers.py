@@ -148,19 +148,23 @@ class Customers:
         return self.wealth - self.mmf
 
     # ------------------------------------------------------------------ monthly steps
-    def decide_month(self, awareness_terms: tuple, partnerships: list[tuple[int, int]], menu: Menu, years: float,
-                     mmf_yield: np.ndarray, deposit_rate: np.ndarray, purchase_limit: float | None,
-                     self_service_share: np.ndarray, mobile_maturity: float, rng: np.random.Generator):
-        """The month in one compiled call, in order: `update_awareness` (with `awareness_prob`),
+    def decide_month(self, institutions: tuple, layout: tuple, switch_costs: tuple[float, float],
+                     awareness_terms: tuple, years: float, mmf_yield: np.ndarray, deposit_rate: np.ndarray,
+                     purchase_limit: float | None, self_service_share: np.ndarray, mobile_maturity: float,
+                     rng: np.random.Generator):
+        """The month in one compiled call, in order: the month's menu from the institutions
+        (`kernels.menu_terms`, whose arguments `institutions` are), `update_awareness` (with
+        `awareness_prob`; `awareness_terms` are its ecosystem reach, word of mouth and scope),
         partnership awareness (`kernels.partnership_awareness`), `reconsider`, `update_balances`,
-        then `transactions`.
+        then `transactions`. `layout` is the menu's fixed part, in the order of `Menu`'s fields
+        (bank, platform, channel, provider, category, literacy weight, leave cost, partnership
+        discount), and `switch_costs` the costs to change bank and to open a platform account.
 
         Returns (outcome, inflow, (transaction counts, values), the tally after the month).
         """
         chosen, balances, traded, (counts, wealth_power, customers, deposits) = kernels.decide_month(
-            rng, (*self._fixed_args["awareness"], self._counts, *awareness_terms),
-            self._partnership_args(partnerships), self._choice_args(menu, years),
-            self._balance_args(mmf_yield, deposit_rate, purchase_limit),
+            rng, institutions, layout, switch_costs, (*self._fixed_args["awareness"], self._counts, *awareness_terms),
+            self._choice_args(years), self._balance_args(mmf_yield, deposit_rate, purchase_limit),
             self._trading_args(self._counts, self._wealth_power, self.wealth_power_factor * self._power_growth,
                                self_service_share, mobile_maturity))
         reconsidered, flows, bank_switches, platform_switches = chosen
@@ -183,7 +187,9 @@ class Customers:
         Each customer reconsiders with its age band's probability; those who do weigh every
         alternative they know of that is open, as described in `kernels.choose`.
         """
-        reconsidered, flows, bank_switches, platform_switches = kernels.choose(rng, *self._choice_args(menu, years))
+        choosers, customers, preferences, running = self._choice_args(years)
+        reconsidered, flows, bank_switches, platform_switches = kernels.choose(
+            rng, choosers, customers, self._menu_args(menu), preferences, running)
         return ChoiceOutcome(int(reconsidered), flows, int(bank_switches), int(platform_switches))
 
     def update_balances(self, mmf_yield: np.ndarray, deposit_rate: np.ndarray,
@@ -197,20 +203,19 @@ class Customers:
     def _awareness_args(self, prob):
         return (*self._fixed_args["awareness"], np.ascontiguousarray(prob, dtype=np.float64))
 
-    def _partnership_args(self, pairs):
-        pairs = np.array(pairs, dtype=np.int64).reshape(-1, 2) if pairs else self._fixed_args["no_pairs"]
-        return (self._aware_padded, self.bank, self.platform, pairs, self.n_banks)
-
-    def _choice_args(self, menu: Menu, years: float):
-        i64, f64 = (lambda a: np.ascontiguousarray(a, dtype=np.int64)), (lambda a: np.ascontiguousarray(a, dtype=np.float64))
+    def _choice_args(self, years: float):
+        """(choosers, customers, preferences, running) of `kernels.choose`; the menu goes between."""
         fixed = self._fixed_args
-        return (*fixed["choosers"], float(years), *fixed["customers"],
-                i64(menu.bank), i64(menu.platform), i64(menu.channel), i64(menu.provider), i64(menu.category),
+        return (*fixed["choosers"], float(years)), fixed["customers"], fixed["preferences"], fixed["running"]
+
+    @staticmethod
+    def _menu_args(menu: Menu) -> tuple:
+        i64, f64 = (lambda a: np.ascontiguousarray(a, dtype=np.int64)), (lambda a: np.ascontiguousarray(a, dtype=np.float64))
+        return (i64(menu.bank), i64(menu.platform), i64(menu.channel), i64(menu.provider), i64(menu.category),
                 np.ascontiguousarray(menu.available, dtype=np.bool_), f64(menu.utility), f64(menu.literacy_weight),
                 f64(menu.branch_presence), f64(menu.yield_term), float(menu.bank_switch_cost),
-                f64(menu.opening_extra), f64(menu.leave_cost),
-                float(menu.platform_switch_cost), i64(menu.platform_partner), float(menu.partnership_discount),
-                *fixed["preferences"], *fixed["running"])
+                f64(menu.opening_extra), f64(menu.leave_cost), float(menu.platform_switch_cost),
+                i64(menu.platform_partner), float(menu.partnership_discount))
 
     def _balance_args(self, mmf_yield, deposit_rate, purchase_limit):
         fixed = self._fixed_args
@@ -222,7 +227,6 @@ class Customers:
         c, mk = self.cfg.customers, self.cfg.market
         return {
             "awareness": (self._aware_padded, self._aware_padded.view(np.uint64), self.segment_bounds),
-            "no_pairs": np.zeros((0, 2), dtype=np.int64),
             "choosers": (self.segment_bounds, np.asarray(c.reconsider_prob_by_age, dtype=np.float64)),
             "customers": (self.age, self.urban, self.literacy0, self.literacy_growth, self.yield_sensitivity,
                           self.ties, self._aware_padded, self.bank, self.channel, self.platform),

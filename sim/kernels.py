@@ -125,19 +125,84 @@ def awareness_prob(counts, by_marketing, reach, is_open, word_of_mouth, fully_mi
 
 
 @jit
-def decide_month(rng, awareness, partnerships, choice, balances, trading):
+def decide_month(rng, institutions, layout, switch_costs, awareness, choice, balances, trading):
     """One month of decisions in one call (one hand-over of the generator), each step's arguments
-    as a tuple: learning of providers, partnership awareness, choices, savings, then the
-    month's transactions from the counts after all of them. Returns each step's results and
-    a `snapshot` of the running counts after the month."""
-    aware, aware_words, bounds, counts = awareness[:4]
-    learn_of_providers(aware, aware_words, bounds, awareness_prob(counts, *awareness[4:]), rng)
-    partnership_awareness(*partnerships)
-    chosen = choose(rng, *choice)
+    as a tuple: the month's menu from the institutions (`menu_terms`), learning of providers,
+    partnership awareness, choices, savings, then the month's transactions from the counts
+    after all of them. Returns each step's results and a `snapshot` of the running counts."""
+    available, utility, presence, yield_term, opening_extra, platform_partner, by_marketing, is_open = \
+        menu_terms(*institutions)
+    aware, aware_words, bounds, counts, reach, word_of_mouth, fully_mixed = awareness
+    prob = awareness_prob(counts, by_marketing, reach, is_open, word_of_mouth, fully_mixed)
+    learn_of_providers(aware, aware_words, bounds, prob, rng)
+    banks, customers = institutions[2], choice[1]
+    partnership_awareness(aware, customers[7], customers[9], banks[:, 4].astype(np.int64), banks.shape[0])
+    m_bank, m_platform, m_channel, m_provider, m_category, m_literacy_weight, leave_cost, discount = layout
+    bank_switch_cost, platform_switch_cost = switch_costs
+    menu = (m_bank, m_platform, m_channel, m_provider, m_category, available, utility, m_literacy_weight, presence,
+            yield_term, bank_switch_cost, opening_extra, leave_cost, platform_switch_cost, platform_partner, discount)
+    chosen = choose(rng, choice[0], choice[1], menu, choice[2], choice[3])
     saved = rebalance_and_grow(*balances)
     traded = transactions(rng, *trading)
     wealth_power, wealth_by_bank = trading[1], balances[2]
     return chosen, saved, traded, snapshot(counts, wealth_power, wealth_by_bank, saved[1])
+
+
+@jit
+def menu_terms(month, tech, banks, platforms, bank_fixed, platform_fixed, weights, ukey_friction, visit_cost):
+    """This month's terms of each alternative: each bank's branch, PC and mobile, then each platform's app.
+
+    banks: (bank, 5) marketing spend (RMB bn a year), app quality, branches, branch presence, partner
+        platform (-1: none); platforms: (platform, 3) marketing spend, subsidy (RMB bn a year), fund yield (%);
+    bank_fixed: (bank, 3) launch month, security friction, deposit rate (%); platform_fixed:
+        (platform, 2) launch month, payment convenience;
+    weights: the constants of branch, PC, mobile and platform alternatives, the weights of marketing,
+        subsidy, app quality, branch density and yield, the spend scale (RMB bn a year to RMB per adult
+        over the reference spend) and awareness per marketing at the reference spend / log 2;
+    ukey_friction: utils lost on PC and mobile banking; visit_cost: utils of the branch visit to open
+        an account at a bank without branches (0 with remote account opening).
+
+    Returns available, utility, branch_presence, yield_term and opening_extra per alternative (see
+    `customers.Menu`), each platform's partner bank (-1: none), and per provider its monthly chance of
+    becoming known through marketing and whether it is open.
+    """
+    n_banks, n_platforms = banks.shape[0], platforms.shape[0]
+    n_alt = 3 * n_banks + n_platforms
+    c_branch, c_pc, c_mobile, c_platform, w_marketing, w_subsidy, w_app, w_density, w_yield, spend, aware_per = weights
+    available = np.empty(n_alt, dtype=np.bool_)
+    utility, yield_term = np.empty(n_alt), np.empty(n_alt)
+    presence, opening_extra = np.zeros(n_alt), np.zeros(n_alt)
+    partner = np.full(n_platforms, -1, dtype=np.int64)
+    by_marketing, is_open = np.empty(n_banks + n_platforms), np.empty(n_banks + n_platforms, dtype=np.bool_)
+    for b in range(n_banks):
+        is_open[b] = month >= bank_fixed[b, 0]
+        reached = np.log1p(banks[b, 0] * spend)
+        marketing = w_marketing * reached
+        app_less_friction = w_app * banks[b, 1] - ukey_friction - bank_fixed[b, 1]
+        j = 3 * b
+        utility[j] = c_branch + marketing
+        utility[j + 1] = c_pc + app_less_friction + marketing
+        utility[j + 2] = c_mobile + app_less_friction + tech + marketing
+        available[j] = is_open[b] and banks[b, 2] >= 1
+        available[j + 1] = available[j + 2] = is_open[b]
+        presence[j] = w_density * banks[b, 3]
+        for x in range(j, j + 3):
+            yield_term[x] = w_yield * bank_fixed[b, 2]
+            if banks[b, 2] < 1:
+                opening_extra[x] = visit_cost
+        if banks[b, 4] >= 0:
+            partner[np.int64(banks[b, 4])] = b
+        by_marketing[b] = min(1.0, aware_per * reached)
+    for p in range(n_platforms):
+        k, j = n_banks + p, 3 * n_banks + p
+        is_open[k] = month >= platform_fixed[p, 0]
+        reached = np.log1p(platforms[p, 0] * spend)
+        utility[j] = (c_platform + tech + platform_fixed[p, 1] + w_marketing * reached
+                      + w_subsidy * np.log1p(platforms[p, 1] * spend))
+        available[j] = is_open[k]
+        yield_term[j] = w_yield * platforms[p, 2]
+        by_marketing[k] = min(1.0, aware_per * reached)
+    return available, utility, presence, yield_term, opening_extra, partner, by_marketing, is_open
 
 
 @jit
@@ -155,13 +220,16 @@ def snapshot(counts, wealth_power, wealth_by_bank, fund_by_bank):
 
 
 @jit
-def partnership_awareness(aware, bank, platform, pairs, n_banks):
-    """Customers of a partner platform learn of the bank, and the bank's customers of the platform."""
-    if pairs.shape[0] == 0:
+def partnership_awareness(aware, bank, platform, bank_partner, n_banks):
+    """Customers of a partner platform learn of the bank, and the bank's customers of the platform.
+    bank_partner[b] is bank b's partner platform, -1 for none."""
+    if bank_partner.max() < 0:
         return
     for i in range(bank.size):
-        for r in range(pairs.shape[0]):
-            b, p = pairs[r, 0], pairs[r, 1]
+        for b in range(bank_partner.size):
+            p = bank_partner[b]
+            if p < 0:
+                continue
             if platform[i] == p:
                 aware[b, i] = True
             if bank[i] == b:
@@ -221,15 +289,13 @@ def alternative_costs(m_bank, m_platform, m_category, bank_switch_cost, opening_
 
 
 @jit
-def choose(rng, bounds, prob_by_age, years,
-           age, urban, literacy0, literacy_growth, yield_sensitivity, ties, aware,
-           bank, channel, platform,
-           m_bank, m_platform, m_channel, m_provider, m_category, m_available, m_utility, m_literacy_weight,
-           m_branch_presence, m_yield_term, bank_switch_cost, opening_extra, leave_cost, platform_switch_cost,
-           platform_partner, partnership_discount,
-           age_branch_preference, rural_branch_multiplier, tie_weight, habit, n_categories,
-           segment, wealth, wealth_power0, counts, wealth_power, wealth_by_bank):
+def choose(rng, choosers, customers, menu, preferences, running):
     """Customers who reconsider this month each pick one alternative by multinomial logit.
+
+    The arguments are tuples: choosers (segment bounds, reconsider probability by age band,
+    years elapsed); the customers' arrays; the menu, in the order of `customers.Menu`'s
+    fields; preferences (branch preference by age band, rural branch multiplier, tie weight,
+    habit, number of categories); and the running tallies with what updating them takes.
 
     Who reconsiders is drawn by `draw_reconsidering`. All choose from the same state: word
     of mouth reads ties' channels as they were before anyone moved (synchronous), so the
@@ -237,6 +303,13 @@ def choose(rng, bounds, prob_by_age, years,
     switches, platform switches); updates bank, channel and platform in place, and the
     running counts, wealth_power and wealth_by_bank (see `count_all`) for those who moved.
     """
+    bounds, prob_by_age, years = choosers
+    age, urban, literacy0, literacy_growth, yield_sensitivity, ties, aware, bank, channel, platform = customers
+    (m_bank, m_platform, m_channel, m_provider, m_category, m_available, m_utility, m_literacy_weight,
+     m_branch_presence, m_yield_term, bank_switch_cost, opening_extra, leave_cost, platform_switch_cost,
+     platform_partner, partnership_discount) = menu
+    age_branch_preference, rural_branch_multiplier, tie_weight, habit, n_categories = preferences
+    segment, wealth, wealth_power0, counts, wealth_power, wealth_by_bank = running
     who = draw_reconsidering(bounds, prob_by_age, rng)
     m, n_alt = who.size, m_utility.size
     new_bank = np.empty(m, dtype=np.int8)

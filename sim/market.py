@@ -14,6 +14,7 @@ import numpy as np
 
 from .banks import Bank
 from .config import CHANNELS, Config, month_index, replicate_seed, validate
+from . import kernels
 from .customers import BRANCH, MOBILE, N_SEGMENTS, PC, PLATFORM, Customers, Menu
 from .metrics import MetricsRecorder
 from .platforms import Platform
@@ -46,11 +47,14 @@ class MarketModel(mesa.Model):
         self.scale = cfg.population.represents_adults / cfg.population.size  # real adults per simulated customer
         self.recorder = MetricsRecorder(self)
         # what never changes in the month's terms, built once
-        self._institutions = [*self.banks, *self.platforms]
-        self._launch_months = np.array([inst.launch_month for inst in self._institutions])
-        self._spend_scale = 1e9 / cfg.population.represents_adults / cfg.customers.marketing_reference_rmb
         self._menu_layout = self._fixed_menu()
-        self._platform_reach = self._ecosystem_reach()
+        self._layout_args = tuple(self._menu_layout[k] for k in ("bank", "platform", "channel", "provider", "category",
+                                                                 "literacy_weight", "leave_cost"))
+        self._layout_args += (float(self._menu_layout["partnership_discount"]),)
+        self._institution_constants = self._fixed_institution_terms()
+        c = cfg.customers
+        self._awareness_constants = (self._ecosystem_reach(), float(c.awareness_word_of_mouth),
+                                     c.word_of_mouth_scope == "population")
 
     @property
     def n_months(self) -> int:
@@ -91,12 +95,12 @@ class MarketModel(mesa.Model):
         Returns (ChoiceOutcome, inflow, (transaction counts, values), Tally after the month), per
         simulated customer scale.
         """
-        return self.customers.decide_month(self._awareness_terms(), self._partnerships(), self._menu(),
-                                           self.years_elapsed, *self._savings_terms(), self_service, maturity,
-                                           self.rng)
+        return self.customers.decide_month(self._institution_terms(), self._layout_args, self._switch_costs(),
+                                           self._awareness_constants, self.years_elapsed, *self._savings_terms(),
+                                           self_service, maturity, self.rng)
 
     def _savings_terms(self):
-        deposit_rate = np.array([b.cfg.deposit_rate for b in self.banks])
+        deposit_rate = self._institution_constants[0][:, 2]
         mmf_yield = np.array([p.mmf_yield if p.is_open(self.month) else 0.0 for p in self.platforms])
         return mmf_yield, deposit_rate, self.policy.mmf_purchase_limit
 
@@ -129,49 +133,57 @@ class MarketModel(mesa.Model):
         channel = np.r_[np.tile([BRANCH, PC, MOBILE], nb), np.full(npl, PLATFORM)]
         weight = self.cfg.customers.literacy_weight
         sc = self.cfg.switching_cost
+        bank, platform, channel = bank.astype(np.int64), platform.astype(np.int64), channel.astype(np.int64)
         return dict(bank=bank, platform=platform, channel=channel, provider=np.where(bank >= 0, bank, nb + platform),
                     category=np.where(channel == PLATFORM, PLATFORM + platform, channel),
                     literacy_weight=np.array([float(weight[CHANNELS[ch]]) for ch in channel]),
                     leave_cost=sc.scale * np.array([float(b.cfg.switching_cost_extra) for b in self.banks]),
                     partnership_discount=sc.partnership_discount)
 
-    def _menu(self) -> Menu:
-        c, sc, pol, month = self.cfg.customers, self.cfg.switching_cost, self.policy, self.month
-        tech, spend = self._mobile_tech(), self._spend_scale
+    def _fixed_institution_terms(self) -> tuple:
+        """The terms of `kernels.menu_terms` that never change: per bank (launch month, security friction,
+        deposit rate), per platform (launch month, payment convenience), and the weights."""
+        c = self.cfg.customers
+        banks = np.array([(b.launch_month, b.cfg.security_friction, b.cfg.deposit_rate) for b in self.banks],
+                         dtype=np.float64).reshape(-1, 3)
+        platforms = np.array([(p.launch_month, p.cfg.payment_convenience) for p in self.platforms],
+                             dtype=np.float64).reshape(-1, 2)
         constant = c.channel_constant
-        branch, pc, mobile, platform = constant["branch"], constant["pc"], constant["mobile"], constant["platform"]
+        weights = (*(float(constant[ch]) for ch in CHANNELS), float(c.marketing_weight), float(c.subsidy_weight),
+                   float(c.app_quality_weight), float(c.branch_density_weight), float(c.yield_weight),
+                   1e9 / self.cfg.population.represents_adults / c.marketing_reference_rmb,
+                   c.awareness_per_marketing / math.log(2))
+        return banks, platforms, weights
+
+    def _institution_terms(self) -> tuple:
+        """This month's arguments of `kernels.menu_terms`: the banks' and platforms' state now, the
+        policy's, and what never changes."""
+        sc, pol = self.cfg.switching_cost, self.policy
+        partner = self.platform_index
+        banks = np.array([(b.marketing_bn, b.app_quality, b.branches, b.branch_presence,
+                           partner[b.partner] if b.partner is not None else -1) for b in self.banks],
+                         dtype=np.float64).reshape(-1, 5)
+        platforms = np.array([(p.marketing_bn, p.subsidy_bn, p.mmf_yield) for p in self.platforms],
+                             dtype=np.float64).reshape(-1, 3)
+        visit = 0.0 if pol.remote_account_opening else sc.scale * sc.branch_visit_to_open
+        return (self.month, self._mobile_tech(), banks, platforms, *self._institution_constants,
+                float(pol.ukey_friction), visit)
+
+    def _switch_costs(self) -> tuple[float, float]:
+        """Utils to change primary bank, and to open a platform account, under this month's policy."""
+        sc, pol = self.cfg.switching_cost, self.policy
         visit = 0.0 if pol.remote_account_opening else sc.branch_visit_to_open
-        utility, presence, yield_term, opening_extra, available = [], [], [], [], []   # filled per alternative
-        for b in self.banks:
-            open_ = month >= b.launch_month
-            marketing = c.marketing_weight * math.log1p(b.marketing_bn * spend)
-            app_less_friction = c.app_quality_weight * b.app_quality - pol.ukey_friction - b.cfg.security_friction
-            utility += (branch + marketing, pc + app_less_friction + marketing,
-                        mobile + app_less_friction + tech + marketing)
-            presence += (c.branch_density_weight * b.branch_presence, 0.0, 0.0)
-            yield_term += (c.yield_weight * b.cfg.deposit_rate,) * 3
-            opening_extra += (sc.scale * visit if b.branches < 1 else 0.0,) * 3
-            available += (open_ and b.branches >= 1, open_, open_)
-        for p in self.platforms:
-            utility.append(platform + tech + p.cfg.payment_convenience
-                           + c.marketing_weight * math.log1p(p.marketing_bn * spend)
-                           + c.subsidy_weight * math.log1p(p.subsidy_bn * spend))
-            presence.append(0.0)
-            yield_term.append(c.yield_weight * p.mmf_yield)
-            opening_extra.append(0.0)
-            available.append(month >= p.launch_month)
-        partner = [-1] * len(self.platforms)
-        for b in self.banks:
-            if b.partner is not None:
-                partner[self.platform_index[b.partner]] = b.index
-        terms = np.array(utility + presence + yield_term + opening_extra + available, dtype=np.float64)
-        terms = terms.reshape(5, -1)      # one conversion for the month's five rows of terms
-        return Menu(
-            **self._menu_layout, available=terms[4] > 0, utility=terms[0], branch_presence=terms[1],
-            yield_term=terms[2], opening_extra=terms[3], bank_switch_cost=sc.scale * (sc.bank + visit),
-            platform_switch_cost=sc.scale * sc.platform + self.regulator.platform_onboarding_friction(pol),
-            platform_partner=np.array(partner),
-        )
+        return (sc.scale * (sc.bank + visit),
+                sc.scale * sc.platform + self.regulator.platform_onboarding_friction(pol))
+
+    def _menu(self) -> Menu:
+        """This month's menu (the engine builds the same inside its monthly kernel call)."""
+        available, utility, presence, yield_term, opening_extra, partner, _, _ = \
+            kernels.menu_terms(*self._institution_terms())
+        bank_switch_cost, platform_switch_cost = self._switch_costs()
+        return Menu(**self._menu_layout, available=available, utility=utility, branch_presence=presence,
+                    yield_term=yield_term, opening_extra=opening_extra, bank_switch_cost=bank_switch_cost,
+                    platform_switch_cost=platform_switch_cost, platform_partner=partner)
 
     def _ecosystem_reach(self) -> np.ndarray:
         """(provider, segment) chance a month that a platform's ecosystem makes it known; 0 for banks."""
@@ -183,13 +195,9 @@ class MarketModel(mesa.Model):
 
     def _awareness_terms(self) -> tuple:
         """This month's terms of `kernels.awareness_prob`, beside the customer counts."""
-        c = self.cfg.customers
-        per_log2, spend = c.awareness_per_marketing / math.log(2), self._spend_scale
-        by_marketing = np.array([min(1.0, per_log2 * math.log1p(inst.marketing_bn * spend))
-                                 for inst in self._institutions])
-        is_open = self._launch_months <= self.month
-        return (by_marketing, self._platform_reach, is_open, float(c.awareness_word_of_mouth),
-                c.word_of_mouth_scope == "population")
+        *_, by_marketing, is_open = kernels.menu_terms(*self._institution_terms())
+        reach, word_of_mouth, fully_mixed = self._awareness_constants
+        return by_marketing, reach, is_open, word_of_mouth, fully_mixed
 
     def _awareness_prob(self) -> np.ndarray:
         """(providers, segments) monthly probability that an unaware customer learns of each."""
