@@ -149,22 +149,22 @@ class Customers:
 
     # ------------------------------------------------------------------ monthly steps
     def decide_month(self, institutions: tuple, layout: tuple, switch_costs: tuple[float, float],
-                     awareness_terms: tuple, years: float, mmf_yield: np.ndarray, deposit_rate: np.ndarray,
-                     purchase_limit: float | None, self_service_share: np.ndarray, mobile_maturity: float,
-                     rng: np.random.Generator):
+                     awareness_terms: tuple, years: float, purchase_limit: float | None,
+                     self_service_share: np.ndarray, mobile_maturity: float, rng: np.random.Generator):
         """The month in one compiled call, in order: the month's menu from the institutions
         (`kernels.menu_terms`, whose arguments `institutions` are), `update_awareness` (with
         `awareness_prob`; `awareness_terms` are its ecosystem reach, word of mouth and scope),
-        partnership awareness (`kernels.partnership_awareness`), `reconsider`, `update_balances`,
-        then `transactions`. `layout` is the menu's fixed part, in the order of `Menu`'s fields
-        (bank, platform, channel, provider, category, literacy weight, leave cost, partnership
-        discount), and `switch_costs` the costs to change bank and to open a platform account.
+        partnership awareness (`kernels.partnership_awareness`), `reconsider`, `update_balances`
+        (at the open platforms' fund yields and the banks' deposit rates), then `transactions`.
+        `layout` is the menu's fixed part, in the order of `Menu`'s fields (bank, platform,
+        channel, provider, category, literacy weight, leave cost, partnership discount), and
+        `switch_costs` the costs to change bank and to open a platform account.
 
         Returns (outcome, inflow, (transaction counts, values), the tally after the month).
         """
         chosen, balances, traded, (counts, wealth_power, customers, deposits) = kernels.decide_month(
             rng, institutions, layout, switch_costs, (*self._fixed_args["awareness"], self._counts, *awareness_terms),
-            self._choice_args(years), self._balance_args(mmf_yield, deposit_rate, purchase_limit),
+            self._choice_args(years), (self._fixed_args["savers"], self._saving_rules(purchase_limit)),
             self._trading_args(self._counts, self._wealth_power, self.wealth_power_factor * self._power_growth,
                                self_service_share, mobile_maturity))
         reconsidered, flows, bank_switches, platform_switches = chosen
@@ -218,10 +218,12 @@ class Customers:
                 i64(menu.platform_partner), float(menu.partnership_discount))
 
     def _balance_args(self, mmf_yield, deposit_rate, purchase_limit):
+        return (*self._fixed_args["savers"], np.ascontiguousarray(mmf_yield, dtype=np.float64),
+                np.ascontiguousarray(deposit_rate, dtype=np.float64), *self._saving_rules(purchase_limit))
+
+    def _saving_rules(self, purchase_limit):
         fixed = self._fixed_args
-        return (*fixed["savers"], np.ascontiguousarray(mmf_yield, dtype=np.float64),
-                np.ascontiguousarray(deposit_rate, dtype=np.float64), *fixed["saving"],
-                np.inf if purchase_limit is None else float(purchase_limit), *fixed["adjusting"])
+        return (*fixed["saving"], np.inf if purchase_limit is None else float(purchase_limit), *fixed["adjusting"])
 
     def _kernel_constants(self) -> dict[str, tuple]:
         c, mk = self.cfg.customers, self.cfg.market

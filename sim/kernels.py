@@ -129,7 +129,10 @@ def decide_month(rng, institutions, layout, switch_costs, awareness, choice, bal
     """One month of decisions in one call (one hand-over of the generator), each step's arguments
     as a tuple: the month's menu from the institutions (`menu_terms`), learning of providers,
     partnership awareness, choices, savings, then the month's transactions from the counts
-    after all of them. Returns each step's results and a `snapshot` of the running counts."""
+    after all of them. Returns each step's results and a `snapshot` of the running counts.
+
+    `balances` are the savers' arrays and the saving rules of `rebalance_and_grow`; the fund
+    yields and deposit rates between them come from the institutions' terms."""
     available, utility, presence, yield_term, opening_extra, platform_partner, by_marketing, is_open = \
         menu_terms(*institutions)
     aware, aware_words, bounds, counts, reach, word_of_mouth, fully_mixed = awareness
@@ -142,9 +145,13 @@ def decide_month(rng, institutions, layout, switch_costs, awareness, choice, bal
     menu = (m_bank, m_platform, m_channel, m_provider, m_category, available, utility, m_literacy_weight, presence,
             yield_term, bank_switch_cost, opening_extra, leave_cost, platform_switch_cost, platform_partner, discount)
     chosen = choose(rng, choice[0], choice[1], menu, choice[2], choice[3])
-    saved = rebalance_and_grow(*balances)
+    savers, saving_rules = balances
+    n_banks = banks.shape[0]
+    mmf_yield = np.where(is_open[n_banks:], institutions[3][:, 2], 0.0)
+    deposit_rate = institutions[4][:, 2].copy()
+    saved = rebalance_and_grow(*savers, mmf_yield, deposit_rate, *saving_rules)
     traded = transactions(rng, *trading)
-    wealth_power, wealth_by_bank = trading[1], balances[2]
+    wealth_power, wealth_by_bank = trading[1], savers[2]
     return chosen, saved, traded, snapshot(counts, wealth_power, wealth_by_bank, saved[1])
 
 

@@ -36,6 +36,7 @@ class MarketModel(mesa.Model):
         self.platforms = [Platform(self, name, i, p) for i, (name, p) in enumerate(cfg.platforms.items())]
         self.platform_index = {p.name: p.index for p in self.platforms}
         self.mmf_yields = {int(y): v for y, v in cfg.market.mmf_yield_by_year.items()}
+        self._yield_by_year: dict[int, float] = {}
         self.market_mmf_yield = self._market_mmf_yield()
         self.customers = Customers(
             cfg,
@@ -96,10 +97,12 @@ class MarketModel(mesa.Model):
         simulated customer scale.
         """
         return self.customers.decide_month(self._institution_terms(), self._layout_args, self._switch_costs(),
-                                           self._awareness_constants, self.years_elapsed, *self._savings_terms(),
-                                           self_service, maturity, self.rng)
+                                           self._awareness_constants, self.years_elapsed,
+                                           self.policy.mmf_purchase_limit, self_service, maturity, self.rng)
 
     def _savings_terms(self):
+        """Each open platform's fund yield, each bank's deposit rate (%), the purchase limit (RMB or None);
+        the engine reads the same from the institutions' terms inside its monthly kernel call."""
         deposit_rate = self._institution_constants[0][:, 2]
         mmf_yield = np.array([p.mmf_yield if p.is_open(self.month) else 0.0 for p in self.platforms])
         return mmf_yield, deposit_rate, self.policy.mmf_purchase_limit
@@ -116,8 +119,10 @@ class MarketModel(mesa.Model):
     def _market_mmf_yield(self) -> float:
         """This year's market money-fund yield (the last listed year's before it, or the first)."""
         year = self.month // 12
-        known = [y for y in self.mmf_yields if y <= year] or [min(self.mmf_yields)]
-        return self.mmf_yields[max(known)]
+        if year not in self._yield_by_year:
+            known = [y for y in self.mmf_yields if y <= year] or [min(self.mmf_yields)]
+            self._yield_by_year[year] = self.mmf_yields[max(known)]
+        return self._yield_by_year[year]
 
     def _mobile_tech(self) -> float:
         c = self.cfg.customers
