@@ -93,7 +93,9 @@ class Customers:
         self.literacy0 = np.clip(lit, 0, 1).astype(np.float32)
         self.literacy_growth = np.asarray(p.literacy_growth_by_age, dtype=np.float32)
         median = np.where(self.urban, p.wealth_median_urban, p.wealth_median_rural)
-        self.wealth = (median * np.exp(p.wealth_sigma * rng.standard_normal(n))).astype(np.float64)
+        # all wealth grows at one rate: a customer's wealth is its start value times one common factor
+        self.wealth0 = (median * np.exp(p.wealth_sigma * rng.standard_normal(n))).astype(np.float64)
+        self.wealth_factor = 1.0
         tilt = np.array([0.1, 0.05, 0.0, -0.1])[self.age]
         self.yield_sensitivity = np.clip(rng.beta(2, 2, n) + tilt, 0, 1).astype(np.float32)
         self.ties = homophilous_ties(self.segment.astype(np.int64), p.ties_per_customer, p.tie_homophily, rng)
@@ -106,9 +108,9 @@ class Customers:
             weights = platform_awareness / platform_awareness.sum()
             self.platform[on_platform] = rng.choice(self.n_platforms, size=int(on_platform.sum()), p=weights)
         self.mmf = np.zeros(n, dtype=np.float64)
-        # tickets scale with wealth relative to the starting population's; all wealth grows at one
-        # rate, so wealth ** elasticity is kept as its start value times one common factor
-        self.wealth_power0 = self.wealth ** cfg.transactions.wealth_ticket_elasticity
+        # tickets scale with wealth relative to the starting population's, so wealth ** elasticity
+        # is kept as its start value times one common factor too
+        self.wealth_power0 = self.wealth0 ** cfg.transactions.wealth_ticket_elasticity
         self.wealth_power_factor = 1.0
         self.wealth_reference = float(np.mean(self.wealth_power0))
         t = cfg.transactions
@@ -126,6 +128,7 @@ class Customers:
         self.recount()
         self._monthly_growth = (1 + cfg.population.wealth_growth) ** (1 / 12) - 1
         self._power_growth = (1 + self._monthly_growth) ** cfg.transactions.wealth_ticket_elasticity
+        self._wealth0_total = float(self.wealth0.sum())
         self._fixed_args = self._kernel_constants()
 
     def _initial_channels(self, shares: dict, rng: np.random.Generator) -> np.ndarray:
@@ -141,6 +144,11 @@ class Customers:
     def category(self) -> np.ndarray:
         """Channel for bank channels, 3 + platform index for platform apps."""
         return np.where(self.channel == PLATFORM, PLATFORM + self.platform, self.channel).astype(np.int8)
+
+    @property
+    def wealth(self) -> np.ndarray:
+        """RMB now: the start wealth grown at the common rate (a new array; set `wealth0` to change it)."""
+        return self.wealth0 * self.wealth_factor
 
     @property
     def deposits(self) -> np.ndarray:
@@ -164,7 +172,7 @@ class Customers:
         """
         chosen, balances, traded, (counts, wealth_power, customers, deposits) = kernels.decide_month(
             rng, institutions, layout, switch_costs, (*self._fixed_args["awareness"], self._counts, *awareness_terms),
-            self._choice_args(years), (self._fixed_args["savers"], self._saving_rules(purchase_limit)),
+            self._choice_args(years), (self._savers(), self._saving_rules(purchase_limit)),
             self._trading_args(self._counts, self._wealth_power, self.wealth_power_factor * self._power_growth,
                                self_service_share, mobile_maturity))
         reconsidered, flows, bank_switches, platform_switches = chosen
@@ -206,7 +214,11 @@ class Customers:
     def _choice_args(self, years: float):
         """(choosers, customers, preferences, running) of `kernels.choose`; the menu goes between."""
         fixed = self._fixed_args
-        return (*fixed["choosers"], float(years)), fixed["customers"], fixed["preferences"], fixed["running"]
+        return ((*fixed["choosers"], float(years)), fixed["customers"], fixed["preferences"],
+                (*fixed["running"], self.wealth_factor, *fixed["tallies"]))
+
+    def _savers(self):
+        return (self.wealth0, self.wealth_factor, *self._fixed_args["savers"])
 
     @staticmethod
     def _menu_args(menu: Menu) -> tuple:
@@ -218,7 +230,7 @@ class Customers:
                 i64(menu.platform_partner), float(menu.partnership_discount))
 
     def _balance_args(self, mmf_yield, deposit_rate, purchase_limit):
-        return (*self._fixed_args["savers"], np.ascontiguousarray(mmf_yield, dtype=np.float64),
+        return (*self._savers(), np.ascontiguousarray(mmf_yield, dtype=np.float64),
                 np.ascontiguousarray(deposit_rate, dtype=np.float64), *self._saving_rules(purchase_limit))
 
     def _saving_rules(self, purchase_limit):
@@ -234,19 +246,22 @@ class Customers:
                           self.ties, self._aware_padded, self.bank, self.channel, self.platform),
             "preferences": (np.asarray(c.age_branch_preference, dtype=np.float64), float(c.rural_branch_multiplier),
                             float(c.tie_weight), float(c.habit), PLATFORM + self.n_platforms),
-            "running": (self.segment, self.wealth, self.wealth_power0, self._counts, self._wealth_power,
-                        self._wealth_by_bank),
-            "savers": (self.wealth, self.mmf, self._wealth_by_bank, self.bank, self.platform, self.channel, self.yield_sensitivity),
+            "running": (self.segment, self.wealth0),
+            "tallies": (self.wealth_power0, self._counts, self._wealth_power, self._wealth_by_bank),
+            "savers": (self.mmf, self._wealth_by_bank, self.bank, self.platform, self.channel, self.yield_sensitivity),
             "saving": (float(mk.mmf_base_share), float(mk.mmf_share_per_point), float(mk.mmf_max_share),
                        float(mk.mmf_dormant_factor)),
             "adjusting": (float(mk.mmf_adjust_rate), self._monthly_growth, self.n_banks, self.n_platforms),
         }
 
-    def _booked_balances(self, wealth_before: float, fund_by_bank: np.ndarray, funds: np.ndarray) -> float:
-        """Keep the fund balances the kernel summed and grow wealth ** elasticity; returns the inflow."""
+    def _booked_balances(self, fund_by_bank: np.ndarray, funds: np.ndarray) -> float:
+        """Keep the fund balances the kernel summed and grow wealth and wealth ** elasticity;
+        returns the inflow, the month's growth of all wealth."""
         self._fund_by_bank, self._funds = fund_by_bank, funds
+        inflow = self._wealth0_total * self.wealth_factor * self._monthly_growth
+        self.wealth_factor *= 1 + self._monthly_growth
         self.wealth_power_factor *= self._power_growth
-        return wealth_before * self._monthly_growth
+        return inflow
 
     def _trading_args(self, counts, wealth_power, wealth_power_factor, self_service_share, mobile_maturity):
         t = self.cfg.transactions

@@ -151,8 +151,8 @@ def decide_month(rng, institutions, layout, switch_costs, awareness, choice, bal
     deposit_rate = institutions[4][:, 2].copy()
     saved = rebalance_and_grow(*savers, mmf_yield, deposit_rate, *saving_rules)
     traded = transactions(rng, *trading)
-    wealth_power, wealth_by_bank = trading[1], savers[2]
-    return chosen, saved, traded, snapshot(counts, wealth_power, wealth_by_bank, saved[1])
+    wealth_power, wealth_by_bank = trading[1], savers[3]
+    return chosen, saved, traded, snapshot(counts, wealth_power, wealth_by_bank, saved[0])
 
 
 @jit
@@ -316,7 +316,7 @@ def choose(rng, choosers, customers, menu, preferences, running):
      m_branch_presence, m_yield_term, bank_switch_cost, opening_extra, leave_cost, platform_switch_cost,
      platform_partner, partnership_discount) = menu
     age_branch_preference, rural_branch_multiplier, tie_weight, habit, n_categories = preferences
-    segment, wealth, wealth_power0, counts, wealth_power, wealth_by_bank = running
+    segment, wealth0, wealth_factor, wealth_power0, counts, wealth_power, wealth_by_bank = running
     who = draw_reconsidering(bounds, prob_by_age, rng)
     m, n_alt = who.size, m_utility.size
     new_bank = np.empty(m, dtype=np.int8)
@@ -400,8 +400,8 @@ def choose(rng, choosers, customers, menu, preferences, running):
         counts[ch1, p1 + 1, b1, s] += 1
         wealth_power[ch0, b0, s] -= wealth_power0[i]
         wealth_power[ch1, b1, s] += wealth_power0[i]
-        wealth_by_bank[b0] -= wealth[i]
-        wealth_by_bank[b1] += wealth[i]
+        wealth_by_bank[b0] -= wealth0[i] * wealth_factor
+        wealth_by_bank[b1] += wealth0[i] * wealth_factor
         if ch1 != ch0:
             flows[ch0, ch1] += 1
         bank_switches += b1 != b0
@@ -448,41 +448,33 @@ def transactions(rng, counts, wealth_power, wealth_factor, count_by_age, digital
     return drawn, values
 
 
-LANES = 4    # independent partial sums, so that additions into the same bin do not wait on each other
-
-
 @jit
-def rebalance_and_grow(wealth, mmf, wealth_by_bank, bank, platform, channel, yield_sensitivity, mmf_yield, deposit_rate,
-                       base_share, share_per_point, max_share, dormant_factor, purchase_limit, adjust_rate, growth,
-                       n_banks, n_platforms):
-    """Fund holders move savings toward their target fund share; all wealth grows, and with it the
-    running wealth by bank. Returns (total wealth before growth, fund balances by bank, fund
-    balances by platform)."""
-    total = np.zeros(LANES)
-    by_bank = np.zeros((n_banks, LANES))
-    by_platform = np.zeros((n_platforms + 1, LANES))
-    n = wealth.size
-    for start in range(0, n, LANES):
-        for lane in range(LANES):
-            i = start + lane
-            if i >= n:
-                break
-            w = wealth[i]
-            total[lane] += w
-            p = platform[i]
-            if p >= 0:
-                share = base_share + share_per_point * yield_sensitivity[i] * (mmf_yield[p] - deposit_rate[bank[i]])
-                share = min(max(share, 0.0), max_share)
-                if channel[i] != PLATFORM:
-                    share *= dormant_factor
-                target = min(share * w, purchase_limit)
-                balance = mmf[i] + adjust_rate * (target - mmf[i])
-                mmf[i] = balance
-                by_bank[bank[i], lane] += balance
-                by_platform[p + 1, lane] += balance
-            wealth[i] = w * (1.0 + growth)
+def rebalance_and_grow(wealth0, wealth_factor, mmf, wealth_by_bank, bank, platform, channel, yield_sensitivity,
+                       mmf_yield, deposit_rate, base_share, share_per_point, max_share, dormant_factor, purchase_limit,
+                       adjust_rate, growth, n_banks, n_platforms):
+    """Fund holders move savings toward their target fund share; all wealth grows.
+
+    A customer's wealth is wealth0 times the common `wealth_factor` (all wealth grows at one
+    rate, applied by the caller), so only fund holders are visited; the running wealth by
+    bank grows here. Returns (fund balances by bank, fund balances by platform).
+    """
+    by_bank = np.zeros(n_banks)
+    by_platform = np.zeros(n_platforms + 1)
+    for i in range(wealth0.size):
+        p = platform[i]
+        if p < 0:
+            continue
+        share = base_share + share_per_point * yield_sensitivity[i] * (mmf_yield[p] - deposit_rate[bank[i]])
+        share = min(max(share, 0.0), max_share)
+        if channel[i] != PLATFORM:
+            share *= dormant_factor
+        target = min(share * wealth0[i] * wealth_factor, purchase_limit)
+        balance = mmf[i] + adjust_rate * (target - mmf[i])
+        mmf[i] = balance
+        by_bank[bank[i]] += balance
+        by_platform[p + 1] += balance
     wealth_by_bank *= 1.0 + growth
-    return total.sum(), by_bank.sum(axis=1), by_platform.sum(axis=1)[1:]
+    return by_bank, by_platform[1:]
 
 
 @jit

@@ -29,7 +29,7 @@ class CustomerAgent(mesa.Agent):
         self.i = i
         self.age, self.urban, self.segment = int(c.age[i]), bool(c.urban[i]), int(c.segment[i])
         self.literacy0, self.yield_sensitivity = float(c.literacy0[i]), float(c.yield_sensitivity[i])
-        self.wealth, self.mmf = float(c.wealth[i]), float(c.mmf[i])
+        self.wealth, self.mmf = float(c.wealth0[i] * c.wealth_factor), float(c.mmf[i])
         self.bank, self.channel, self.platform = int(c.bank[i]), int(c.channel[i]), int(c.platform[i])
         self.aware = [bool(a) for a in c.aware[:, i]]
         self.ties = [int(t) for t in c.ties[i]]
@@ -148,8 +148,9 @@ class ReferenceMarketModel(MarketModel):
         for a in agents:    # the arrays the shared transaction and metrics code reads
             i = a.i
             cust.bank[i], cust.channel[i], cust.platform[i] = a.bank, a.channel, a.platform
-            cust.wealth[i], cust.mmf[i] = a.wealth, a.mmf
+            cust.mmf[i] = a.mmf
             cust.aware[:, i] = a.aware
+        cust.wealth_factor *= 1 + self.wealth_growth_month     # each agent's wealth grew at this rate
         cust.recount()
         cust.wealth_power_factor *= (1 + self.wealth_growth_month) ** self.cfg.transactions.wealth_ticket_elasticity
         outcome = ChoiceOutcome(self._reconsidered, self._flows, self._bank_switches, self._platform_switches)
