@@ -133,23 +133,26 @@ def decide_month(rng, institutions, layout, switch_costs, awareness, choice, bal
 
     `balances` are the savers' arrays and the saving rules of `rebalance_and_grow`; the fund
     yields and deposit rates between them come from the institutions' terms."""
+    banks, platforms, bank_fixed = institutions[2], institutions[3], institutions[4]
+    n_banks = banks.shape[0]
     available, utility, presence, yield_term, opening_extra, platform_partner, by_marketing, is_open = \
         menu_terms(*institutions)
     aware, aware_words, bounds, counts, reach, word_of_mouth, fully_mixed = awareness
     prob = awareness_prob(counts, by_marketing, reach, is_open, word_of_mouth, fully_mixed)
     learn_of_providers(aware, aware_words, bounds, prob, rng)
-    banks, customers = institutions[2], choice[1]
-    partnership_awareness(aware, customers[7], customers[9], banks[:, 4].astype(np.int64), banks.shape[0])
+
+    choosers, customers, preferences, running = choice
+    bank, platform = customers[7], customers[9]
+    partnership_awareness(aware, bank, platform, banks[:, 4].astype(np.int64), n_banks)
     m_bank, m_platform, m_channel, m_provider, m_category, m_literacy_weight, leave_cost, discount = layout
     bank_switch_cost, platform_switch_cost = switch_costs
     menu = (m_bank, m_platform, m_channel, m_provider, m_category, available, utility, m_literacy_weight, presence,
             yield_term, bank_switch_cost, opening_extra, leave_cost, platform_switch_cost, platform_partner, discount)
-    chosen = choose(rng, choice[0], choice[1], menu, choice[2], choice[3])
+    chosen = choose(rng, choosers, customers, menu, preferences, running)
+
     savers, saving_rules = balances
-    n_banks = banks.shape[0]
-    mmf_yield = np.where(is_open[n_banks:], institutions[3][:, 2], 0.0)
-    deposit_rate = institutions[4][:, 2].copy()
-    saved = rebalance_and_grow(*savers, mmf_yield, deposit_rate, *saving_rules)
+    mmf_yield = np.where(is_open[n_banks:], platforms[:, 2], 0.0)      # closed platforms' funds earn nothing
+    saved = rebalance_and_grow(*savers, mmf_yield, bank_fixed[:, 2].copy(), *saving_rules)
     traded = transactions(rng, *trading)
     wealth_power, wealth_by_bank = trading[1], savers[3]
     return chosen, saved, traded, snapshot(counts, wealth_power, wealth_by_bank, saved[0])

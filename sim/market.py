@@ -9,12 +9,13 @@ made; institutions book their month and the metrics are recorded.
 from __future__ import annotations
 
 import math
+
 import mesa
 import numpy as np
 
+from . import kernels
 from .banks import Bank
 from .config import CHANNELS, Config, month_index, replicate_seed, validate
-from . import kernels
 from .customers import BRANCH, MOBILE, N_SEGMENTS, PC, PLATFORM, Customers, Menu
 from .metrics import MetricsRecorder
 from .platforms import Platform
@@ -49,9 +50,9 @@ class MarketModel(mesa.Model):
         self.recorder = MetricsRecorder(self)
         # what never changes in the month's terms, built once
         self._menu_layout = self._fixed_menu()
-        self._layout_args = tuple(self._menu_layout[k] for k in ("bank", "platform", "channel", "provider", "category",
-                                                                 "literacy_weight", "leave_cost"))
-        self._layout_args += (float(self._menu_layout["partnership_discount"]),)
+        self._layout_args = (*(self._menu_layout[k] for k in ("bank", "platform", "channel", "provider", "category",
+                                                              "literacy_weight", "leave_cost")),
+                             float(self._menu_layout["partnership_discount"]))
         self._institution_constants = self._fixed_institution_terms()
         c = cfg.customers
         self._awareness_constants = (self._ecosystem_reach(), float(c.awareness_word_of_mouth),
@@ -103,7 +104,7 @@ class MarketModel(mesa.Model):
     def _savings_terms(self):
         """Each open platform's fund yield, each bank's deposit rate (%), the purchase limit (RMB or None);
         the engine reads the same from the institutions' terms inside its monthly kernel call."""
-        deposit_rate = self._institution_constants[0][:, 2]
+        deposit_rate = np.array([b.cfg.deposit_rate for b in self.banks])
         mmf_yield = np.array([p.mmf_yield if p.is_open(self.month) else 0.0 for p in self.platforms])
         return mmf_yield, deposit_rate, self.policy.mmf_purchase_limit
 
