@@ -1,10 +1,12 @@
-"""Customer mechanics: ties, initial state, the logit choice, balances, transactions."""
+"""Customer mechanics: ties, initial state, learning, reconsidering, the logit choice, balances,
+transactions."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from sim.customers import BRANCH, MOBILE, PC, PLATFORM, Customers, Menu
+from sim import kernels
+from sim.customers import BRANCH, MOBILE, N_SEGMENTS, PC, PLATFORM, Customers, Menu
 from sim.ties import homophilous_ties
 from tests.conftest import make_config
 
@@ -59,6 +61,54 @@ def test_initial_state_follows_config():
     # the most literate start on digital channels
     assert cust.literacy0[cust.channel == MOBILE].mean() > cust.literacy0[cust.channel == BRANCH].mean() + 0.2
     assert cust.aware[cust.bank, np.arange(cust.size)].all()
+
+
+def test_customers_are_stored_in_segment_order_with_their_bounds():
+    _, cust, _ = population(size=10007)
+    assert (np.diff(cust.segment) >= 0).all()
+    bounds = cust.segment_bounds
+    assert bounds[0] == 0 and bounds[-1] == cust.size and bounds.size == N_SEGMENTS + 1
+    for s in range(N_SEGMENTS):
+        assert (cust.segment[bounds[s]:bounds[s + 1]] == s).all()
+
+
+def test_learning_happens_at_each_segments_probability():
+    """Unaware customers learn of provider k with prob[k, segment], whatever the word alignment of
+    the segment ranges; certain and impossible events are exact; nobody forgets."""
+    _, cust, rng = population(size=10007)
+    n_providers = cust.aware.shape[0]
+    prob = np.tile([0.0, 0.01, 0.05, 0.2, 0.5, 0.9, 1.0, 0.03], (n_providers, 1))
+    prob[1] = 0.3
+    unaware, learned = np.zeros(prob.shape), np.zeros(prob.shape)
+    for _ in range(60):
+        cust.aware[:] = rng.random(cust.aware.shape) < 0.4
+        before = cust.aware.copy()
+        cust.update_awareness(prob, rng)
+        assert cust.aware[before].all()
+        for s in range(N_SEGMENTS):
+            lo, hi = cust.segment_bounds[s], cust.segment_bounds[s + 1]
+            was_unaware = ~before[:, lo:hi]
+            unaware[:, s] += was_unaware.sum(axis=1)
+            learned[:, s] += (cust.aware[:, lo:hi] & was_unaware).sum(axis=1)
+    rate = learned / unaware
+    assert (rate[prob == 0] == 0).all() and (rate[prob == 1] == 1).all()
+    se = np.sqrt(prob * (1 - prob) / unaware)
+    inside = (prob > 0) & (prob < 1)
+    assert (np.abs(rate - prob)[inside] < 4.5 * se[inside]).all()
+
+
+def test_reconsidering_happens_at_each_age_bands_probability():
+    _, cust, rng = population(size=20011)
+    prob_by_age = np.array([0.5, 0.2, 0.03, 0.0])
+    picked = np.zeros(4)
+    for _ in range(40):
+        who = kernels.draw_reconsidering(cust.segment_bounds, prob_by_age, rng)
+        assert (np.diff(who) > 0).all()                 # each customer at most once, in index order
+        picked += np.bincount(cust.age[who], minlength=4)
+    size = 40 * np.bincount(cust.age, minlength=4)
+    assert picked[3] == 0
+    se = np.sqrt(prob_by_age * (1 - prob_by_age) / size)
+    assert (np.abs(picked / size - prob_by_age)[:3] < 4.5 * se[:3]).all()
 
 
 def test_logit_choice_matches_closed_form_probabilities():
