@@ -9,8 +9,8 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from pathlib import Path
 import sys
+from pathlib import Path
 from typing import Callable, Iterable
 
 from hydra import compose, initialize_config_dir

@@ -254,14 +254,18 @@ class Customers:
             "adjusting": (float(mk.mmf_adjust_rate), self._monthly_growth, self.n_banks, self.n_platforms),
         }
 
-    def _booked_balances(self, fund_by_bank: np.ndarray, funds: np.ndarray) -> float:
-        """Keep the fund balances the kernel summed and grow wealth and wealth ** elasticity;
-        returns the inflow, the month's growth of all wealth."""
-        self._fund_by_bank, self._funds = fund_by_bank, funds
+    def grow_wealth(self) -> float:
+        """All wealth grows one month at the common rate, and wealth ** elasticity with it.
+        Returns the inflow, the month's growth of all wealth (RMB)."""
         inflow = self._wealth0_total * self.wealth_factor * self._monthly_growth
         self.wealth_factor *= 1 + self._monthly_growth
         self.wealth_power_factor *= self._power_growth
         return inflow
+
+    def _booked_balances(self, fund_by_bank: np.ndarray, funds: np.ndarray) -> float:
+        """Keep the fund balances the kernel summed and grow wealth; returns the inflow."""
+        self._fund_by_bank, self._funds = fund_by_bank, funds
+        return self.grow_wealth()
 
     def _trading_args(self, counts, wealth_power, wealth_power_factor, self_service_share, mobile_maturity):
         t = self.cfg.transactions

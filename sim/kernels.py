@@ -134,7 +134,6 @@ def decide_month(rng, institutions, layout, switch_costs, awareness, choice, bal
     `balances` are the savers' arrays and the saving rules of `rebalance_and_grow`; the fund
     yields and deposit rates between them come from the institutions' terms."""
     banks, platforms, bank_fixed = institutions[2], institutions[3], institutions[4]
-    n_banks = banks.shape[0]
     available, utility, presence, yield_term, opening_extra, platform_partner, by_marketing, is_open = \
         menu_terms(*institutions)
     aware, aware_words, bounds, counts, reach, word_of_mouth, fully_mixed = awareness
@@ -143,7 +142,7 @@ def decide_month(rng, institutions, layout, switch_costs, awareness, choice, bal
 
     choosers, customers, preferences, running = choice
     bank, platform = customers[7], customers[9]
-    partnership_awareness(aware, bank, platform, banks[:, 4].astype(np.int64), n_banks)
+    partnership_awareness(aware, bank, platform, banks[:, 4].astype(np.int64), banks.shape[0])
     m_bank, m_platform, m_channel, m_provider, m_category, m_literacy_weight, leave_cost, discount = layout
     bank_switch_cost, platform_switch_cost = switch_costs
     menu = (m_bank, m_platform, m_channel, m_provider, m_category, available, utility, m_literacy_weight, presence,
@@ -151,11 +150,18 @@ def decide_month(rng, institutions, layout, switch_costs, awareness, choice, bal
     chosen = choose(rng, choosers, customers, menu, preferences, running)
 
     savers, saving_rules = balances
-    mmf_yield = np.where(is_open[n_banks:], platforms[:, 2], 0.0)      # closed platforms' funds earn nothing
-    saved = rebalance_and_grow(*savers, mmf_yield, bank_fixed[:, 2].copy(), *saving_rules)
+    mmf_yield, deposit_rate = savings_rates(institutions[0], platforms, bank_fixed, institutions[5])
+    saved = rebalance_and_grow(*savers, mmf_yield, deposit_rate, *saving_rules)
     traded = transactions(rng, *trading)
     wealth_power, wealth_by_bank = trading[1], savers[3]
     return chosen, saved, traded, snapshot(counts, wealth_power, wealth_by_bank, saved[0])
+
+
+@jit
+def savings_rates(month, platforms, bank_fixed, platform_fixed):
+    """Each platform's fund yield (0 before its launch) and each bank's deposit rate, %; the
+    arrays are `menu_terms`'s."""
+    return np.where(month >= platform_fixed[:, 0], platforms[:, 2], 0.0), bank_fixed[:, 2].copy()
 
 
 @jit

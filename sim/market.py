@@ -103,10 +103,9 @@ class MarketModel(mesa.Model):
 
     def _savings_terms(self):
         """Each open platform's fund yield, each bank's deposit rate (%), the purchase limit (RMB or None);
-        the engine reads the same from the institutions' terms inside its monthly kernel call."""
-        deposit_rate = np.array([b.cfg.deposit_rate for b in self.banks])
-        mmf_yield = np.array([p.mmf_yield if p.is_open(self.month) else 0.0 for p in self.platforms])
-        return mmf_yield, deposit_rate, self.policy.mmf_purchase_limit
+        the engine reads the same inside its monthly kernel call."""
+        month, _, _, platforms, bank_fixed, platform_fixed, *_ = self._institution_terms()
+        return (*kernels.savings_rates(month, platforms, bank_fixed, platform_fixed), self.policy.mmf_purchase_limit)
 
     def run(self, progress=None) -> "MarketModel":
         """Run to the end month; `progress(model)` is called after each month if given."""

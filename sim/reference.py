@@ -150,9 +150,8 @@ class ReferenceMarketModel(MarketModel):
             cust.bank[i], cust.channel[i], cust.platform[i] = a.bank, a.channel, a.platform
             cust.mmf[i] = a.mmf
             cust.aware[:, i] = a.aware
-        cust.wealth_factor *= 1 + self.wealth_growth_month     # each agent's wealth grew at this rate
+        cust.grow_wealth()                                      # each agent's wealth grew at this rate
         cust.recount()
-        cust.wealth_power_factor *= (1 + self.wealth_growth_month) ** self.cfg.transactions.wealth_ticket_elasticity
         outcome = ChoiceOutcome(self._reconsidered, self._flows, self._bank_switches, self._platform_switches)
         tally = cust.tally()
         return (outcome, wealth_before * self.wealth_growth_month,
