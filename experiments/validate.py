@@ -58,6 +58,7 @@ def bass_overrides(p: float, q: float, size: int) -> list[str]:
             "customers.word_of_mouth_scope=population",
             "platforms.alipay.marketing_budget_bn=10.0",        # = the reference spend: marketing hazard p
             "platforms.alipay.ecosystem_reach=0", "platforms.alipay.initial_awareness=0",
+            "platforms.alipay.initial_holders=0",
             "platforms.alipay.launch=2013-01", "platforms.wechat_pay.launch=2031-01",
             "platforms.jd_finance.launch=2031-01"]
 

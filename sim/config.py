@@ -14,7 +14,10 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 AGE_BANDS = ("18-29", "30-44", "45-59", "60+")
-CHANNELS = ("branch", "pc", "mobile", "platform")      # a customer's active channel
+CHANNELS = ("branch", "pc", "mobile", "platform")      # a customer's main channel
+HOLDING_KINDS = ("pc", "mobile", "platform")           # what a customer can hold besides the counter:
+                                                       # its bank's PC banking and app, and platform wallets
+MAX_PLATFORMS = 6                                      # holdings are one byte: PC, mobile, then one bit a wallet
 TX_CHANNELS = ("branch", "pc", "mobile", "platform_link")  # where a bank transaction is made
 BANK_GROUPS = ("large_state", "joint_stock", "city_commercial", "rural_commercial", "direct")
 REGIMES = ("asymmetric", "functional")
@@ -99,6 +102,20 @@ class CustomerBehaviourConfig:
     awareness_per_marketing: float = 0.02        # monthly awareness prob. at the reference spend
     awareness_word_of_mouth: float = 0.05        # monthly awareness prob. times users' share in one's segment
     word_of_mouth_scope: str = "segment"         # segment (age band x area) | population (fully mixed)
+    # the portfolio (sim/portfolio.py): channels and wallets held besides the main channel
+    adoption_rate: Dict[str, float] = field(     # assumption, fitted by hand to CNNIC and Yu'ebao users:
+        default_factory=lambda: {"pc": 0.010, "mobile": 0.020, "platform": 0.050})
+                                                 # monthly hazard of adopting a channel or wallet not held,
+                                                 # times the chance it beats the counter (binary logit)
+    adoption_threshold: float = 1.0              # assumption, fitted with the rates: utils by which a channel
+                                                 # or wallet must beat the counter to be even odds
+    side_activity: Dict[str, float] = field(     # assumption: monthly chance that a held channel or
+        default_factory=lambda: {"pc": 0.30, "mobile": 0.80, "platform": 0.50})
+                                                 # wallet other than the main channel is used
+    app_payment_share: float = 0.9               # assumption, fitted to CNNIC: share of a month's bank-app users
+                                                 # who pay with it
+    secondary_account_rate: float = 0.006        # assumption: monthly hazard of opening a secondary
+                                                 # (Class II) account, times the chance it beats the cost
 
 
 @dataclass
@@ -109,6 +126,8 @@ class SwitchingCostConfig:
     branch_visit_to_open: float = 1.0    # added when accounts cannot be opened remotely
     platform: float = 0.8                # onboarding to a platform not used before
     partnership_discount: float = 0.6    # share of the bank switching cost waived inside a partner platform
+    secondary_account: float = 1.5       # assumption: utils to open a secondary account (the visit cost
+                                         # is added while accounts cannot be opened remotely)
 
 
 # ----------------------------------------------------------------------------- institutions
@@ -163,6 +182,9 @@ class PlatformConfig:
     marketing_budget_bn: float = 5.0
     float_income_rate: float = 1.5       # percent per year earned on unreserved client funds
     running_cost_bn: float = 3.0
+    fund_weight: float = 1.0             # assumption: pull of its fund among the wallets a customer holds
+    initial_holders: float = 0.0         # share of adults holding its wallet at the start, the most
+                                         # digitally literate first (its fund opens at `launch`)
 
 
 @dataclass
@@ -171,11 +193,13 @@ class MarketConfig:
     mmf_yield_by_year: Dict[str, float] = field(default_factory=lambda: {
         "2013": 4.5, "2014": 5.0, "2015": 3.7, "2016": 2.5, "2017": 3.9,
         "2018": 3.2, "2019": 2.4, "2020": 1.8})
-    mmf_base_share: float = 0.04         # share of wealth a platform user keeps in its fund at zero spread
+    mmf_base_share: float = 0.03         # share of wealth a platform user keeps in its fund at zero spread
+                                         # (fitted by hand to Yu'ebao's assets 2013-2017)
     mmf_share_per_point: float = 0.03    # extra share per percentage point of spread, times sensitivity
     mmf_max_share: float = 0.4
     mmf_dormant_factor: float = 0.5      # holders who stopped using the platform keep this much of the target
     mmf_adjust_rate: float = 0.2         # share of the gap to the target closed each month
+    secondary_deposit_share: float = 0.15  # assumption: share of deposits kept at a secondary account
 
 
 # ----------------------------------------------------------------------------- regulation
@@ -357,9 +381,16 @@ def validate(cfg: Config) -> None:
     _prob("customers.awareness_word_of_mouth", c.awareness_word_of_mouth)
     if c.word_of_mouth_scope not in ("segment", "population"):
         raise ConfigError("customers.word_of_mouth_scope", c.word_of_mouth_scope, "one of ['segment', 'population']")
+    for name in ("adoption_rate", "side_activity"):
+        _exact_keys(f"customers.{name}", getattr(c, name), HOLDING_KINDS)
+        for kind, v in getattr(c, name).items():
+            _prob(f"customers.{name}.{kind}", v)
+    _finite("customers.adoption_threshold", c.adoption_threshold)
+    _prob("customers.app_payment_share", c.app_payment_share)
+    _prob("customers.secondary_account_rate", c.secondary_account_rate)
 
     s = cfg.switching_cost
-    for name in ("scale", "bank", "branch_visit_to_open", "platform"):
+    for name in ("scale", "bank", "branch_visit_to_open", "platform", "secondary_account"):
         _nonneg(f"switching_cost.{name}", getattr(s, name))
     _prob("switching_cost.partnership_discount", s.partnership_discount)
 
@@ -367,6 +398,8 @@ def validate(cfg: Config) -> None:
         raise ConfigError("banks", {}, "at least one bank")
     if not cfg.platforms:
         raise ConfigError("platforms", {}, "at least one platform (set a late launch to keep it out)")
+    if len(cfg.platforms) > MAX_PLATFORMS:
+        raise ConfigError("platforms", sorted(cfg.platforms), f"at most {MAX_PLATFORMS} platforms")
     _sums_to_one("banks.*.initial_share", [b.initial_share for b in cfg.banks.values()])
     for name, b in cfg.banks.items():
         k = f"banks.{name}"
@@ -404,10 +437,10 @@ def validate(cfg: Config) -> None:
         if name in cfg.banks:
             raise ConfigError(k, name, "a name not also used by a bank")
         month_index(pl.launch, f"{k}.launch")
-        for f in ("initial_awareness", "ecosystem_reach", "rural_reach_factor"):
+        for f in ("initial_awareness", "ecosystem_reach", "rural_reach_factor", "initial_holders"):
             _prob(f"{k}.{f}", getattr(pl, f))
         for f in ("payment_convenience", "mmf_fee", "subsidy_bn", "marketing_budget_bn",
-                  "float_income_rate", "running_cost_bn"):
+                  "float_income_rate", "running_cost_bn", "fund_weight"):
             _nonneg(f"{k}.{f}", getattr(pl, f))
         _finite(f"{k}.mmf_yield_spread", pl.mmf_yield_spread)
 
@@ -419,7 +452,7 @@ def validate(cfg: Config) -> None:
             raise ConfigError("market.mmf_yield_by_year", year, "years written YYYY")
         _nonneg(f"market.mmf_yield_by_year.{year}", y)
     for f in ("mmf_base_share", "mmf_share_per_point", "mmf_max_share", "mmf_dormant_factor",
-              "mmf_adjust_rate"):
+              "mmf_adjust_rate", "secondary_deposit_share"):
         _prob(f"market.{f}", getattr(m, f))
 
     _validate_policy("regulation", {k: getattr(cfg.regulation, k) for k in POLICY_LEVERS})

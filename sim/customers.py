@@ -1,13 +1,17 @@
 """Customers: each an agent with its own state and choices, stored as arrays.
 
 Every customer has an age band, an area (urban or rural), digital literacy that grows
-over time, wealth, a sensitivity to yield, ties to other customers, a primary bank, an
-active channel (branch counter, PC banking, the bank's mobile app, or a platform's
-app), the platform account it holds, a money-market fund balance, and awareness of
-each provider. Each month a customer reconsiders with some probability and picks one
-alternative from the menu (each bank's branch, PC and mobile channels, and each
-platform's app) by a multinomial logit rule; the decisions of all reconsidering
-customers are drawn in one vectorized step.
+over time, wealth, a sensitivity to yield, ties to other customers, a primary bank, a
+main channel (branch counter, PC banking, the bank's mobile app, or a platform's app)
+and the platform of that choice, and awareness of each provider. Each month a customer
+reconsiders with some probability and picks its main channel and primary bank from the
+menu (each bank's branch, PC and mobile channels, and each platform's app) by a
+multinomial logit rule (`kernels.choose`).
+
+Besides the main channel each customer holds a portfolio (`sim/portfolio.py`): the PC
+banking and app of its bank, any platform wallets, a secondary bank account, and a
+money-fund balance at each wallet's platform; which of them it used this month is kept
+too. All of it is decided customer by customer in compiled loops.
 """
 from __future__ import annotations
 
@@ -15,8 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import kernels
-from .config import AGE_BANDS, CHANNELS, TX_CHANNELS, Config
+from . import kernels, portfolio
+from .config import AGE_BANDS, CHANNELS, HOLDING_KINDS, TX_CHANNELS, Config
+from .portfolio import FIRST_WALLET, PortfolioState, PortfolioTally, PortfolioTerms
 from .ties import homophilous_ties
 
 BRANCH, PC, MOBILE, PLATFORM = range(4)
@@ -56,19 +61,30 @@ class ChoiceOutcome:
 @dataclass
 class Tally:
     """Counts and sums over all customers at one moment (`Customers.tally`)."""
-    counts: np.ndarray          # (channel, platform account + 1, bank, segment); slot 0: no platform account
+    counts: np.ndarray          # (channel, platform + 1, bank, segment); slot 0: no platform account
     wealth_power: np.ndarray    # (channel, bank, segment) sum of wealth ** ticket elasticity at the start
-    deposits: np.ndarray        # (bank,) RMB held at each bank, per simulated customer
-    funds: np.ndarray           # (platform,) RMB in each platform's money fund, per simulated customer
     wealth_power_factor: float  # growth of wealth ** elasticity since the start, common to all
     bank_customers: np.ndarray  # (bank,) customers whose primary bank it is
+    portfolio: PortfolioTally   # holdings, use, secondary accounts, deposits and funds
+
+    @property
+    def deposits(self) -> np.ndarray:
+        """(bank,) RMB held at each bank, per simulated customer."""
+        return self.portfolio.deposits
+
+    @property
+    def funds(self) -> np.ndarray:
+        """(platform,) RMB in each platform's money fund, per simulated customer."""
+        return self.portfolio.funds
 
     def matches(self, other: "Tally", rel: float = 1e-9) -> bool:
-        """Same counts, and sums equal to `rel`."""
+        """Same counts, and sums equal to `rel` (this month's use is not recountable and not compared)."""
         close = lambda a, b: np.allclose(a, b, rtol=rel, atol=rel * max(1.0, float(np.abs(b).max(initial=0))))  # noqa: E731
+        mine, theirs = self.portfolio, other.portfolio
         return (np.array_equal(self.counts, other.counts) and close(self.wealth_power, other.wealth_power)
                 and close(self.deposits, other.deposits) and close(self.funds, other.funds)
-                and np.array_equal(self.bank_customers, other.bank_customers))
+                and np.array_equal(self.bank_customers, other.bank_customers)
+                and np.array_equal(mine.holders, theirs.holders) and np.array_equal(mine.secondary, theirs.secondary))
 
 
 class Customers:
@@ -107,7 +123,16 @@ class Customers:
         if on_platform.any():
             weights = platform_awareness / platform_awareness.sum()
             self.platform[on_platform] = rng.choice(self.n_platforms, size=int(on_platform.sum()), p=weights)
-        self.mmf = np.zeros(n, dtype=np.float64)
+        # the portfolio: items held and used this month (bits: PC, app, then one per wallet), the
+        # secondary account's bank and each platform's fund balance
+        self.holds = np.zeros(n, dtype=np.uint8)
+        main = self.channel != BRANCH
+        self.holds[main] = 1 << np.where(self.channel[main] == PLATFORM, FIRST_WALLET + self.platform[main],
+                                         self.channel[main] - 1).astype(np.uint8)
+        self._initial_wallets(rng)
+        self.active = self.holds.copy()
+        self.secondary = np.full(n, -1, dtype=np.int8)
+        self.funds = np.zeros((n, self.n_platforms), dtype=np.float64)
         # tickets scale with wealth relative to the starting population's, so wealth ** elasticity
         # is kept as its start value times one common factor too
         self.wealth_power0 = self.wealth0 ** cfg.transactions.wealth_ticket_elasticity
@@ -125,8 +150,10 @@ class Customers:
         self.aware[:] = rng.random((aware_p.size, n), dtype=np.float32) < aware_p[:, None]
         self.aware[self.bank, np.arange(n)] = True
         self.aware[self.n_banks + self.platform[on_platform], on_platform] = True
-        self.recount()
+        for p in range(self.n_platforms):
+            self.aware[self.n_banks + p, (self.holds >> (FIRST_WALLET + p)) & 1 == 1] = True
         self._monthly_growth = (1 + cfg.population.wealth_growth) ** (1 / 12) - 1
+        self.recount()
         self._power_growth = (1 + self._monthly_growth) ** cfg.transactions.wealth_ticket_elasticity
         self._wealth0_total = float(self.wealth0.sum())
         self._fixed_args = self._kernel_constants()
@@ -138,6 +165,15 @@ class Customers:
         rank[np.argsort(score)] = np.arange(self.size, dtype=np.float32) / self.size
         cuts = np.cumsum([shares[c] for c in CHANNELS])[:-1]
         return np.searchsorted(cuts, rank, side="right").astype(np.int8)
+
+    def _initial_wallets(self, rng: np.random.Generator) -> None:
+        """Each platform's `initial_holders` share of adults hold its wallet at the start: those with
+        the highest literacy plus noise, as with the initial channels."""
+        for p, pl in enumerate(self.cfg.platforms.values()):
+            k = int(round(pl.initial_holders * self.size))
+            if k:
+                score = self.literacy0 + 0.15 * rng.standard_normal(self.size, dtype=np.float32)
+                self.holds[np.argsort(-score, kind="stable")[:k]] |= np.uint8(1 << (FIRST_WALLET + p))
 
     # ------------------------------------------------------------------ derived state
     @property
@@ -151,34 +187,67 @@ class Customers:
         return self.wealth0 * self.wealth_factor
 
     @property
+    def mmf(self) -> np.ndarray:
+        """Money-fund balance over all platforms, RMB (a new array)."""
+        return self.funds.sum(axis=1)
+
+    @property
     def deposits(self) -> np.ndarray:
-        """Balance held at the primary bank, RMB."""
+        """Balance held at banks (primary and secondary), RMB."""
         return self.wealth - self.mmf
 
     # ------------------------------------------------------------------ monthly steps
     def decide_month(self, institutions: tuple, layout: tuple, switch_costs: tuple[float, float],
-                     awareness_terms: tuple, years: float, purchase_limit: float | None,
+                     awareness_terms: tuple, years: float, portfolio_terms: PortfolioTerms,
                      self_service_share: np.ndarray, mobile_maturity: float, rng: np.random.Generator):
         """The month in one compiled call, in order: the month's menu from the institutions
         (`kernels.menu_terms`, whose arguments `institutions` are), `update_awareness` (with
         `awareness_prob`; `awareness_terms` are its ecosystem reach, word of mouth and scope),
-        partnership awareness (`kernels.partnership_awareness`), `reconsider`, `update_balances`
-        (at the open platforms' fund yields and the banks' deposit rates), then `transactions`.
+        partnership awareness (`kernels.partnership_awareness`), `reconsider`, the portfolio
+        (`portfolio.portfolio_month`, with `portfolio_terms`), then `transactions`.
         `layout` is the menu's fixed part, in the order of `Menu`'s fields (bank, platform,
         channel, provider, category, literacy weight, leave cost, partnership discount), and
         `switch_costs` the costs to change bank and to open a platform account.
 
         Returns (outcome, inflow, (transaction counts, values), the tally after the month).
         """
-        chosen, balances, traded, (counts, wealth_power, customers, deposits) = kernels.decide_month(
+        chosen, held, traded, (counts, wealth_power, customers) = kernels.decide_month(
             rng, institutions, layout, switch_costs, (*self._fixed_args["awareness"], self._counts, *awareness_terms),
-            self._choice_args(years), (self._savers(), self._saving_rules(purchase_limit)),
+            self._choice_args(years), (self.portfolio_state, portfolio_terms),
             self._trading_args(self._counts, self._wealth_power, self.wealth_power_factor * self._power_growth,
                                self_service_share, mobile_maturity))
         reconsidered, flows, bank_switches, platform_switches = chosen
-        inflow = self._booked_balances(*balances)
+        self._portfolio = held
+        inflow = self.grow_wealth()
         return (ChoiceOutcome(int(reconsidered), flows, int(bank_switches), int(platform_switches)), inflow, traded,
-                Tally(counts, wealth_power, deposits, self._funds, self.wealth_power_factor, customers))
+                Tally(counts, wealth_power, self.wealth_power_factor, customers, held))
+
+    @property
+    def portfolio_state(self) -> PortfolioState:
+        """The arrays `portfolio.portfolio_month` reads and updates."""
+        return self._fixed_args["portfolio"]
+
+    def portfolio_terms(self, years: float, mmf_yield: np.ndarray, deposit_rate: np.ndarray,
+                        purchase_limit: float | None, secondary_cost: float, wallet_onboarding: float,
+                        bank_partner: np.ndarray) -> PortfolioTerms:
+        """This month's `PortfolioTerms` from the month's rates, policy costs and partnerships."""
+        c, mk = self.cfg.customers, self.cfg.market
+        f64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
+        return PortfolioTerms(
+            years=float(years), wealth_factor=self.wealth_factor, growth=self._monthly_growth,
+            adoption_rate=self._fixed_args["adoption_rate"], adoption_threshold=float(c.adoption_threshold),
+            side_activity=self._fixed_args["side_activity"],
+            app_payment_share=float(c.app_payment_share), secondary_rate=float(c.secondary_account_rate),
+            secondary_cost=float(secondary_cost), partnership_discount=float(self.cfg.switching_cost.partnership_discount),
+            bank_partner=np.ascontiguousarray(bank_partner, dtype=np.int64), wallet_onboarding=float(wallet_onboarding),
+            age_branch_preference=self._fixed_args["preferences"][0],
+            rural_branch_multiplier=float(c.rural_branch_multiplier), tie_weight=float(c.tie_weight),
+            mmf_yield=f64(mmf_yield), deposit_rate=f64(deposit_rate), base_share=float(mk.mmf_base_share),
+            share_per_point=float(mk.mmf_share_per_point), max_share=float(mk.mmf_max_share),
+            dormant_factor=float(mk.mmf_dormant_factor),
+            purchase_limit=np.inf if purchase_limit is None else float(purchase_limit),
+            adjust_rate=float(mk.mmf_adjust_rate), fund_weight=self._fixed_args["fund_weight"],
+            secondary_deposit_share=float(mk.secondary_deposit_share))
 
     def awareness_prob(self, awareness_terms: tuple) -> np.ndarray:
         """(provider, segment) monthly probability of learning of each provider, from the counts
@@ -200,12 +269,6 @@ class Customers:
             rng, choosers, customers, self._menu_args(menu), preferences, running)
         return ChoiceOutcome(int(reconsidered), flows, int(bank_switches), int(platform_switches))
 
-    def update_balances(self, mmf_yield: np.ndarray, deposit_rate: np.ndarray,
-                        purchase_limit: float | None) -> float:
-        """Move savings toward each fund holder's target; grow wealth. Returns the inflow, RMB."""
-        return self._booked_balances(*kernels.rebalance_and_grow(
-            *self._balance_args(mmf_yield, deposit_rate, purchase_limit)))
-
     # the kernels' arguments, in their order and with the dtypes they are compiled for; the parts
     # that never change are built once, by `_kernel_constants`
     def _awareness_args(self, prob):
@@ -215,10 +278,7 @@ class Customers:
         """(choosers, customers, preferences, running) of `kernels.choose`; the menu goes between."""
         fixed = self._fixed_args
         return ((*fixed["choosers"], float(years)), fixed["customers"], fixed["preferences"],
-                (*fixed["running"], self.wealth_factor, *fixed["tallies"]))
-
-    def _savers(self):
-        return (self.wealth0, self.wealth_factor, *self._fixed_args["savers"])
+                (*fixed["running"], *fixed["tallies"]))
 
     @staticmethod
     def _menu_args(menu: Menu) -> tuple:
@@ -229,29 +289,24 @@ class Customers:
                 f64(menu.opening_extra), f64(menu.leave_cost), float(menu.platform_switch_cost),
                 i64(menu.platform_partner), float(menu.partnership_discount))
 
-    def _balance_args(self, mmf_yield, deposit_rate, purchase_limit):
-        return (*self._savers(), np.ascontiguousarray(mmf_yield, dtype=np.float64),
-                np.ascontiguousarray(deposit_rate, dtype=np.float64), *self._saving_rules(purchase_limit))
-
-    def _saving_rules(self, purchase_limit):
-        fixed = self._fixed_args
-        return (*fixed["saving"], np.inf if purchase_limit is None else float(purchase_limit), *fixed["adjusting"])
-
     def _kernel_constants(self) -> dict[str, tuple]:
-        c, mk = self.cfg.customers, self.cfg.market
+        c = self.cfg.customers
         return {
             "awareness": (self._aware_padded, self._aware_padded.view(np.uint64), self.segment_bounds),
             "choosers": (self.segment_bounds, np.asarray(c.reconsider_prob_by_age, dtype=np.float64)),
             "customers": (self.age, self.urban, self.literacy0, self.literacy_growth, self.yield_sensitivity,
-                          self.ties, self._aware_padded, self.bank, self.channel, self.platform),
+                          self.ties, self._aware_padded, self.bank, self.channel, self.platform, self.holds,
+                          self.secondary),
             "preferences": (np.asarray(c.age_branch_preference, dtype=np.float64), float(c.rural_branch_multiplier),
                             float(c.tie_weight), float(c.habit), PLATFORM + self.n_platforms),
-            "running": (self.segment, self.wealth0),
-            "tallies": (self.wealth_power0, self._counts, self._wealth_power, self._wealth_by_bank),
-            "savers": (self.mmf, self._wealth_by_bank, self.bank, self.platform, self.channel, self.yield_sensitivity),
-            "saving": (float(mk.mmf_base_share), float(mk.mmf_share_per_point), float(mk.mmf_max_share),
-                       float(mk.mmf_dormant_factor)),
-            "adjusting": (float(mk.mmf_adjust_rate), self._monthly_growth, self.n_banks, self.n_platforms),
+            "running": (self.segment,),
+            "tallies": (self.wealth_power0, self._counts, self._wealth_power),
+            "portfolio": PortfolioState(self.holds, self.active, self.secondary, self.funds, self.bank, self.channel,
+                                        self.platform, self.age, self.urban, self.literacy0, self.literacy_growth,
+                                        self.yield_sensitivity, self.ties, self._aware_padded, self.wealth0),
+            "adoption_rate": np.array([c.adoption_rate[k] for k in HOLDING_KINDS], dtype=np.float64),
+            "side_activity": np.array([c.side_activity[k] for k in HOLDING_KINDS], dtype=np.float64),
+            "fund_weight": np.array([p.fund_weight for p in self.cfg.platforms.values()], dtype=np.float64),
         }
 
     def grow_wealth(self) -> float:
@@ -262,11 +317,6 @@ class Customers:
         self.wealth_power_factor *= self._power_growth
         return inflow
 
-    def _booked_balances(self, fund_by_bank: np.ndarray, funds: np.ndarray) -> float:
-        """Keep the fund balances the kernel summed and grow wealth; returns the inflow."""
-        self._fund_by_bank, self._funds = fund_by_bank, funds
-        return self.grow_wealth()
-
     def _trading_args(self, counts, wealth_power, wealth_power_factor, self_service_share, mobile_maturity):
         t = self.cfg.transactions
         return (counts, wealth_power, wealth_power_factor / self.wealth_reference, self._tx_count_by_age,
@@ -276,27 +326,43 @@ class Customers:
     # ------------------------------------------------------------------ counts
     def tally(self) -> Tally:
         """The counts and sums as they stand, kept up to date by the monthly steps (no pass over customers)."""
-        return self._tally(self._counts, self._wealth_power, self._wealth_by_bank, self._fund_by_bank, self._funds)
+        counts, wealth_power, customers = kernels.snapshot(self._counts, self._wealth_power)
+        return Tally(counts, wealth_power, self.wealth_power_factor, customers, self._portfolio)
 
     def count(self) -> Tally:
-        """The same counts and sums recounted from the customer arrays, in one pass."""
-        return self._tally(*self._count_all())
+        """The same counts and sums recounted from the customer arrays (this month's use is carried over)."""
+        counts, wealth_power = self._count_all()
+        _, _, customers = kernels.snapshot(counts, wealth_power)
+        return Tally(counts, wealth_power, self.wealth_power_factor, customers, self._recount_portfolio())
 
-    def _tally(self, counts, wealth_power, wealth_by_bank, fund_by_bank, funds) -> Tally:
-        counts, wealth_power, customers, deposits = kernels.snapshot(counts, wealth_power, wealth_by_bank, fund_by_bank)
-        return Tally(counts, wealth_power, deposits, funds.copy(), self.wealth_power_factor, customers)
+    def _recount_portfolio(self) -> PortfolioTally:
+        holders, secondary, deposits, funds = portfolio.recount(
+            self.holds, self.secondary, self.funds, self.bank, self.wealth,
+            float(self.cfg.market.secondary_deposit_share), self.n_banks)
+        last = getattr(self, "_portfolio", None)
+        users, used = (last.users, (last.wallet_users, last.multihoming, last.mobile_payers)) if last is not None \
+            else (np.zeros_like(holders), (0, 0, 0))
+        wallet_holders = int(np.count_nonzero(self.holds >> FIRST_WALLET))
+        return PortfolioTally(holders, users, np.zeros(holders.shape[0], dtype=np.int64), secondary, 0,
+                              wallet_holders, *used, deposits, funds)
+
+    def book_portfolio(self, use: dict) -> None:
+        """Keep this month's use and openings, counted outside the engine (the reference model), beside
+        a recount of the holdings and balances."""
+        self._portfolio = self._recount_portfolio()._replace(**use)
 
     def recount(self) -> None:
         """Restart the running counts from the arrays, after the arrays were changed from outside."""
-        counts, wealth_power, wealth_by_bank, self._fund_by_bank, self._funds = self._count_all()
+        counts, wealth_power = self._count_all()
         if not hasattr(self, "_counts"):
-            self._counts, self._wealth_power, self._wealth_by_bank = counts, wealth_power, wealth_by_bank
+            self._counts, self._wealth_power = counts, wealth_power
         else:       # in place: the kernels' argument lists hold these arrays
-            self._counts[...], self._wealth_power[...], self._wealth_by_bank[...] = counts, wealth_power, wealth_by_bank
+            self._counts[...], self._wealth_power[...] = counts, wealth_power
+        self._portfolio = self._recount_portfolio()
 
     def _count_all(self):
-        return kernels.count_all(self.bank, self.channel, self.platform, self.segment, self.wealth, self.mmf,
-                                 self.wealth_power0, self.n_banks, self.n_platforms, N_SEGMENTS)
+        return kernels.count_all(self.bank, self.channel, self.platform, self.segment, self.wealth_power0,
+                                 self.n_banks, self.n_platforms, N_SEGMENTS)
 
     def transactions(self, self_service_share: np.ndarray, mobile_maturity: float, rng: np.random.Generator,
                      tally: Tally | None = None):

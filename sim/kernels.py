@@ -21,6 +21,7 @@ import numba
 import numpy as np
 
 from .config import CHANNELS
+from .portfolio import FIRST_WALLET, portfolio_month
 
 BRANCH, PLATFORM = CHANNELS.index("branch"), CHANNELS.index("platform")
 jit = numba.njit(cache=True, nogil=True)
@@ -125,15 +126,15 @@ def awareness_prob(counts, by_marketing, reach, is_open, word_of_mouth, fully_mi
 
 
 @jit
-def decide_month(rng, institutions, layout, switch_costs, awareness, choice, balances, trading):
+def decide_month(rng, institutions, layout, switch_costs, awareness, choice, portfolio, trading):
     """One month of decisions in one call (one hand-over of the generator), each step's arguments
     as a tuple: the month's menu from the institutions (`menu_terms`), learning of providers,
-    partnership awareness, choices, savings, then the month's transactions from the counts
-    after all of them. Returns each step's results and a `snapshot` of the running counts.
+    partnership awareness, main-channel choices, the portfolio (`portfolio.portfolio_month`:
+    adoption, use, secondary accounts and savings), then the month's transactions from the
+    counts after all of them. Returns each step's results and a `snapshot` of the running counts.
 
-    `balances` are the savers' arrays and the saving rules of `rebalance_and_grow`; the fund
-    yields and deposit rates between them come from the institutions' terms."""
-    banks, platforms, bank_fixed = institutions[2], institutions[3], institutions[4]
+    `portfolio` is the (`PortfolioState`, `PortfolioTerms`) pair of the month."""
+    banks = institutions[2]
     available, utility, presence, yield_term, opening_extra, platform_partner, by_marketing, is_open = \
         menu_terms(*institutions)
     aware, aware_words, bounds, counts, reach, word_of_mouth, fully_mixed = awareness
@@ -149,12 +150,11 @@ def decide_month(rng, institutions, layout, switch_costs, awareness, choice, bal
             yield_term, bank_switch_cost, opening_extra, leave_cost, platform_switch_cost, platform_partner, discount)
     chosen = choose(rng, choosers, customers, menu, preferences, running)
 
-    savers, saving_rules = balances
-    mmf_yield, deposit_rate = savings_rates(institutions[0], platforms, bank_fixed, institutions[5])
-    saved = rebalance_and_grow(*savers, mmf_yield, deposit_rate, *saving_rules)
+    state, terms = portfolio
+    held = portfolio_month(rng, state, terms, available, utility, m_literacy_weight, presence, yield_term,
+                           m_category, preferences[4])
     traded = transactions(rng, *trading)
-    wealth_power, wealth_by_bank = trading[1], savers[3]
-    return chosen, saved, traded, snapshot(counts, wealth_power, wealth_by_bank, saved[0])
+    return chosen, held, traded, snapshot(counts, trading[1])
 
 
 @jit
@@ -222,9 +222,8 @@ def menu_terms(month, tech, banks, platforms, bank_fixed, platform_fixed, weight
 
 
 @jit
-def snapshot(counts, wealth_power, wealth_by_bank, fund_by_bank):
-    """Copies of the running counts and wealth powers as they stand, with customers and deposits
-    by bank (the `Tally` of the moment, less the fund balances)."""
+def snapshot(counts, wealth_power):
+    """Copies of the running counts and wealth powers as they stand, with customers by primary bank."""
     n_channels, n_slots, n_banks, n_segments = counts.shape
     customers = np.zeros(n_banks, dtype=np.int64)
     for ch in range(n_channels):
@@ -232,7 +231,7 @@ def snapshot(counts, wealth_power, wealth_by_bank, fund_by_bank):
             for b in range(n_banks):
                 for s in range(n_segments):
                     customers[b] += counts[ch, q, b, s]
-    return counts.copy(), wealth_power.copy(), customers, wealth_by_bank - fund_by_bank
+    return counts.copy(), wealth_power.copy(), customers
 
 
 @jit
@@ -315,17 +314,22 @@ def choose(rng, choosers, customers, menu, preferences, running):
 
     Who reconsiders is drawn by `draw_reconsidering`. All choose from the same state: word
     of mouth reads ties' channels as they were before anyone moved (synchronous), so the
-    order does not matter. Returns (number who reconsidered, channel flows (4, 4), bank
-    switches, platform switches); updates bank, channel and platform in place, and the
-    running counts, wealth_power and wealth_by_bank (see `count_all`) for those who moved.
+    order does not matter. A platform whose wallet the customer already holds costs no
+    onboarding. The chosen channel is held from then on (`portfolio`); a new primary bank's
+    PC banking and app are not held until chosen or adopted, and a secondary account at the
+    new primary bank becomes the primary relationship. Returns (number who reconsidered,
+    channel flows (4, 4), bank switches, platform switches); updates bank, channel, platform,
+    holds and secondary in place, and the running counts and wealth_power (see `count_all`)
+    for those who moved.
     """
     bounds, prob_by_age, years = choosers
-    age, urban, literacy0, literacy_growth, yield_sensitivity, ties, aware, bank, channel, platform = customers
+    age, urban, literacy0, literacy_growth, yield_sensitivity, ties, aware, bank, channel, platform, holds, secondary = \
+        customers
     (m_bank, m_platform, m_channel, m_provider, m_category, m_available, m_utility, m_literacy_weight,
      m_branch_presence, m_yield_term, bank_switch_cost, opening_extra, leave_cost, platform_switch_cost,
      platform_partner, partnership_discount) = menu
     age_branch_preference, rural_branch_multiplier, tie_weight, habit, n_categories = preferences
-    segment, wealth0, wealth_factor, wealth_power0, counts, wealth_power, wealth_by_bank = running
+    segment, wealth_power0, counts, wealth_power = running
     who = draw_reconsidering(bounds, prob_by_age, rng)
     m, n_alt = who.size, m_utility.size
     new_bank = np.empty(m, dtype=np.int8)
@@ -346,10 +350,11 @@ def choose(rng, choosers, customers, menu, preferences, running):
             knows[r, k] = row[who[r]]
     g_age = np.empty(m, dtype=np.int8)
     g_bank, g_channel, g_platform = np.empty(m, dtype=np.int8), np.empty(m, dtype=np.int8), np.empty(m, dtype=np.int8)
+    g_holds = np.empty(m, dtype=np.uint8)
     g_literacy, g_presence, g_yield = np.empty(m), np.empty(m), np.empty(m)
     for r in range(m):
         i = who[r]
-        g_age[r], g_bank[r], g_channel[r], g_platform[r] = age[i], bank[i], channel[i], platform[i]
+        g_age[r], g_bank[r], g_channel[r], g_platform[r], g_holds[r] = age[i], bank[i], channel[i], platform[i], holds[i]
         g_literacy[r] = min(1.0, literacy0[i] + literacy_growth[age[i]] * years)
         g_presence[r] = 1.0 + (0.0 if urban[i] else rural_branch_multiplier)
         g_yield[r] = yield_sensitivity[i]
@@ -359,6 +364,7 @@ def choose(rng, choosers, customers, menu, preferences, running):
                                               partnership_discount, habit, n_categories)
     base = np.where(m_available, m_utility, -np.inf)
     is_branch = (m_channel == BRANCH).astype(np.float64)
+    first_platform_alt = n_alt - platform_partner.size
     v, cumulative = np.empty(n_alt), np.empty(n_alt)
     tie_share = np.zeros(n_categories)
     for r in range(m):
@@ -374,6 +380,9 @@ def choose(rng, choosers, customers, menu, preferences, running):
         for j in range(n_alt):            # plain arithmetic over the alternatives: vectorized by the compiler
             v[j] = (base[j] + literacy * m_literacy_weight[j] + presence * m_branch_presence[j]
                     + sensitivity * m_yield_term[j] + branch_preference * is_branch[j] - cost[j] - habit_row[j])
+        for q in range(platform_partner.size):     # a wallet already held costs no onboarding
+            if q != pl and g_holds[r] & np.uint8(1 << (FIRST_WALLET + q)):
+                v[first_platform_alt + q] += platform_switch_cost
         top = -np.inf
         for j in range(n_alt):
             v[j] = v[j] + tie_share[m_category[j]] if knows[r, m_provider[j]] else -np.inf
@@ -409,8 +418,12 @@ def choose(rng, choosers, customers, menu, preferences, running):
         counts[ch1, p1 + 1, b1, s] += 1
         wealth_power[ch0, b0, s] -= wealth_power0[i]
         wealth_power[ch1, b1, s] += wealth_power0[i]
-        wealth_by_bank[b0] -= wealth0[i] * wealth_factor
-        wealth_by_bank[b1] += wealth0[i] * wealth_factor
+        if b1 != b0:
+            holds[i] &= ~np.uint8(0b11)
+            if secondary[i] == b1:
+                secondary[i] = -1
+        if ch1 != BRANCH:
+            holds[i] |= np.uint8(1 << (ch1 - 1 if ch1 != PLATFORM else FIRST_WALLET + p1))
         if ch1 != ch0:
             flows[ch0, ch1] += 1
         bank_switches += b1 != b0
@@ -458,53 +471,16 @@ def transactions(rng, counts, wealth_power, wealth_factor, count_by_age, digital
 
 
 @jit
-def rebalance_and_grow(wealth0, wealth_factor, mmf, wealth_by_bank, bank, platform, channel, yield_sensitivity,
-                       mmf_yield, deposit_rate, base_share, share_per_point, max_share, dormant_factor, purchase_limit,
-                       adjust_rate, growth, n_banks, n_platforms):
-    """Fund holders move savings toward their target fund share; all wealth grows.
-
-    A customer's wealth is wealth0 times the common `wealth_factor` (all wealth grows at one
-    rate, applied by the caller), so only fund holders are visited; the running wealth by
-    bank grows here. Returns (fund balances by bank, fund balances by platform).
-    """
-    by_bank = np.zeros(n_banks)
-    by_platform = np.zeros(n_platforms + 1)
-    for i in range(wealth0.size):
-        p = platform[i]
-        if p < 0:
-            continue
-        share = base_share + share_per_point * yield_sensitivity[i] * (mmf_yield[p] - deposit_rate[bank[i]])
-        share = min(max(share, 0.0), max_share)
-        if channel[i] != PLATFORM:
-            share *= dormant_factor
-        target = min(share * wealth0[i] * wealth_factor, purchase_limit)
-        balance = mmf[i] + adjust_rate * (target - mmf[i])
-        mmf[i] = balance
-        by_bank[bank[i]] += balance
-        by_platform[p + 1] += balance
-    wealth_by_bank *= 1.0 + growth
-    return by_bank, by_platform[1:]
-
-
-@jit
-def count_all(bank, channel, platform, segment, wealth, mmf, wealth_power0, n_banks, n_platforms, n_segments):
-    """Every count and sum the month needs, recounted from the customer arrays in one pass.
-
-    Returns counts (channel, platform + 1, bank, segment) with platform slot 0 for no
-    platform account, wealth_power (channel, bank, segment), wealth_by_bank, and fund
-    balances by bank and by platform. The engine keeps these running instead (`choose`,
-    `rebalance_and_grow`); this recount starts them and checks them.
+def count_all(bank, channel, platform, segment, wealth_power0, n_banks, n_platforms, n_segments):
+    """The running counts recounted from the customer arrays in one pass: counts (channel,
+    platform + 1, bank, segment) with platform slot 0 for no platform, and wealth_power
+    (channel, bank, segment). The engine keeps these running instead (`choose`); this
+    recount starts them and checks them.
     """
     counts = np.zeros((4, n_platforms + 1, n_banks, n_segments), dtype=np.int64)
     wealth_power = np.zeros((4, n_banks, n_segments))
-    wealth_by_bank = np.zeros(n_banks)
-    fund_by_bank = np.zeros(n_banks)
-    funds = np.zeros(n_platforms + 1)
     for i in range(bank.size):
         b, ch, p, s = bank[i], channel[i], platform[i], segment[i]
         counts[ch, p + 1, b, s] += 1
         wealth_power[ch, b, s] += wealth_power0[i]
-        wealth_by_bank[b] += wealth[i]
-        fund_by_bank[b] += mmf[i]
-        funds[p + 1] += mmf[i]
-    return counts, wealth_power, wealth_by_bank, fund_by_bank, funds[1:]
+    return counts, wealth_power

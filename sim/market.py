@@ -98,8 +98,19 @@ class MarketModel(mesa.Model):
         simulated customer scale.
         """
         return self.customers.decide_month(self._institution_terms(), self._layout_args, self._switch_costs(),
-                                           self._awareness_constants, self.years_elapsed,
-                                           self.policy.mmf_purchase_limit, self_service, maturity, self.rng)
+                                           self._awareness_constants, self.years_elapsed, self._portfolio_terms(),
+                                           self_service, maturity, self.rng)
+
+    def _portfolio_terms(self):
+        """This month's terms of the customers' portfolios (`sim/portfolio.py`): fund yields and deposit
+        rates, the purchase limit, the cost of a secondary account (a branch visit while accounts cannot
+        be opened remotely), wallet onboarding, and each bank's partner platform."""
+        sc, pol = self.cfg.switching_cost, self.policy
+        visit = 0.0 if pol.remote_account_opening else sc.branch_visit_to_open
+        partner = [self.platform_index[b.partner] if b.partner is not None else -1 for b in self.banks]
+        return self.customers.portfolio_terms(self.years_elapsed, *self._savings_terms(),
+                                              secondary_cost=sc.scale * (sc.secondary_account + visit),
+                                              wallet_onboarding=self._switch_costs()[1], bank_partner=np.array(partner))
 
     def _savings_terms(self):
         """Each open platform's fund yield, each bank's deposit rate (%), the purchase limit (RMB or None);
@@ -175,10 +186,13 @@ class MarketModel(mesa.Model):
                 float(pol.ukey_friction), visit)
 
     def _switch_costs(self) -> tuple[float, float]:
-        """Utils to change primary bank, and to open a platform account, under this month's policy."""
+        """Utils to change primary bank, and to open a platform account, under this month's policy.
+
+        A primary (Class I) account is opened at a branch even where Class II/III accounts open
+        remotely, so remote opening lowers the cost of a secondary account (`_portfolio_terms`),
+        not of a change of primary bank."""
         sc, pol = self.cfg.switching_cost, self.policy
-        visit = 0.0 if pol.remote_account_opening else sc.branch_visit_to_open
-        return (sc.scale * (sc.bank + visit),
+        return (sc.scale * (sc.bank + sc.branch_visit_to_open),
                 sc.scale * sc.platform + self.regulator.platform_onboarding_friction(pol))
 
     def _menu(self) -> Menu:

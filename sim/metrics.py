@@ -50,6 +50,16 @@ COLUMN_UNITS = {
     "platform_share_*": ("fraction", "customers of the group whose active channel is a platform's app"),
     "mmf_yield_market": ("percent per year", "market money-fund yield"),
     "policy_*": ("lever value", "regulation in force this month; an empty cap or limit means none"),
+    "holders_pc_m": ("million adults", "adults holding their primary bank's PC banking (adopted; active or dormant)"),
+    "holders_mobile_m": ("million adults", "adults holding their primary bank's mobile app (adopted; active or dormant)"),
+    "holders_platform_m": ("million adults", "adults holding at least one platform wallet (adopted; active or dormant)"),
+    "users_pc_m": ("million adults", "monthly active PC banking users: used it at least once this month"),
+    "users_mobile_m": ("million adults", "monthly active bank-app users: used it at least once this month"),
+    "users_platform_m": ("million adults", "monthly active platform users: used at least one wallet this month"),
+    "multihoming_share": ("fraction", "adults who used both their bank's app and a platform wallet this month"),
+    "mobile_payers_m": ("million adults", "adults who paid by phone this month, by wallet or bank app (the model's counterpart of CNNIC's mobile-payment users)"),
+    "secondary_accounts_m": ("million accounts", "secondary (Class II) bank accounts held, one at most per adult"),
+    "secondary_opened_m": ("million accounts", "secondary accounts opened this month"),
 }
 
 
@@ -159,6 +169,18 @@ class MetricsRecorder:
         for g, (digital, platform) in enumerate(_GROUP_COLUMNS):
             col[digital] = groups[:, g, 1:].sum(axis=1) / in_group[:, g]
             col[platform] = groups[:, g, PLATFORM_CHANNEL] / in_group[:, g]
+        portfolios = [t.portfolio for t in tallies]
+        holders = np.stack([p.holders for p in portfolios]).sum(axis=2)     # (month, item)
+        users = np.stack([p.users for p in portfolios]).sum(axis=2)
+        count = lambda field: np.array([getattr(p, field) for p in portfolios], dtype=float)  # noqa: E731
+        col["holders_pc_m"], col["holders_mobile_m"] = holders[:, 0] * millions, holders[:, 1] * millions
+        col["holders_platform_m"] = count("wallet_holders") * millions
+        col["users_pc_m"], col["users_mobile_m"] = users[:, 0] * millions, users[:, 1] * millions
+        col["users_platform_m"] = count("wallet_users") * millions
+        col["multihoming_share"] = count("multihoming") / size
+        col["mobile_payers_m"] = count("mobile_payers") * millions
+        col["secondary_accounts_m"] = np.array([p.secondary.sum() for p in portfolios]) * millions
+        col["secondary_opened_m"] = count("secondary_opened") * millions
         col["mmf_yield_market"] = self._stack(6).astype(float)
         policies = [month[7] for month in self._months]
         none_as_nan = lambda v: np.nan if v is None else float(v)  # noqa: E731 - "no cap" stays numeric
@@ -189,6 +211,9 @@ class MetricsRecorder:
         users = counts[:, PLATFORM_CHANNEL, 1:].sum(axis=(2, 3))          # (month, platform)
         holders = counts[:, :, 1:].sum(axis=(1, 3, 4))
         funds = np.stack([t.funds for t in tallies]) * (m.scale / 1e9)
+        held = np.stack([t.portfolio.holders for t in tallies]) * millions     # (month, item, bank)
+        used = np.stack([t.portfolio.users for t in tallies]) * millions
+        secondary = np.stack([t.portfolio.secondary for t in tallies]) * millions
         books = self._stack(10)                                          # (month, platform, field)
         nb, npl = len(m.banks), len(m.platforms)
         nan_banks, nan_platforms = np.full((n, nb), np.nan), np.full((n, npl), np.nan)
@@ -218,6 +243,10 @@ class MetricsRecorder:
             "rate_offered": both(accounts[:, :, 8], books[:, :, 5]),
             "partner": [x for month in self._months for x in [*month[9], *[np.nan] * npl]],
             "account_holders": platforms_only(holders * millions),
+            "holders": both(held[:, 1], held[:, 2:].sum(axis=2)),
+            "active_users": both(used[:, 1], used[:, 2:].sum(axis=2)),
+            "pc_holders": banks_only(held[:, 0]), "pc_active_users": banks_only(used[:, 0]),
+            "secondary_accounts": banks_only(secondary),
             "subsidy_per_year": platforms_only(books[:, :, 4]),
         })
 

@@ -7,7 +7,10 @@ the baseline of the speed benchmark. Institutions, the regulator, transactions a
 metrics are shared with `MarketModel`; only the customers' monthly decisions differ.
 
 Word of mouth reads ties' channels as they were at the start of the month, as the
-vectorized engine does (synchronous update), so activation order cannot matter.
+vectorized engine does (synchronous update), so activation order cannot matter. The
+month has two rounds, as in the engine: every agent learns and reconsiders its main
+channel, then every agent manages its portfolio (adoption, use, secondary account,
+savings) seeing its ties' new main channels.
 """
 from __future__ import annotations
 
@@ -16,8 +19,10 @@ import math
 import mesa
 import numpy as np
 
-from .customers import BRANCH, PLATFORM, ChoiceOutcome
+from .config import HOLDING_KINDS
+from .customers import BRANCH, MOBILE, PC, PLATFORM, ChoiceOutcome
 from .market import MarketModel
+from .portfolio import FIRST_WALLET, PortfolioTally
 
 
 class CustomerAgent(mesa.Agent):
@@ -29,8 +34,10 @@ class CustomerAgent(mesa.Agent):
         self.i = i
         self.age, self.urban, self.segment = int(c.age[i]), bool(c.urban[i]), int(c.segment[i])
         self.literacy0, self.yield_sensitivity = float(c.literacy0[i]), float(c.yield_sensitivity[i])
-        self.wealth, self.mmf = float(c.wealth0[i] * c.wealth_factor), float(c.mmf[i])
+        self.wealth = float(c.wealth0[i] * c.wealth_factor)
+        self.funds = [float(f) for f in c.funds[i]]
         self.bank, self.channel, self.platform = int(c.bank[i]), int(c.channel[i]), int(c.platform[i])
+        self.holds, self.active, self.secondary = int(c.holds[i]), int(c.active[i]), int(c.secondary[i])
         self.aware = [bool(a) for a in c.aware[:, i]]
         self.ties = [int(t) for t in c.ties[i]]
 
@@ -38,7 +45,15 @@ class CustomerAgent(mesa.Agent):
     def category(self) -> int:
         return PLATFORM + self.platform if self.channel == PLATFORM else self.channel
 
+    def holds_item(self, item: int) -> bool:
+        return bool(self.holds >> item & 1)
+
+    def literacy(self) -> float:
+        m = self.model
+        return min(1.0, self.literacy0 + m.cfg.population.literacy_growth_by_age[self.age] * m.years_elapsed)
+
     def step(self) -> None:
+        """The first round: learn of providers, and perhaps reconsider the main channel."""
         m = self.model
         rng = m.random
         for k, p in enumerate(m.awareness_now[self.segment]):
@@ -46,12 +61,11 @@ class CustomerAgent(mesa.Agent):
                 self.aware[k] = True
         if rng.random() < m.cfg.customers.reconsider_prob_by_age[self.age]:
             self.reconsider()
-        self.save()
 
     def reconsider(self) -> None:
         m, c, menu = self.model, self.model.cfg.customers, self.model.menu_now
         old_bank, old_channel, old_platform = self.bank, self.channel, self.platform
-        literacy = min(1.0, self.literacy0 + m.cfg.population.literacy_growth_by_age[self.age] * m.years_elapsed)
+        literacy = self.literacy()
         tie_share = [0.0] * (PLATFORM + len(m.platforms))
         for t in self.ties:
             tie_share[m.category_last[t]] += 1 / len(self.ties)
@@ -72,7 +86,7 @@ class CustomerAgent(mesa.Agent):
                 if bank == partner:
                     cost *= 1 - menu["partnership_discount"]
                 u -= cost
-            if platform >= 0 and platform != self.platform:
+            if platform >= 0 and platform != self.platform and not self.holds_item(FIRST_WALLET + platform):
                 u -= menu["platform_switch_cost"]
             if menu["category"][j] != self.category:
                 u -= c.habit
@@ -92,21 +106,110 @@ class CustomerAgent(mesa.Agent):
         if menu["platform"][pick] >= 0:
             self.platform = menu["platform"][pick]
         self.channel = menu["channel"][pick]
+        if self.bank != old_bank:              # a new primary bank: its PC banking and app are not held yet
+            self.holds &= ~0b11
+            if self.secondary == self.bank:
+                self.secondary = -1
+        if self.channel != BRANCH:
+            self.holds |= 1 << self.main_item()
         m.tally_choice(self, old_bank, old_channel, old_platform)
 
-    def save(self) -> None:
-        m, mk = self.model, self.model.cfg.market
-        if self.platform >= 0:
-            mmf_yield, deposit_rate, limit = m.savings_now
-            spread = mmf_yield[self.platform] - deposit_rate[self.bank]
-            share = min(mk.mmf_max_share, max(0.0, mk.mmf_base_share + mk.mmf_share_per_point
-                                              * self.yield_sensitivity * spread))
-            if self.channel != PLATFORM:
-                share *= mk.mmf_dormant_factor
-            target = share * self.wealth
-            if limit is not None:
-                target = min(target, limit)
-            self.mmf += mk.mmf_adjust_rate * (target - self.mmf)
+    def main_item(self) -> int:
+        if self.channel == BRANCH:
+            return -1
+        return FIRST_WALLET + self.platform if self.channel == PLATFORM else self.channel - 1
+
+    def manage_portfolio(self) -> None:
+        """The second round: adopt and use channels and wallets, perhaps open a secondary account,
+        and move savings (sim/portfolio.py states the rules)."""
+        m, c, menu, t = self.model, self.model.cfg.customers, self.model.menu_now, self.model.portfolio_now
+        rng, nb, npl = m.random, len(m.banks), len(m.platforms)
+        literacy, main, used = self.literacy(), self.main_item(), 0
+        counter = None
+        for j in range(FIRST_WALLET + npl):
+            u = rng.random()
+            kind = HOLDING_KINDS[min(j, FIRST_WALLET)]
+            if self.holds_item(j):
+                if j == main or u < c.side_activity[kind]:
+                    used |= 1 << j
+                continue
+            alt = 3 * self.bank + 1 + j if j < FIRST_WALLET else 3 * nb + j - FIRST_WALLET
+            provider = self.bank if j < FIRST_WALLET else nb + j - FIRST_WALLET
+            if u >= c.adoption_rate[kind] or not menu["available"][alt] or not self.aware[provider]:
+                continue
+            if counter is None:
+                counter = self.branch_utility(literacy)
+            v = self.alternative_utility(alt, literacy, with_ties=True)
+            if j >= FIRST_WALLET:
+                v -= menu["platform_switch_cost"]
+            odds = 1.0 if counter == -math.inf else 1 / (1 + math.exp(min(700.0, counter + c.adoption_threshold - v)))
+            if u < c.adoption_rate[kind] * odds:
+                self.holds |= 1 << j
+                used |= 1 << j
+                m.adoptions[j] += 1
+        if self.secondary < 0 and self.holds and rng.random() < c.secondary_account_rate:
+            self.open_secondary(literacy, t)
+        self.active = used
+        self.save(t)
+        app, wallet = used >> MOBILE & 1, used >> FIRST_WALLET
+        m.multihoming += bool(app and wallet)
+        m.payers += bool(wallet or (app and rng.random() < c.app_payment_share))
+
+    def alternative_utility(self, alt: int, literacy: float, with_ties: bool) -> float:
+        menu = self.model.menu_now
+        u = (menu["utility"][alt] + literacy * menu["literacy_weight"][alt]
+             + self.yield_sensitivity * menu["yield_term"][alt])
+        return u + (self.tie_share(menu["category"][alt]) if with_ties else 0.0)
+
+    def tie_share(self, category: int) -> float:
+        m = self.model
+        return m.cfg.customers.tie_weight * sum(m.category_now[t] == category for t in self.ties) / max(len(self.ties), 1)
+
+    def branch_utility(self, literacy: float) -> float:
+        m, c, menu = self.model, self.model.cfg.customers, self.model.menu_now
+        branch = 3 * self.bank
+        if not menu["available"][branch]:
+            return -math.inf
+        presence = 1 + (0.0 if self.urban else c.rural_branch_multiplier)
+        return (self.alternative_utility(branch, literacy, with_ties=True) + presence * menu["branch_presence"][branch]
+                + c.age_branch_preference[self.age])
+
+    def open_secondary(self, literacy: float, t) -> None:
+        m, menu = self.model, self.model.menu_now
+        stay = self.alternative_utility(3 * self.bank + 2, literacy, with_ties=False)
+        options, weights = [], []
+        for k in range(len(m.banks)):
+            alt = 3 * k + 2
+            if k == self.bank or not menu["available"][alt] or not self.aware[k]:
+                continue
+            cost = t.secondary_cost
+            partner = t.bank_partner[k]
+            if partner >= 0 and self.holds_item(FIRST_WALLET + partner):
+                cost *= 1 - t.partnership_discount
+            options.append(k)
+            weights.append(math.exp(min(700.0, self.alternative_utility(alt, literacy, with_ties=False) - cost - stay)))
+        draw = m.random.random() * (1 + sum(weights))
+        for k, w in zip(options, weights):
+            draw -= w
+            if draw < 0:
+                self.secondary = k
+                m.secondary_opened += 1
+                return
+
+    def save(self, t) -> None:
+        m, nb = self.model, len(self.model.banks)
+        wallets = [p for p in range(len(self.funds))
+                   if self.holds_item(FIRST_WALLET + p) and m.menu_now["available"][3 * nb + p]]
+        if wallets:
+            best = max(t.mmf_yield[p] - t.deposit_rate[self.bank] for p in wallets)
+            share = min(t.max_share, max(0.0, t.base_share + t.share_per_point * self.yield_sensitivity * best))
+            weights = sum(t.fund_weight[p] for p in wallets)
+            for p in wallets:
+                target = share * self.wealth * t.fund_weight[p] / weights
+                if not self.active >> (FIRST_WALLET + p) & 1:
+                    target *= t.dormant_factor
+                target = min(target, t.purchase_limit)
+                self.funds[p] += t.adjust_rate * (target - self.funds[p])
         self.wealth *= 1 + m.wealth_growth_month
 
 
@@ -118,6 +221,18 @@ class ReferenceMarketModel(MarketModel):
         self.wealth_growth_month = (1 + cfg.population.wealth_growth) ** (1 / 12) - 1
         for i in range(self.customers.size):
             CustomerAgent(self, i)
+
+    def _portfolio_use(self, agents) -> dict:
+        """This month's use and openings, counted over the agents (the rest is recounted)."""
+        nb, n_items = len(self.banks), FIRST_WALLET + len(self.platforms)
+        users = np.zeros((n_items, nb), dtype=np.int64)
+        wallet_users = 0
+        for a in agents:
+            for j in range(n_items):
+                users[j, a.bank] += a.active >> j & 1
+            wallet_users += bool(a.active >> FIRST_WALLET)
+        return dict(users=users, adoptions=self.adoptions, secondary_opened=self.secondary_opened,
+                    wallet_users=wallet_users, multihoming=self.multihoming, mobile_payers=self.payers)
 
     def tally_choice(self, agent: CustomerAgent, old_bank: int, old_channel: int, old_platform: int) -> None:
         self._reconsidered += 1
@@ -131,9 +246,11 @@ class ReferenceMarketModel(MarketModel):
         self.awareness_now = self._awareness_prob().T.tolist()          # [segment][provider]
         menu = self._menu()
         self.menu_now = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in vars(menu).items()}
-        self.savings_now = self._savings_terms()
+        self.portfolio_now = self._portfolio_terms()
         self.category_last = cust.category.tolist()
         self._reconsidered = self._bank_switches = self._platform_switches = 0
+        self.adoptions = np.zeros(FIRST_WALLET + len(self.platforms), dtype=np.int64)
+        self.secondary_opened = self.multihoming = self.payers = 0
         self._flows = np.zeros((4, 4), dtype=np.int64)
         agents = self.agents_by_type[CustomerAgent]
         partners = self._partnerships()
@@ -145,14 +262,17 @@ class ReferenceMarketModel(MarketModel):
                     a.aware[len(self.banks) + platform] = True
         wealth_before = sum(a.wealth for a in agents)
         agents.shuffle_do("step")
+        self.category_now = [a.category for a in sorted(agents, key=lambda a: a.i)]
+        agents.shuffle_do("manage_portfolio")
         for a in agents:    # the arrays the shared transaction and metrics code reads
             i = a.i
             cust.bank[i], cust.channel[i], cust.platform[i] = a.bank, a.channel, a.platform
-            cust.mmf[i] = a.mmf
+            cust.holds[i], cust.active[i], cust.secondary[i], cust.funds[i] = a.holds, a.active, a.secondary, a.funds
             cust.aware[:, i] = a.aware
         cust.grow_wealth()                                      # each agent's wealth grew at this rate
         cust.recount()
         outcome = ChoiceOutcome(self._reconsidered, self._flows, self._bank_switches, self._platform_switches)
+        cust.book_portfolio(self._portfolio_use(agents))
         tally = cust.tally()
         return (outcome, wealth_before * self.wealth_growth_month,
                 cust.transactions(self_service, maturity, self.rng, tally), tally)

@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.customers import BRANCH, PLATFORM
 from sim.market import MarketModel
+from sim.portfolio import FIRST_WALLET
 
 
 def run_checking_invariants(model: MarketModel) -> MarketModel:
@@ -27,6 +29,7 @@ def run_checking_invariants(model: MarketModel) -> MarketModel:
         bad = [k for k, v in metrics.items() if not np.isfinite(v)]
         assert not bad, bad
         assert (cust.platform[cust.channel == 3] >= 0).all()
+        portfolio_invariants(model, row)
         assert cust.tally().matches(cust.count()), "running counts drifted from a recount of the customers"
         assert 0 <= row["off_counter_rate"] <= 1 and 0 <= row["mobile_value_share"] <= 1
         assert 0 <= row["churn_rate"] <= 1
@@ -34,3 +37,22 @@ def run_checking_invariants(model: MarketModel) -> MarketModel:
     for _, month in inst[inst["kind"] == "bank"].groupby("step"):
         assert month["share"].sum() == pytest.approx(1.0)
     return model
+
+
+def portfolio_invariants(model: MarketModel, row: dict) -> None:
+    """Active users are holders; the main channel is held; a secondary account is at another bank;
+    only held wallets carry fund balances; the month's use columns are consistent."""
+    cust = model.customers
+    assert ((cust.active & ~cust.holds) == 0).all(), "an item was used but is not held"
+    digital = cust.channel != BRANCH
+    main_bit = np.where(cust.channel == PLATFORM, FIRST_WALLET + cust.platform, cust.channel - 1)[digital]
+    assert ((cust.holds[digital] >> main_bit.astype(np.uint8)) & 1).all(), "a main channel is not held"
+    assert (cust.secondary != cust.bank).all()
+    for p in range(cust.n_platforms):
+        assert (cust.funds[(cust.holds >> (FIRST_WALLET + p)) & 1 == 0, p] == 0).all()
+    for kind in ("pc", "mobile", "platform"):
+        assert 0 <= row[f"users_{kind}_m"] <= row[f"holders_{kind}_m"] + 1e-9
+    assert 0 <= row["multihoming_share"] <= 1
+    assert row["multihoming_share"] * model.cfg.population.represents_adults / 1e6 <= min(
+        row["users_mobile_m"], row["users_platform_m"]) + 1e-6
+    assert row["mobile_payers_m"] <= model.cfg.population.represents_adults / 1e6

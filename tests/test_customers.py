@@ -1,5 +1,5 @@
-"""Customer mechanics: ties, initial state, learning, reconsidering, the logit choice, balances,
-transactions."""
+"""Customer mechanics: ties, initial state, learning, reconsidering, the logit choice, transactions
+(the portfolio and balances: tests/test_portfolio.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -163,21 +163,6 @@ def test_partnership_discount_lowers_cost_into_the_partner_bank_only():
     cust.reconsider(menu, 0.0, rng)
     moved = np.bincount(cust.bank, minlength=4)
     assert moved[0] > 5 * max(moved[1], moved[2], 1)
-
-
-def test_balances_stay_within_wealth_respect_limit_and_conserve():
-    cfg, cust, _ = population(size=20000)
-    cust.platform[: cust.size // 2] = 0
-    cust.channel[: cust.size // 2] = PLATFORM
-    total_before = cust.wealth.sum()
-    inflow = 0.0
-    for _ in range(24):
-        inflow += cust.update_balances(np.array([6.0, 4.0, 3.0]), np.full(4, 0.35), purchase_limit=20000.0)
-    assert (cust.mmf >= 0).all() and (cust.deposits >= 0).all()
-    assert cust.mmf.max() <= 20000.0 + 1e-6
-    assert cust.mmf[cust.size // 2:].sum() == 0
-    assert cust.mmf.sum() > 0
-    assert (cust.deposits + cust.mmf).sum() == pytest.approx(total_before + inflow, rel=1e-9)
 
 
 def test_transactions_are_poisson_around_their_expected_counts():

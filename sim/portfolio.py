@@ -1,0 +1,301 @@
+"""The customer's portfolio: what it holds besides its main channel, what it uses, where its savings sit.
+
+Real customers multi-home (domain.md, "How customers really behave"): they keep a
+primary bank, may use its PC banking *and* its app, hold several platform wallets, open a
+secondary (Class II) account at another bank, and keep money-fund balances at the
+platforms whose wallets they hold. The main channel (`kernels.choose`) is one choice;
+this module is everything else a customer does in a month, customer by customer:
+
+1. **Adoption.** Each channel or wallet not held (PC banking and the app of the primary
+   bank, each platform's wallet) is adopted with a monthly hazard
+   `customers.adoption_rate[kind]` times the chance that it beats the counter in a binary
+   logit: the same utility terms as the main-channel choice (`kernels.menu_terms`:
+   constant, literacy, smartphone maturity, app quality, U-key friction, marketing,
+   subsidies, yield, ties) against the customer's branch utility (branch presence, age's
+   branch preference) plus `customers.adoption_threshold`. A wallet also costs its
+   onboarding (`switching_cost.platform`, plus KYC friction under compliance). Only open
+   providers the customer knows of can be adopted. What is adopted stays held
+   (registered users); it may lie dormant.
+2. **Use.** The main channel is used every month; another held channel or wallet is used
+   with probability `customers.side_activity[kind]`. A month's bank-app user pays by
+   phone with probability `customers.app_payment_share`; a wallet user always does.
+3. **Secondary account.** A customer with a digital channel and no secondary account
+   opens one with hazard `customers.secondary_account_rate` times the logit chance that
+   another bank's app beats its own less the opening cost (`switching_cost.secondary_account`,
+   plus `branch_visit_to_open` while remote opening is not allowed); inside a partner
+   platform's wallet the cost is cut by `switching_cost.partnership_discount`.
+4. **Savings.** A wallet holder's money-fund target is a share of its wealth that rises
+   with the best fund spread over its deposit rate (`market.mmf_*`), split over the
+   wallets it holds by each fund's `fund_weight`, cut by `mmf_dormant_factor` for a wallet
+   not used this month, and capped by the purchase limit. Balances move a share of the
+   gap each month. The rest is deposits: `market.secondary_deposit_share` of them at the
+   secondary bank, the remainder at the primary bank. Changing platform moves no balance.
+
+Every draw comes from the model's generator, one uniform per customer and item, so the
+pass is exact in distribution and reproducible from the seed.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+PC_ITEM, MOBILE_ITEM, FIRST_WALLET = 0, 1, 2      # bit j of `holds` is item j; wallet p is item 2 + p
+BANK_ITEMS = np.uint8(0b11)
+jit = numba.njit(cache=True, nogil=True)
+
+
+class PortfolioState(NamedTuple):
+    """The customer arrays the monthly pass reads, and those it updates (holds, active, secondary, funds)."""
+    holds: np.ndarray              # uint8 (customer,): bit 0 PC banking, bit 1 the bank's app, bit 2 + p wallet p
+    active: np.ndarray             # uint8 (customer,): the same bits, used this month
+    secondary: np.ndarray          # int8 (customer,): bank of the secondary account, -1 for none
+    funds: np.ndarray              # float64 (customer, platform): money-fund balance, RMB
+    bank: np.ndarray               # int8: primary bank
+    channel: np.ndarray            # int8: main channel (BRANCH, PC, MOBILE, PLATFORM)
+    platform: np.ndarray           # int8: the platform of the main channel's choice, -1 for none
+    age: np.ndarray
+    urban: np.ndarray
+    literacy0: np.ndarray
+    literacy_growth: np.ndarray    # by age band, per year
+    yield_sensitivity: np.ndarray
+    ties: np.ndarray               # (customer, k) indices of the customer's ties
+    aware: np.ndarray              # (provider, customer) padded awareness
+    wealth0: np.ndarray
+
+
+class PortfolioTerms(NamedTuple):
+    """This month's terms of the pass (the menu's per-alternative terms come beside them)."""
+    years: float                   # since the start, for literacy growth
+    wealth_factor: float           # common wealth growth since the start
+    growth: float                  # this month's wealth growth rate
+    adoption_rate: np.ndarray      # (3,) pc, mobile, platform
+    adoption_threshold: float      # utils by which an item must beat the counter to be even odds
+    side_activity: np.ndarray      # (3,)
+    app_payment_share: float
+    secondary_rate: float
+    secondary_cost: float          # utils to open a secondary account this month (visit cost included)
+    partnership_discount: float
+    bank_partner: np.ndarray       # (bank,) partner platform, -1 none
+    wallet_onboarding: float       # utils to open a platform wallet this month
+    age_branch_preference: np.ndarray
+    rural_branch_multiplier: float
+    tie_weight: float
+    mmf_yield: np.ndarray          # (platform,) percent, 0 before launch
+    deposit_rate: np.ndarray       # (bank,) percent
+    base_share: float
+    share_per_point: float
+    max_share: float
+    dormant_factor: float
+    purchase_limit: float          # RMB per customer and fund; inf for none
+    adjust_rate: float
+    fund_weight: np.ndarray        # (platform,)
+    secondary_deposit_share: float
+
+
+class PortfolioTally(NamedTuple):
+    """The month's counts and balances after the pass, per simulated customer scale."""
+    holders: np.ndarray            # (item, bank) holders of each item by primary bank
+    users: np.ndarray              # (item, bank) of them, used this month
+    adoptions: np.ndarray          # (item,) adopted this month
+    secondary: np.ndarray          # (bank,) secondary accounts held at each bank
+    secondary_opened: int
+    wallet_holders: int            # customers holding at least one wallet
+    wallet_users: int              # customers who used at least one wallet this month
+    multihoming: int               # used both the bank's app and a wallet this month
+    mobile_payers: int             # paid by phone this month (a wallet, or the bank's app)
+    deposits: np.ndarray           # (bank,) RMB, after this month's growth
+    funds: np.ndarray              # (platform,) RMB
+
+
+@jit
+def main_item(channel, platform):
+    """The item of a main channel: -1 for the counter."""
+    if channel == 0:
+        return -1
+    return channel - 1 if channel < 3 else FIRST_WALLET + platform
+
+
+@jit
+def _logistic(x):
+    return 1.0 / (1.0 + np.exp(-x)) if x > -700.0 else 0.0
+
+
+@jit
+def portfolio_month(rng, state, terms, available, utility, literacy_weight, branch_presence, yield_term,
+                    category, n_categories):
+    """One month of adoption, use, secondary accounts and savings for every customer (module docstring).
+
+    The menu's arrays are `kernels.menu_terms`'s, with the layout's literacy weights and
+    categories: alternative 3b + c is bank b's channel c (branch, PC, mobile), 3B + p
+    platform p's app. Updates the state in place; returns the `PortfolioTally`.
+    """
+    n, n_platforms = state.funds.shape
+    n_banks = terms.deposit_rate.size
+    n_items = FIRST_WALLET + n_platforms
+    holders = np.zeros((n_items, n_banks), dtype=np.int64)
+    users = np.zeros((n_items, n_banks), dtype=np.int64)
+    adoptions = np.zeros(n_items, dtype=np.int64)
+    secondary_at = np.zeros(n_banks, dtype=np.int64)
+    deposits, funds_by_platform = np.zeros(n_banks), np.zeros(n_platforms)
+    tie_share = np.zeros(n_categories)
+    k_ties = state.ties.shape[1]
+    opened = wallet_holders = wallet_users = multihoming = payers = 0
+    wallet_bits = np.uint8(((1 << n_platforms) - 1) << FIRST_WALLET)
+    for i in range(n):
+        b, a = np.int64(state.bank[i]), state.age[i]
+        main = main_item(state.channel[i], state.platform[i])
+        held, used = state.holds[i], np.uint8(0)
+        literacy = min(1.0, state.literacy0[i] + state.literacy_growth[a] * terms.years)
+        sensitivity = state.yield_sensitivity[i]
+        counter = np.nan                  # the customer's branch utility, computed when first needed
+        for j in range(n_items):
+            bit = np.uint8(1 << j)
+            u = rng.random()
+            kind = min(j, FIRST_WALLET)
+            if held & bit:
+                if j == main or u < terms.side_activity[kind]:
+                    used |= bit
+                continue
+            if u >= terms.adoption_rate[kind]:
+                continue
+            alt = 3 * b + 1 + j if j < FIRST_WALLET else 3 * n_banks + j - FIRST_WALLET
+            provider = b if j < FIRST_WALLET else n_banks + j - FIRST_WALLET
+            if not available[alt] or not state.aware[provider, i]:
+                continue
+            if counter != counter:
+                tie_share[:] = 0.0
+                for t in range(k_ties):
+                    tie = state.ties[i, t]
+                    ch = state.channel[tie]
+                    tie_share[ch + (state.platform[tie] if ch == 3 else 0)] += 1.0
+                tie_share *= terms.tie_weight / max(k_ties, 1)
+                branch = 3 * b
+                counter = -np.inf
+                if available[branch]:
+                    presence = 1.0 + (0.0 if state.urban[i] else terms.rural_branch_multiplier)
+                    counter = (utility[branch] + literacy * literacy_weight[branch]
+                               + presence * branch_presence[branch] + terms.age_branch_preference[a]
+                               + sensitivity * yield_term[branch] + tie_share[category[branch]])
+            v = (utility[alt] + literacy * literacy_weight[alt] + sensitivity * yield_term[alt]
+                 + tie_share[category[alt]])
+            if j >= FIRST_WALLET:
+                v -= terms.wallet_onboarding
+            odds = 1.0 if counter == -np.inf else _logistic(v - counter - terms.adoption_threshold)
+            if u < terms.adoption_rate[kind] * odds:
+                held |= bit
+                used |= bit
+                adoptions[j] += 1
+
+        sec = np.int64(state.secondary[i])
+        if sec < 0 and held != 0 and rng.random() < terms.secondary_rate:
+            sec = _open_secondary(rng, state, terms, i, b, held, literacy, sensitivity, available, utility,
+                                  literacy_weight, yield_term, n_banks)
+            if sec >= 0:
+                state.secondary[i] = sec
+                opened += 1
+
+        wealth = state.wealth0[i] * terms.wealth_factor
+        in_funds = 0.0
+        if held & wallet_bits:
+            best, weights = -np.inf, 0.0
+            for p in range(n_platforms):
+                if held & np.uint8(1 << (FIRST_WALLET + p)) and available[3 * n_banks + p]:
+                    best = max(best, terms.mmf_yield[p] - terms.deposit_rate[b])
+                    weights += terms.fund_weight[p]
+            share = 0.0 if weights == 0 else min(max(terms.base_share + terms.share_per_point * sensitivity * best, 0.0), terms.max_share)
+            for p in range(n_platforms):
+                bit = np.uint8(1 << (FIRST_WALLET + p))
+                if held & bit and available[3 * n_banks + p]:
+                    target = share * wealth * terms.fund_weight[p] / weights
+                    if not used & bit:
+                        target *= terms.dormant_factor
+                    target = min(target, terms.purchase_limit)
+                    state.funds[i, p] += terms.adjust_rate * (target - state.funds[i, p])
+                in_funds += state.funds[i, p]
+                funds_by_platform[p] += state.funds[i, p]
+        kept = wealth * (1.0 + terms.growth) - in_funds
+        if sec >= 0:
+            deposits[sec] += kept * terms.secondary_deposit_share
+            deposits[b] += kept * (1.0 - terms.secondary_deposit_share)
+            secondary_at[sec] += 1
+        else:
+            deposits[b] += kept
+
+        for j in range(n_items):
+            bit = np.uint8(1 << j)
+            if held & bit:
+                holders[j, b] += 1
+                if used & bit:
+                    users[j, b] += 1
+        if held & wallet_bits:
+            wallet_holders += 1
+            if used & wallet_bits:
+                wallet_users += 1
+        app = used & np.uint8(1 << MOBILE_ITEM)
+        if app and used & wallet_bits:
+            multihoming += 1
+        if used & wallet_bits or (app and rng.random() < terms.app_payment_share):
+            payers += 1
+        state.holds[i], state.active[i] = held, used
+    return PortfolioTally(holders, users, adoptions, secondary_at, opened, wallet_holders, wallet_users,
+                          multihoming, payers, deposits, funds_by_platform)
+
+
+@jit
+def _open_secondary(rng, state, terms, i, b, held, literacy, sensitivity, available, utility, literacy_weight,
+                    yield_term, n_banks):
+    """The bank at which customer i opens a secondary account this month, or -1 (it stays as it is).
+
+    A logit over staying (its own bank's app) and each other open bank it knows of (that
+    bank's app less the opening cost, cut inside a partner platform's wallet)."""
+    own = 3 * b + 2
+    stay = utility[own] + literacy * literacy_weight[own] + sensitivity * yield_term[own]
+    weights = np.zeros(n_banks)
+    total = 1.0
+    for k in range(n_banks):
+        alt = 3 * k + 2
+        if k == b or not available[alt] or not state.aware[k, i]:
+            continue
+        cost = terms.secondary_cost
+        partner = terms.bank_partner[k]
+        if partner >= 0 and held & np.uint8(1 << (FIRST_WALLET + partner)):
+            cost *= 1.0 - terms.partnership_discount
+        v = utility[alt] + literacy * literacy_weight[alt] + sensitivity * yield_term[alt] - cost
+        weights[k] = np.exp(min(v - stay, 700.0))
+        total += weights[k]
+    draw = rng.random() * total
+    for k in range(n_banks):
+        draw -= weights[k]
+        if weights[k] > 0 and draw < 0:
+            return k
+    return -1
+
+
+@jit
+def recount(holds, secondary, funds, bank, wealth, secondary_deposit_share, n_banks):
+    """Holders by item and bank, secondary accounts by bank, deposits by bank and funds by platform,
+    recounted from the arrays (`wealth` as it stands now), to check the pass's tally."""
+    n, n_platforms = funds.shape
+    n_items = FIRST_WALLET + n_platforms
+    holders = np.zeros((n_items, n_banks), dtype=np.int64)
+    secondary_at = np.zeros(n_banks, dtype=np.int64)
+    deposits, by_platform = np.zeros(n_banks), np.zeros(n_platforms)
+    for i in range(n):
+        b = bank[i]
+        for j in range(n_items):
+            if holds[i] & np.uint8(1 << j):
+                holders[j, b] += 1
+        kept = wealth[i]
+        for p in range(n_platforms):
+            kept -= funds[i, p]
+            by_platform[p] += funds[i, p]
+        s = secondary[i]
+        if s >= 0:
+            secondary_at[s] += 1
+            deposits[s] += kept * secondary_deposit_share
+            deposits[b] += kept * (1.0 - secondary_deposit_share)
+        else:
+            deposits[b] += kept
+    return holders, secondary_at, deposits, by_platform
