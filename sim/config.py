@@ -18,7 +18,6 @@ CHANNELS = ("branch", "pc", "mobile", "platform")      # a customer's main chann
 HOLDING_KINDS = ("pc", "mobile", "platform")           # what a customer can hold besides the counter:
                                                        # its bank's PC banking and app, and platform wallets
 MAX_PLATFORMS = 6                                      # holdings are one byte: PC, mobile, then one bit a wallet
-TX_CHANNELS = ("branch", "pc", "mobile", "platform_link")  # where a bank transaction is made
 BANK_GROUPS = ("large_state", "joint_stock", "city_commercial", "rural_commercial", "direct")
 REGIMES = ("asymmetric", "functional")
 STRATEGY_KINDS = ("fixed", "adaptive")
@@ -104,16 +103,11 @@ class CustomerBehaviourConfig:
     word_of_mouth_scope: str = "segment"         # segment (age band x area) | population (fully mixed)
     # the portfolio (sim/portfolio.py): channels and wallets held besides the main channel
     adoption_rate: Dict[str, float] = field(     # assumption, fitted by hand to CNNIC and Yu'ebao users:
-        default_factory=lambda: {"pc": 0.010, "mobile": 0.020, "platform": 0.050})
+        default_factory=lambda: {"pc": 0.010, "mobile": 0.020, "platform": 0.019})
                                                  # monthly hazard of adopting a channel or wallet not held,
                                                  # times the chance it beats the counter (binary logit)
     adoption_threshold: float = 1.0              # assumption, fitted with the rates: utils by which a channel
                                                  # or wallet must beat the counter to be even odds
-    side_activity: Dict[str, float] = field(     # assumption: monthly chance that a held channel or
-        default_factory=lambda: {"pc": 0.30, "mobile": 0.80, "platform": 0.50})
-                                                 # wallet other than the main channel is used
-    app_payment_share: float = 0.9               # assumption, fitted to CNNIC: share of a month's bank-app users
-                                                 # who pay with it
     secondary_account_rate: float = 0.006        # assumption: monthly hazard of opening a secondary
                                                  # (Class II) account, times the chance it beats the cost
 
@@ -232,21 +226,39 @@ class RegulationConfig:
 # ----------------------------------------------------------------------------- transactions
 
 @dataclass
+class PurposeConfig:
+    """One reason to transact (sim/purposes.py): how often, how much, and which channels suit it."""
+    monthly_count: float = 1.0           # per adult a month, before the age factor
+    ticket_rmb: float = 1000.0           # mean ticket at the starting population's mean wealth power
+    fit: Dict[str, Optional[float]] = field(      # utils of serving it on each channel; null: cannot
+        default_factory=lambda: {"branch": 0.0, "pc": 0.0, "mobile": 0.0, "platform": None})
+    maturity_growth: float = 0.0         # the count grows by this factor at full mobile-payment maturity
+    is_payment: bool = False             # paying for goods or services (counts for mobile payers)
+
+
+def _purposes() -> Dict[str, PurposeConfig]:
+    # assumptions, shaped by seed 004's "small amounts on mobile, large on PC; simple business on
+    # mobile, buying wealth products on PC" and fitted by hand to its four figures and CNNIC's users
+    return {
+        "small_payment": PurposeConfig(monthly_count=1.64, ticket_rmb=150.0, maturity_growth=4.61, is_payment=True,
+                                       fit={"branch": None, "pc": 0.0, "mobile": 0.5, "platform": 1.0}),
+        "transfer_bill": PurposeConfig(monthly_count=1.5, ticket_rmb=4000.0, maturity_growth=0.5,
+                                       fit={"branch": 0.0, "pc": 1.0, "mobile": -2.94, "platform": -0.5}),
+        "wealth_product": PurposeConfig(monthly_count=0.3, ticket_rmb=40000.0,
+                                        fit={"branch": 0.5, "pc": 1.0, "mobile": -4.73, "platform": None}),
+        "cash_service": PurposeConfig(monthly_count=0.53, ticket_rmb=2500.0,
+                                      fit={"branch": 0.0, "pc": None, "mobile": None, "platform": None}),
+    }
+
+
+@dataclass
 class TransactionConfig:
-    """Bank transactions a customer makes each month, by active channel."""
-    monthly_count: Dict[str, float] = field(default_factory=lambda: {
-        "branch": 2.5, "pc": 4.0, "mobile": 5.0, "platform": 5.0})
-    digital_count_growth: float = 2.0    # mobile and platform counts grow by this factor at full mobile maturity
+    """Bank transactions a customer makes each month, by purpose, over the channels it holds."""
+    purposes: Dict[str, PurposeConfig] = field(default_factory=_purposes)
+    preferred_bonus: float = 0.28         # assumption: utils for the customer's preferred channel
+    maturity_fit: float = 3.42            # assumption: utils added to app and wallets at full mobile maturity
+    wallet_fund_share: float = 0.3       # assumption: share of wallet payments paid from the platform's fund
     age_count_factor: List[float] = field(default_factory=lambda: [1.2, 1.1, 0.9, 0.7])
-    mix: Dict[str, Dict[str, float]] = field(default_factory=lambda: {
-        "branch": {"branch": 0.92, "pc": 0.05, "mobile": 0.03, "platform_link": 0.0},
-        "pc": {"branch": 0.25, "pc": 0.65, "mobile": 0.10, "platform_link": 0.0},
-        "mobile": {"branch": 0.05, "pc": 0.08, "mobile": 0.87, "platform_link": 0.0},
-        "platform": {"branch": 0.10, "pc": 0.05, "mobile": 0.25, "platform_link": 0.60},
-    })
-    ticket_rmb: Dict[str, float] = field(default_factory=lambda: {
-        "counter": 8000.0, "self_service": 1500.0, "pc": 30000.0, "mobile": 1200.0,
-        "platform_link": 300.0})
     wealth_ticket_elasticity: float = 0.5
 
 
@@ -381,12 +393,10 @@ def validate(cfg: Config) -> None:
     _prob("customers.awareness_word_of_mouth", c.awareness_word_of_mouth)
     if c.word_of_mouth_scope not in ("segment", "population"):
         raise ConfigError("customers.word_of_mouth_scope", c.word_of_mouth_scope, "one of ['segment', 'population']")
-    for name in ("adoption_rate", "side_activity"):
-        _exact_keys(f"customers.{name}", getattr(c, name), HOLDING_KINDS)
-        for kind, v in getattr(c, name).items():
-            _prob(f"customers.{name}.{kind}", v)
+    _exact_keys("customers.adoption_rate", c.adoption_rate, HOLDING_KINDS)
+    for kind, v in c.adoption_rate.items():
+        _prob(f"customers.adoption_rate.{kind}", v)
     _finite("customers.adoption_threshold", c.adoption_threshold)
-    _prob("customers.app_payment_share", c.app_payment_share)
     _prob("customers.secondary_account_rate", c.secondary_account_rate)
 
     s = cfg.switching_cost
@@ -471,23 +481,25 @@ def validate(cfg: Config) -> None:
                 _validate_policy(f"{k}.set", {lever: value})
 
     t = cfg.transactions
-    _exact_keys("transactions.monthly_count", t.monthly_count, CHANNELS)
-    for ch, v in t.monthly_count.items():
-        _nonneg(f"transactions.monthly_count.{ch}", v)
-    _nonneg("transactions.digital_count_growth", t.digital_count_growth)
+    if not t.purposes:
+        raise ConfigError("transactions.purposes", {}, "at least one purpose")
+    for name, pu in t.purposes.items():
+        k = f"transactions.purposes.{name}"
+        _nonneg(f"{k}.monthly_count", pu.monthly_count)
+        _positive(f"{k}.ticket_rmb", pu.ticket_rmb)
+        _nonneg(f"{k}.maturity_growth", pu.maturity_growth)
+        _exact_keys(f"{k}.fit", pu.fit, CHANNELS)
+        for ch, v in pu.fit.items():
+            if v is not None:
+                _finite(f"{k}.fit.{ch}", v)
+        if all(v is None for v in pu.fit.values()):
+            raise ConfigError(f"{k}.fit", dict(pu.fit), "a number for at least one channel")
+    _finite("transactions.preferred_bonus", t.preferred_bonus)
+    _finite("transactions.maturity_fit", t.maturity_fit)
+    _prob("transactions.wallet_fund_share", t.wallet_fund_share)
     _length("transactions.age_count_factor", t.age_count_factor, len(AGE_BANDS))
     for i, v in enumerate(t.age_count_factor):
         _nonneg(f"transactions.age_count_factor[{i}]", v)
-    _exact_keys("transactions.mix", t.mix, CHANNELS)
-    for ch, row in t.mix.items():
-        _exact_keys(f"transactions.mix.{ch}", row, TX_CHANNELS)
-        for txc, v in row.items():
-            _prob(f"transactions.mix.{ch}.{txc}", v)
-        _sums_to_one(f"transactions.mix.{ch}", row.values())
-    _exact_keys("transactions.ticket_rmb", t.ticket_rmb,
-                ("counter", "self_service", "pc", "mobile", "platform_link"))
-    for ch, v in t.ticket_rmb.items():
-        _positive(f"transactions.ticket_rmb.{ch}", v)
     _nonneg("transactions.wealth_ticket_elasticity", t.wealth_ticket_elasticity)
 
 

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import kernels, portfolio
-from .config import AGE_BANDS, CHANNELS, HOLDING_KINDS, TX_CHANNELS, Config
+from .config import AGE_BANDS, CHANNELS, HOLDING_KINDS, Config
 from .portfolio import FIRST_WALLET, PortfolioState, PortfolioTally, PortfolioTerms
+from .purposes import purpose_tables
 from .ties import homophilous_ties
 
 BRANCH, PC, MOBILE, PLATFORM = range(4)
-TX_PLACES = ("counter", "self_service", "pc", "mobile", "platform_link")  # branch splits into the first two
 N_SEGMENTS = 2 * len(AGE_BANDS)      # age band x (rural, urban)
 
 
@@ -62,8 +62,6 @@ class ChoiceOutcome:
 class Tally:
     """Counts and sums over all customers at one moment (`Customers.tally`)."""
     counts: np.ndarray          # (channel, platform + 1, bank, segment); slot 0: no platform account
-    wealth_power: np.ndarray    # (channel, bank, segment) sum of wealth ** ticket elasticity at the start
-    wealth_power_factor: float  # growth of wealth ** elasticity since the start, common to all
     bank_customers: np.ndarray  # (bank,) customers whose primary bank it is
     portfolio: PortfolioTally   # holdings, use, secondary accounts, deposits and funds
 
@@ -81,8 +79,7 @@ class Tally:
         """Same counts, and sums equal to `rel` (this month's use is not recountable and not compared)."""
         close = lambda a, b: np.allclose(a, b, rtol=rel, atol=rel * max(1.0, float(np.abs(b).max(initial=0))))  # noqa: E731
         mine, theirs = self.portfolio, other.portfolio
-        return (np.array_equal(self.counts, other.counts) and close(self.wealth_power, other.wealth_power)
-                and close(self.deposits, other.deposits) and close(self.funds, other.funds)
+        return (np.array_equal(self.counts, other.counts) and close(self.deposits, other.deposits) and close(self.funds, other.funds)
                 and np.array_equal(self.bank_customers, other.bank_customers)
                 and np.array_equal(mine.holders, theirs.holders) and np.array_equal(mine.secondary, theirs.secondary))
 
@@ -139,9 +136,6 @@ class Customers:
         self.wealth_power_factor = 1.0
         self.wealth_reference = float(np.mean(self.wealth_power0))
         t = cfg.transactions
-        self._tx_mix = np.array([[t.mix[ch][x] for x in TX_CHANNELS] for ch in CHANNELS])
-        self._tx_ticket = np.array([t.ticket_rmb[x] for x in TX_PLACES])
-        self._tx_count_by_age = np.outer([t.monthly_count[ch] for ch in CHANNELS], t.age_count_factor)
 
         aware_p = np.concatenate([bank_awareness, platform_awareness])
         # (provider, customer), padded with True to whole 8-byte words for kernels.learn_of_providers
@@ -207,20 +201,22 @@ class Customers:
         (`portfolio.portfolio_month`, with `portfolio_terms`), then `transactions`.
         `layout` is the menu's fixed part, in the order of `Menu`'s fields (bank, platform,
         channel, provider, category, literacy weight, leave cost, partnership discount), and
-        `switch_costs` the costs to change bank and to open a platform account.
+        `switch_costs` the costs to change bank and to open a platform account; transactions
+        are by purpose (`sim/purposes.py`) at mobile-payment maturity `mobile_maturity`.
 
         Returns (outcome, inflow, (transaction counts, values), the tally after the month).
         """
-        chosen, held, traded, (counts, wealth_power, customers) = kernels.decide_month(
+        chosen, held, traded, (counts, customers) = kernels.decide_month(
             rng, institutions, layout, switch_costs, (*self._fixed_args["awareness"], self._counts, *awareness_terms),
-            self._choice_args(years), (self.portfolio_state, portfolio_terms),
-            self._trading_args(self._counts, self._wealth_power, self.wealth_power_factor * self._power_growth,
-                               self_service_share, mobile_maturity))
+            self._choice_args(years), (self.portfolio_state, portfolio_terms, purpose_tables(self.cfg.transactions,
+                                                                                            mobile_maturity)),
+            (np.ascontiguousarray(self_service_share, dtype=np.float64),
+             float(self.cfg.transactions.wallet_fund_share)))
         reconsidered, flows, bank_switches, platform_switches = chosen
         self._portfolio = held
         inflow = self.grow_wealth()
         return (ChoiceOutcome(int(reconsidered), flows, int(bank_switches), int(platform_switches)), inflow, traded,
-                Tally(counts, wealth_power, self.wealth_power_factor, customers, held))
+                Tally(counts, customers, held))
 
     @property
     def portfolio_state(self) -> PortfolioState:
@@ -236,8 +232,8 @@ class Customers:
         return PortfolioTerms(
             years=float(years), wealth_factor=self.wealth_factor, growth=self._monthly_growth,
             adoption_rate=self._fixed_args["adoption_rate"], adoption_threshold=float(c.adoption_threshold),
-            side_activity=self._fixed_args["side_activity"],
-            app_payment_share=float(c.app_payment_share), secondary_rate=float(c.secondary_account_rate),
+            wealth_power_scale=self.wealth_power_factor * self._power_growth / self.wealth_reference,
+            secondary_rate=float(c.secondary_account_rate),
             secondary_cost=float(secondary_cost), partnership_discount=float(self.cfg.switching_cost.partnership_discount),
             bank_partner=np.ascontiguousarray(bank_partner, dtype=np.int64), wallet_onboarding=float(wallet_onboarding),
             age_branch_preference=self._fixed_args["preferences"][0],
@@ -300,12 +296,12 @@ class Customers:
             "preferences": (np.asarray(c.age_branch_preference, dtype=np.float64), float(c.rural_branch_multiplier),
                             float(c.tie_weight), float(c.habit), PLATFORM + self.n_platforms),
             "running": (self.segment,),
-            "tallies": (self.wealth_power0, self._counts, self._wealth_power),
+            "tallies": (self._counts,),
             "portfolio": PortfolioState(self.holds, self.active, self.secondary, self.funds, self.bank, self.channel,
                                         self.platform, self.age, self.urban, self.literacy0, self.literacy_growth,
-                                        self.yield_sensitivity, self.ties, self._aware_padded, self.wealth0),
+                                        self.yield_sensitivity, self.ties, self._aware_padded, self.wealth0,
+                                        self.segment, self.wealth_power0),
             "adoption_rate": np.array([c.adoption_rate[k] for k in HOLDING_KINDS], dtype=np.float64),
-            "side_activity": np.array([c.side_activity[k] for k in HOLDING_KINDS], dtype=np.float64),
             "fund_weight": np.array([p.fund_weight for p in self.cfg.platforms.values()], dtype=np.float64),
         }
 
@@ -317,34 +313,29 @@ class Customers:
         self.wealth_power_factor *= self._power_growth
         return inflow
 
-    def _trading_args(self, counts, wealth_power, wealth_power_factor, self_service_share, mobile_maturity):
-        t = self.cfg.transactions
-        return (counts, wealth_power, wealth_power_factor / self.wealth_reference, self._tx_count_by_age,
-                1 + t.digital_count_growth * mobile_maturity, self._tx_mix,
-                np.ascontiguousarray(self_service_share, dtype=np.float64), self._tx_ticket)
-
     # ------------------------------------------------------------------ counts
     def tally(self) -> Tally:
         """The counts and sums as they stand, kept up to date by the monthly steps (no pass over customers)."""
-        counts, wealth_power, customers = kernels.snapshot(self._counts, self._wealth_power)
-        return Tally(counts, wealth_power, self.wealth_power_factor, customers, self._portfolio)
+        counts, customers = kernels.snapshot(self._counts)
+        return Tally(counts, customers, self._portfolio)
 
     def count(self) -> Tally:
         """The same counts and sums recounted from the customer arrays (this month's use is carried over)."""
-        counts, wealth_power = self._count_all()
-        _, _, customers = kernels.snapshot(counts, wealth_power)
-        return Tally(counts, wealth_power, self.wealth_power_factor, customers, self._recount_portfolio())
+        counts, customers = kernels.snapshot(self._count_all())
+        return Tally(counts, customers, self._recount_portfolio())
 
     def _recount_portfolio(self) -> PortfolioTally:
         holders, secondary, deposits, funds = portfolio.recount(
             self.holds, self.secondary, self.funds, self.bank, self.wealth,
             float(self.cfg.market.secondary_deposit_share), self.n_banks)
         last = getattr(self, "_portfolio", None)
-        users, used = (last.users, (last.wallet_users, last.multihoming, last.mobile_payers)) if last is not None \
-            else (np.zeros_like(holders), (0, 0, 0))
+        if last is not None:
+            users, used, main = last.users, (last.wallet_users, last.multihoming, last.mobile_payers), last.main_channel
+        else:       # before the first month: the preferred channel stands for the main one, nothing used yet
+            users, used, main = np.zeros_like(holders), (0, 0, 0), self._count_all().sum(axis=1)
         wallet_holders = int(np.count_nonzero(self.holds >> FIRST_WALLET))
         return PortfolioTally(holders, users, np.zeros(holders.shape[0], dtype=np.int64), secondary, 0,
-                              wallet_holders, *used, deposits, funds)
+                              wallet_holders, *used, main, deposits, funds)
 
     def book_portfolio(self, use: dict) -> None:
         """Keep this month's use and openings, counted outside the engine (the reference model), beside
@@ -353,33 +344,12 @@ class Customers:
 
     def recount(self) -> None:
         """Restart the running counts from the arrays, after the arrays were changed from outside."""
-        counts, wealth_power = self._count_all()
+        counts = self._count_all()
         if not hasattr(self, "_counts"):
-            self._counts, self._wealth_power = counts, wealth_power
+            self._counts = counts
         else:       # in place: the kernels' argument lists hold these arrays
-            self._counts[...], self._wealth_power[...] = counts, wealth_power
+            self._counts[...] = counts
         self._portfolio = self._recount_portfolio()
 
     def _count_all(self):
-        return kernels.count_all(self.bank, self.channel, self.platform, self.segment, self.wealth_power0,
-                                 self.n_banks, self.n_platforms, N_SEGMENTS)
-
-    def transactions(self, self_service_share: np.ndarray, mobile_maturity: float, rng: np.random.Generator,
-                     tally: Tally | None = None):
-        """Bank transactions this month by where they are made, per bank.
-
-        Each customer makes a Poisson number of transactions with a mean set by its active
-        channel and age band (mobile and platform users transact more as mobile payments
-        mature: `mobile_maturity` in [0, 1]), split across counter, self-service, PC, mobile and
-        platform-linked payments by its channel's mix and its bank's share of machines in
-        branches. A sum of independent Poisson counts is Poisson, so each bank's count per
-        place is drawn once from the summed mean; values are counts times the mean ticket,
-        which grows with the customer's wealth. `tally` is this moment's `self.tally()`;
-        without it the customers are recounted.
-
-        Returns (counts, values): arrays of shape (n_banks, 5) in the order counter,
-        self_service, pc, mobile, platform_link; values in RMB per simulated customer scale.
-        """
-        tally = self.count() if tally is None else tally
-        return kernels.transactions(rng, *self._trading_args(tally.counts, tally.wealth_power, tally.wealth_power_factor,
-                                                             self_service_share, mobile_maturity))
+        return kernels.count_all(self.bank, self.channel, self.platform, self.segment, self.n_banks, self.n_platforms, N_SEGMENTS)

@@ -129,11 +129,13 @@ def awareness_prob(counts, by_marketing, reach, is_open, word_of_mouth, fully_mi
 def decide_month(rng, institutions, layout, switch_costs, awareness, choice, portfolio, trading):
     """One month of decisions in one call (one hand-over of the generator), each step's arguments
     as a tuple: the month's menu from the institutions (`menu_terms`), learning of providers,
-    partnership awareness, main-channel choices, the portfolio (`portfolio.portfolio_month`:
-    adoption, use, secondary accounts and savings), then the month's transactions from the
-    counts after all of them. Returns each step's results and a `snapshot` of the running counts.
+    partnership awareness, preferred-channel choices, the portfolio (`portfolio.portfolio_month`:
+    adoption, transactions by purpose and use, secondary accounts and savings), then the
+    month's transactions drawn from what the portfolio pass expects (`draw_transactions`).
+    Returns each step's results and a `snapshot` of the running counts.
 
-    `portfolio` is the (`PortfolioState`, `PortfolioTerms`) pair of the month."""
+    `portfolio` is the month's (`PortfolioState`, `PortfolioTerms`, `PurposeTables`) and
+    `trading` each bank's self-service share and the wallet's fund share."""
     banks = institutions[2]
     available, utility, presence, yield_term, opening_extra, platform_partner, by_marketing, is_open = \
         menu_terms(*institutions)
@@ -150,11 +152,11 @@ def decide_month(rng, institutions, layout, switch_costs, awareness, choice, por
             yield_term, bank_switch_cost, opening_extra, leave_cost, platform_switch_cost, platform_partner, discount)
     chosen = choose(rng, choosers, customers, menu, preferences, running)
 
-    state, terms = portfolio
-    held = portfolio_month(rng, state, terms, available, utility, m_literacy_weight, presence, yield_term,
-                           m_category, preferences[4])
-    traded = transactions(rng, *trading)
-    return chosen, held, traded, snapshot(counts, trading[1])
+    state, terms, tables = portfolio
+    held, (expected, worth) = portfolio_month(rng, state, terms, tables, available, utility, m_literacy_weight,
+                                              presence, yield_term, m_category, preferences[4], bounds.size - 1)
+    traded = draw_transactions(rng, expected, worth, *trading)
+    return chosen, held, traded, snapshot(counts)
 
 
 @jit
@@ -222,8 +224,8 @@ def menu_terms(month, tech, banks, platforms, bank_fixed, platform_fixed, weight
 
 
 @jit
-def snapshot(counts, wealth_power):
-    """Copies of the running counts and wealth powers as they stand, with customers by primary bank."""
+def snapshot(counts):
+    """A copy of the running counts as they stand, with customers by primary bank."""
     n_channels, n_slots, n_banks, n_segments = counts.shape
     customers = np.zeros(n_banks, dtype=np.int64)
     for ch in range(n_channels):
@@ -231,7 +233,7 @@ def snapshot(counts, wealth_power):
             for b in range(n_banks):
                 for s in range(n_segments):
                     customers[b] += counts[ch, q, b, s]
-    return counts.copy(), wealth_power.copy(), customers
+    return counts.copy(), customers
 
 
 @jit
@@ -319,8 +321,7 @@ def choose(rng, choosers, customers, menu, preferences, running):
     PC banking and app are not held until chosen or adopted, and a secondary account at the
     new primary bank becomes the primary relationship. Returns (number who reconsidered,
     channel flows (4, 4), bank switches, platform switches); updates bank, channel, platform,
-    holds and secondary in place, and the running counts and wealth_power (see `count_all`)
-    for those who moved.
+    holds and secondary in place, and the running counts (see `count_all`) for those who moved.
     """
     bounds, prob_by_age, years = choosers
     age, urban, literacy0, literacy_growth, yield_sensitivity, ties, aware, bank, channel, platform, holds, secondary = \
@@ -329,7 +330,7 @@ def choose(rng, choosers, customers, menu, preferences, running):
      m_branch_presence, m_yield_term, bank_switch_cost, opening_extra, leave_cost, platform_switch_cost,
      platform_partner, partnership_discount) = menu
     age_branch_preference, rural_branch_multiplier, tie_weight, habit, n_categories = preferences
-    segment, wealth_power0, counts, wealth_power = running
+    segment, counts = running
     who = draw_reconsidering(bounds, prob_by_age, rng)
     m, n_alt = who.size, m_utility.size
     new_bank = np.empty(m, dtype=np.int8)
@@ -416,8 +417,6 @@ def choose(rng, choosers, customers, menu, preferences, running):
         s = segment[i]
         counts[ch0, p0 + 1, b0, s] -= 1
         counts[ch1, p1 + 1, b1, s] += 1
-        wealth_power[ch0, b0, s] -= wealth_power0[i]
-        wealth_power[ch1, b1, s] += wealth_power0[i]
         if b1 != b0:
             holds[i] &= ~np.uint8(0b11)
             if secondary[i] == b1:
@@ -433,54 +432,37 @@ def choose(rng, choosers, customers, menu, preferences, running):
 
 
 @jit
-def transactions(rng, counts, wealth_power, wealth_factor, count_by_age, digital_growth, mix, self_service, ticket):
-    """This month's bank transactions per bank and place, drawn from the customer counts.
+def draw_transactions(rng, expected, worth, self_service, wallet_fund_share):
+    """This month's bank transactions per bank and place, drawn around the expected ones.
 
-    counts and wealth_power are the tally's (channel, platform + 1, bank, segment) and
-    (channel, bank, segment); segment // 2 is the age band. count_by_age[channel, age] is
-    the monthly count per customer, times digital_growth on mobile and platform; mix
-    [channel, where] splits it over branch, PC, mobile and platform-linked payments, and a
-    bank's self_service share of branch transactions is made at machines. Returns
-    (counts, values), each (bank, place) with places counter, self-service, PC, mobile,
-    platform link: Poisson counts around the expected ones, valued at the mean ticket.
+    expected and worth are (bank, channel) expected counts and values on the counter side of
+    a branch, PC banking, the app and wallets (`portfolio.portfolio_month`). A bank's
+    self_service share of branch transactions is made at machines; wallet payments are bank
+    transactions through the platform (platform link) unless paid from its own fund. A sum of
+    independent Poisson counts is Poisson, so each bank's count per place is drawn once from
+    the summed mean, valued at the place's mean ticket. Returns (counts, values), each (bank,
+    place) with places counter, self-service, PC, mobile, platform link.
     """
-    n_channels, n_slots, n_banks, n_segments = counts.shape
-    n_places = ticket.size
-    expected = np.zeros((2, n_banks, n_places))          # (count | wealth-weighted count, bank, place)
-    for ch in range(n_channels):
-        growth = digital_growth if ch >= 2 else 1.0
-        for b in range(n_banks):
-            for s in range(n_segments):
-                people = 0
-                for q in range(n_slots):
-                    people += counts[ch, q, b, s]
-                per_person = count_by_age[ch, s // 2] * growth
-                for k, amount in enumerate((people * per_person, wealth_power[ch, b, s] * wealth_factor * per_person)):
-                    expected[k, b, 0] += amount * mix[ch, 0] * (1.0 - self_service[b])
-                    expected[k, b, 1] += amount * mix[ch, 0] * self_service[b]
-                    for x in range(1, mix.shape[1]):
-                        expected[k, b, x + 1] += amount * mix[ch, x]
-    drawn = np.zeros((n_banks, n_places))
-    values = np.zeros((n_banks, n_places))
+    n_banks = expected.shape[0]
+    drawn, values = np.zeros((n_banks, 5)), np.zeros((n_banks, 5))
     for b in range(n_banks):
-        for x in range(n_places):
-            if expected[0, b, x] > 0.0:
-                drawn[b, x] = rng.poisson(expected[0, b, x])
-                values[b, x] = drawn[b, x] * expected[1, b, x] / expected[0, b, x] * ticket[x]
+        kept = (1.0 - self_service[b], self_service[b], 1.0, 1.0, 1.0 - wallet_fund_share)
+        for x in range(5):
+            c = max(x - 1, 0)
+            mean = expected[b, c] * kept[x]
+            if mean > 0.0:
+                drawn[b, x] = rng.poisson(mean)
+                values[b, x] = drawn[b, x] * worth[b, c] / expected[b, c]
     return drawn, values
 
 
 @jit
-def count_all(bank, channel, platform, segment, wealth_power0, n_banks, n_platforms, n_segments):
-    """The running counts recounted from the customer arrays in one pass: counts (channel,
-    platform + 1, bank, segment) with platform slot 0 for no platform, and wealth_power
-    (channel, bank, segment). The engine keeps these running instead (`choose`); this
-    recount starts them and checks them.
+def count_all(bank, channel, platform, segment, n_banks, n_platforms, n_segments):
+    """The running counts (channel, platform + 1, bank, segment), platform slot 0 for no platform,
+    recounted from the customer arrays in one pass. The engine keeps them running instead
+    (`choose`); this recount starts them and checks them.
     """
     counts = np.zeros((4, n_platforms + 1, n_banks, n_segments), dtype=np.int64)
-    wealth_power = np.zeros((4, n_banks, n_segments))
     for i in range(bank.size):
-        b, ch, p, s = bank[i], channel[i], platform[i], segment[i]
-        counts[ch, p + 1, b, s] += 1
-        wealth_power[ch, b, s] += wealth_power0[i]
-    return counts, wealth_power
+        counts[channel[i], platform[i] + 1, bank[i], segment[i]] += 1
+    return counts

@@ -5,9 +5,7 @@ over all bank transactions; mobile share is mobile-banking transaction value ove
 off-counter transaction value. Machines in branches count as off-counter. Yearly rates
 are ratios of yearly sums, not means of monthly rates.
 
-Units (real scale: each simulated customer stands for `population.represents_adults /
-population.size` adults): transactions in millions, money in RMB bn, customers in
-millions; shares and rates are fractions in [0, 1].
+Units are declared once, with every column, in `sim/schema.py`.
 """
 from __future__ import annotations
 
@@ -17,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .config import AGE_BANDS, CHANNELS, month_label
+from .schema import COLUMN_UNITS  # noqa: F401  (the units of the tables built here; sim/schema.py)
 
 if TYPE_CHECKING:
     from .customers import ChoiceOutcome, Tally
@@ -26,41 +25,6 @@ PLACES = ("counter", "self_service", "pc", "mobile", "platform_link")
 OFF_COUNTER = [1, 2, 3, 4]
 PLATFORM_CHANNEL = CHANNELS.index("platform")
 
-COLUMN_UNITS = {
-    "date": ("YYYY-MM", "month"),
-    "step": ("count", "month number, 1 = first simulated month"),
-    "tx_*": ("million transactions", "bank transactions by place: counter, self_service (machines in branches), pc, mobile, platform_link (payments a platform makes on the customer's bank account)"),
-    "value_*": ("RMB bn", "value of those transactions"),
-    "off_counter_rate": ("fraction", "tx_offcounter / tx_total (seed 004's 离柜率)"),
-    "mobile_value_share": ("fraction", "value_mobile / value_offcounter (seed 004)"),
-    "share_*": ("fraction", "customers by active channel; the four sum to 1"),
-    "customers_*": ("million adults", "customers by active channel"),
-    "deposits_bank": ("RMB bn", "balances held at banks"),
-    "balance_platform_mmf": ("RMB bn", "balances in platforms' money-market funds"),
-    "income_inflow": ("RMB bn", "new savings this month (wealth growth), the only flow into balances"),
-    "hhi_banks": ("index 0-10000", "Herfindahl index of banks' shares of primary customers"),
-    "hhi_platforms": ("index 0-10000", "Herfindahl index of platforms' shares of active platform users"),
-    "branches_total": ("branches", "branches open, all banks"),
-    "reconsidered": ("million adults", "customers who reconsidered this month"),
-    "bank_switches": ("million adults", "customers who changed primary bank this month"),
-    "churn_rate": ("fraction per month", "bank_switches / all customers"),
-    "platform_switches": ("million adults", "customers who opened an account at a platform new to them"),
-    "flow_*_to_*": ("million adults", "customers moving between active channels this month"),
-    "digital_share_*": ("fraction", "customers of the group whose active channel is not the branch counter"),
-    "platform_share_*": ("fraction", "customers of the group whose active channel is a platform's app"),
-    "mmf_yield_market": ("percent per year", "market money-fund yield"),
-    "policy_*": ("lever value", "regulation in force this month; an empty cap or limit means none"),
-    "holders_pc_m": ("million adults", "adults holding their primary bank's PC banking (adopted; active or dormant)"),
-    "holders_mobile_m": ("million adults", "adults holding their primary bank's mobile app (adopted; active or dormant)"),
-    "holders_platform_m": ("million adults", "adults holding at least one platform wallet (adopted; active or dormant)"),
-    "users_pc_m": ("million adults", "monthly active PC banking users: used it at least once this month"),
-    "users_mobile_m": ("million adults", "monthly active bank-app users: used it at least once this month"),
-    "users_platform_m": ("million adults", "monthly active platform users: used at least one wallet this month"),
-    "multihoming_share": ("fraction", "adults who used both their bank's app and a platform wallet this month"),
-    "mobile_payers_m": ("million adults", "adults who paid by phone this month, by wallet or bank app (the model's counterpart of CNNIC's mobile-payment users)"),
-    "secondary_accounts_m": ("million accounts", "secondary (Class II) bank accounts held, one at most per adult"),
-    "secondary_opened_m": ("million accounts", "secondary accounts opened this month"),
-}
 
 
 def _age_label(band: str) -> str:
@@ -71,6 +35,7 @@ _TX_COLUMNS = [f"tx_{p}" for p in PLACES]
 _VALUE_COLUMNS = [f"value_{p}" for p in PLACES]
 _SHARE_COLUMNS = [f"share_{ch}" for ch in CHANNELS]
 _CUSTOMER_COLUMNS = [f"customers_{ch}" for ch in CHANNELS]
+_PREFERRING_COLUMNS = [f"preferring_{ch}" for ch in CHANNELS]
 _FLOW_COLUMNS = [(f"flow_{a}_to_{b}", i, j) for i, a in enumerate(CHANNELS) for j, b in enumerate(CHANNELS) if i != j]
 _GROUP_COLUMNS = [(f"digital_share_{g}", f"platform_share_{g}")
                   for g in [f"age_{_age_label(band)}" for band in AGE_BANDS] + ["urban", "rural"]]
@@ -144,9 +109,11 @@ class MetricsRecorder:
             col["off_counter_rate"] = np.where(col["tx_total"] > 0, col["tx_offcounter"] / col["tx_total"], np.nan)
             col["mobile_value_share"] = np.where(col["value_offcounter"] > 0,
                                                  val[:, PLACES.index("mobile")] / col["value_offcounter"], np.nan)
-        by_channel = counts.sum(axis=(2, 3, 4))
+        main = np.stack([t.portfolio.main_channel for t in tallies])    # (month, channel, bank, segment)
+        by_channel = main.sum(axis=(2, 3))
         col.update(zip(_SHARE_COLUMNS, (by_channel / size).T))
         col.update(zip(_CUSTOMER_COLUMNS, (by_channel * millions).T))
+        col.update(zip(_PREFERRING_COLUMNS, (counts.sum(axis=(2, 3, 4)) * millions).T))
         col["deposits_bank"] = np.array([t.deposits.sum() for t in tallies]) * m.scale / 1e9
         col["balance_platform_mmf"] = np.array([t.funds.sum() for t in tallies]) * m.scale / 1e9
         col["income_inflow"] = self._stack(4) / 1e9
@@ -162,7 +129,7 @@ class MetricsRecorder:
         flows = np.stack([o.channel_flows for o in outcomes]) * millions
         col.update((name, flows[:, i, j]) for name, i, j in _FLOW_COLUMNS)
 
-        by_seg = counts.sum(axis=(2, 3)).transpose(0, 2, 1).reshape(n, len(AGE_BANDS), 2, 4)
+        by_seg = main.sum(axis=2).transpose(0, 2, 1).reshape(n, len(AGE_BANDS), 2, 4)
         groups = np.concatenate([by_seg.sum(axis=2), by_seg[:, :, 1].sum(axis=1)[:, None],
                                  by_seg[:, :, 0].sum(axis=1)[:, None]], axis=1)     # (month, group, channel)
         in_group = np.maximum(groups.sum(axis=2), 1)
@@ -203,7 +170,7 @@ class MetricsRecorder:
         tallies = [month[5] for month in self._months]
         counts = np.stack([t.counts for t in tallies])
         bank_customers = counts.sum(axis=(1, 2, 4))                      # (month, bank)
-        bank_channel = counts.sum(axis=(2, 4))                           # (month, channel, bank)
+        bank_channel = np.stack([t.portfolio.main_channel for t in tallies]).sum(axis=3)   # (month, channel, bank)
         deposits = np.stack([t.deposits for t in tallies]) * (m.scale / 1e9)
         tx = self._stack(2)                                              # (month, bank, place)
         offcounter = tx[:, :, OFF_COUNTER].sum(axis=2) / np.maximum(tx.sum(axis=2), 1)
@@ -234,6 +201,7 @@ class MetricsRecorder:
             "pc_users": banks_only(bank_channel[:, 1] * millions),
             "mobile_users": banks_only(bank_channel[:, 2] * millions),
             "balance": both(deposits, funds), "off_counter_rate": banks_only(offcounter),
+            "mobile_value": banks_only(self._stack(3)[:, :, PLACES.index("mobile")] / 1e9),
             "revenue": both(accounts[:, :, 0], books[:, :, 0]), "cost": both(accounts[:, :, 1], books[:, :, 1]),
             "profit": both(accounts[:, :, 2], books[:, :, 2]),
             "marketing_per_year": both(accounts[:, :, 3], books[:, :, 3]),

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import pandas as pd
 from omegaconf import OmegaConf
 
-from .metrics import COLUMN_UNITS, fit_to_targets, yearly
+from .metrics import fit_to_targets, yearly
+from .schema import columns_table
 from .targets import load_targets
 
 if TYPE_CHECKING:
@@ -88,8 +89,7 @@ def write_run(model: "MarketModel", folder: Path, model_seconds: float, extra: d
     _table(folder, "yearly", yearly(ts))
     fit = fit_to_targets(ts, _targets(cfg.target_set))
     atomic_write(folder / "targets_fit.csv", lambda p: fit.to_csv(p, index=False))
-    units = pd.DataFrame([(k, u, d) for k, (u, d) in COLUMN_UNITS.items()], columns=["column", "unit", "meaning"])
-    atomic_write(folder / "columns.csv", lambda p: units.to_csv(p, index=False))
+    atomic_write(folder / "columns.csv", lambda p: columns_table().to_csv(p, index=False))
     _text(folder / "config.yaml", config_yaml or OmegaConf.to_yaml(OmegaConf.structured(cfg)))
     if figures:
         from .plots import draw_all

@@ -16,9 +16,11 @@ this module is everything else a customer does in a month, customer by customer:
    onboarding (`switching_cost.platform`, plus KYC friction under compliance). Only open
    providers the customer knows of can be adopted. What is adopted stays held
    (registered users); it may lie dormant.
-2. **Use.** The main channel is used every month; another held channel or wallet is used
-   with probability `customers.side_activity[kind]`. A month's bank-app user pays by
-   phone with probability `customers.app_payment_share`; a wallet user always does.
+2. **Use.** The customer's month of transactions by purpose is split over what it holds
+   (`sim/purposes.py`); a held channel is used if it gets at least one of them (Poisson
+   counts), a wallet user has paid by phone, and so has an app user with a payment among
+   its app transactions. The channel with the most transactions is the main channel of
+   the month.
 3. **Secondary account.** A customer with a digital channel and no secondary account
    opens one with hazard `customers.secondary_account_rate` times the logit chance that
    another bank's app beats its own less the opening cost (`switching_cost.secondary_account`,
@@ -63,6 +65,8 @@ class PortfolioState(NamedTuple):
     ties: np.ndarray               # (customer, k) indices of the customer's ties
     aware: np.ndarray              # (provider, customer) padded awareness
     wealth0: np.ndarray
+    segment: np.ndarray
+    wealth_power0: np.ndarray      # wealth ** ticket elasticity at the start
 
 
 class PortfolioTerms(NamedTuple):
@@ -72,8 +76,7 @@ class PortfolioTerms(NamedTuple):
     growth: float                  # this month's wealth growth rate
     adoption_rate: np.ndarray      # (3,) pc, mobile, platform
     adoption_threshold: float      # utils by which an item must beat the counter to be even odds
-    side_activity: np.ndarray      # (3,)
-    app_payment_share: float
+    wealth_power_scale: float      # tickets scale with wealth power times this (growth over the reference)
     secondary_rate: float
     secondary_cost: float          # utils to open a secondary account this month (visit cost included)
     partnership_discount: float
@@ -105,16 +108,9 @@ class PortfolioTally(NamedTuple):
     wallet_users: int              # customers who used at least one wallet this month
     multihoming: int               # used both the bank's app and a wallet this month
     mobile_payers: int             # paid by phone this month (a wallet, or the bank's app)
+    main_channel: np.ndarray       # (channel, bank, segment) customers by main channel of the month
     deposits: np.ndarray           # (bank,) RMB, after this month's growth
     funds: np.ndarray              # (platform,) RMB
-
-
-@jit
-def main_item(channel, platform):
-    """The item of a main channel: -1 for the counter."""
-    if channel == 0:
-        return -1
-    return channel - 1 if channel < 3 else FIRST_WALLET + platform
 
 
 @jit
@@ -123,13 +119,15 @@ def _logistic(x):
 
 
 @jit
-def portfolio_month(rng, state, terms, available, utility, literacy_weight, branch_presence, yield_term,
-                    category, n_categories):
+def portfolio_month(rng, state, terms, tables, available, utility, literacy_weight, branch_presence, yield_term,
+                    category, n_categories, n_segments):
     """One month of adoption, use, secondary accounts and savings for every customer (module docstring).
 
     The menu's arrays are `kernels.menu_terms`'s, with the layout's literacy weights and
     categories: alternative 3b + c is bank b's channel c (branch, PC, mobile), 3B + p
-    platform p's app. Updates the state in place; returns the `PortfolioTally`.
+    platform p's app; `tables` are the month's `purposes.PurposeTables`. Updates the state
+    in place; returns the `PortfolioTally` and the month's expected transactions and their
+    value per bank and channel (branch, PC, app, wallets), for `kernels.draw_transactions`.
     """
     n, n_platforms = state.funds.shape
     n_banks = terms.deposit_rate.size
@@ -141,23 +139,22 @@ def portfolio_month(rng, state, terms, available, utility, literacy_weight, bran
     deposits, funds_by_platform = np.zeros(n_banks), np.zeros(n_platforms)
     tie_share = np.zeros(n_categories)
     k_ties = state.ties.shape[1]
+    expected, worth = np.zeros((n_banks, 4)), np.zeros((n_banks, 4))
+    main_channel = np.zeros((4, n_banks, n_segments), dtype=np.int64)
     opened = wallet_holders = wallet_users = multihoming = payers = 0
     wallet_bits = np.uint8(((1 << n_platforms) - 1) << FIRST_WALLET)
     for i in range(n):
         b, a = np.int64(state.bank[i]), state.age[i]
-        main = main_item(state.channel[i], state.platform[i])
         held, used = state.holds[i], np.uint8(0)
         literacy = min(1.0, state.literacy0[i] + state.literacy_growth[a] * terms.years)
         sensitivity = state.yield_sensitivity[i]
         counter = np.nan                  # the customer's branch utility, computed when first needed
         for j in range(n_items):
             bit = np.uint8(1 << j)
+            if held & bit:
+                continue
             u = rng.random()
             kind = min(j, FIRST_WALLET)
-            if held & bit:
-                if j == main or u < terms.side_activity[kind]:
-                    used |= bit
-                continue
             if u >= terms.adoption_rate[kind]:
                 continue
             alt = 3 * b + 1 + j if j < FIRST_WALLET else 3 * n_banks + j - FIRST_WALLET
@@ -185,8 +182,31 @@ def portfolio_month(rng, state, terms, available, utility, literacy_weight, bran
             odds = 1.0 if counter == -np.inf else _logistic(v - counter - terms.adoption_threshold)
             if u < terms.adoption_rate[kind] * odds:
                 held |= bit
-                used |= bit
                 adoptions[j] += 1
+
+        key = (held & BANK_ITEMS) | (4 if held & wallet_bits else 0)
+        pref = state.channel[i]
+        wealth_power = state.wealth_power0[i] * terms.wealth_power_scale
+        for c in range(4):
+            expected[b, c] += tables.count[key, pref, a, c]
+            worth[b, c] += tables.value[key, pref, a, c] * wealth_power
+        main_channel[tables.main[key, pref], b, state.segment[i]] += 1
+        if held & 1 and rng.random() < tables.used[key, pref, a, 1]:
+            used |= np.uint8(1)
+        paid = False
+        if held & 2:
+            paid = rng.random() < tables.app_pays[key, pref, a]
+            if paid or rng.random() < tables.app_other[key, pref, a]:
+                used |= np.uint8(2)
+        if held & wallet_bits:
+            wallets = 0
+            for p in range(n_platforms):
+                wallets += (held >> (FIRST_WALLET + p)) & 1
+            each = 1.0 - np.exp(-tables.count[key, pref, a, 3] / wallets)   # the wallets share the payments
+            for p in range(n_platforms):
+                bit = np.uint8(1 << (FIRST_WALLET + p))
+                if held & bit and rng.random() < each:
+                    used |= bit
 
         sec = np.int64(state.secondary[i])
         if sec < 0 and held != 0 and rng.random() < terms.secondary_rate:
@@ -236,11 +256,11 @@ def portfolio_month(rng, state, terms, available, utility, literacy_weight, bran
         app = used & np.uint8(1 << MOBILE_ITEM)
         if app and used & wallet_bits:
             multihoming += 1
-        if used & wallet_bits or (app and rng.random() < terms.app_payment_share):
+        if used & wallet_bits or paid:
             payers += 1
         state.holds[i], state.active[i] = held, used
-    return PortfolioTally(holders, users, adoptions, secondary_at, opened, wallet_holders, wallet_users,
-                          multihoming, payers, deposits, funds_by_platform)
+    return (PortfolioTally(holders, users, adoptions, secondary_at, opened, wallet_holders, wallet_users,
+                           multihoming, payers, main_channel, deposits, funds_by_platform), (expected, worth))
 
 
 @jit

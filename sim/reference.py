@@ -19,10 +19,12 @@ import math
 import mesa
 import numpy as np
 
+from . import kernels
 from .config import HOLDING_KINDS
 from .customers import BRANCH, MOBILE, PC, PLATFORM, ChoiceOutcome
 from .market import MarketModel
-from .portfolio import FIRST_WALLET, PortfolioTally
+from .portfolio import FIRST_WALLET
+from .purposes import WALLET, holding_key, purpose_tables
 
 
 class CustomerAgent(mesa.Agent):
@@ -124,15 +126,12 @@ class CustomerAgent(mesa.Agent):
         and move savings (sim/portfolio.py states the rules)."""
         m, c, menu, t = self.model, self.model.cfg.customers, self.model.menu_now, self.model.portfolio_now
         rng, nb, npl = m.random, len(m.banks), len(m.platforms)
-        literacy, main, used = self.literacy(), self.main_item(), 0
-        counter = None
+        literacy, counter = self.literacy(), None
         for j in range(FIRST_WALLET + npl):
+            if self.holds_item(j):
+                continue
             u = rng.random()
             kind = HOLDING_KINDS[min(j, FIRST_WALLET)]
-            if self.holds_item(j):
-                if j == main or u < c.side_activity[kind]:
-                    used |= 1 << j
-                continue
             alt = 3 * self.bank + 1 + j if j < FIRST_WALLET else 3 * nb + j - FIRST_WALLET
             provider = self.bank if j < FIRST_WALLET else nb + j - FIRST_WALLET
             if u >= c.adoption_rate[kind] or not menu["available"][alt] or not self.aware[provider]:
@@ -145,15 +144,38 @@ class CustomerAgent(mesa.Agent):
             odds = 1.0 if counter == -math.inf else 1 / (1 + math.exp(min(700.0, counter + c.adoption_threshold - v)))
             if u < c.adoption_rate[kind] * odds:
                 self.holds |= 1 << j
-                used |= 1 << j
                 m.adoptions[j] += 1
+        self.transact()
         if self.secondary < 0 and self.holds and rng.random() < c.secondary_account_rate:
             self.open_secondary(literacy, t)
-        self.active = used
         self.save(t)
-        app, wallet = used >> MOBILE & 1, used >> FIRST_WALLET
+        app, wallet = self.active >> MOBILE & 1, self.active >> FIRST_WALLET
         m.multihoming += bool(app and wallet)
-        m.payers += bool(wallet or (app and rng.random() < c.app_payment_share))
+
+    def transact(self) -> None:
+        """This month's transactions by purpose over what is held (sim/purposes.py), and what was used."""
+        m, tables, rng = self.model, self.model.tables_now, self.model.random
+        wallets = [p for p in range(len(self.funds)) if self.holds_item(FIRST_WALLET + p)]
+        key = holding_key(self.holds_item(PC - 1), self.holds_item(MOBILE - 1), bool(wallets))
+        cell = (key, self.channel, self.age)
+        m.expected[self.bank] += tables.count[cell]
+        m.worth[self.bank] += tables.value[cell] * self.model.customers.wealth_power0[self.i] * m.power_scale
+        m.main_now[tables.main[key, self.channel], self.bank, self.segment] += 1
+        used = 0
+        if self.holds_item(PC - 1) and rng.random() < tables.used[cell][PC]:
+            used |= 1 << (PC - 1)
+        paid = False
+        if self.holds_item(MOBILE - 1):
+            paid = rng.random() < tables.app_pays[cell]
+            if paid or rng.random() < tables.app_other[cell]:
+                used |= 1 << (MOBILE - 1)
+        if wallets:
+            each = 1 - math.exp(-tables.count[cell][WALLET] / len(wallets))
+            for p in wallets:
+                if rng.random() < each:
+                    used |= 1 << (FIRST_WALLET + p)
+        self.active = used
+        m.payers += bool(used >> FIRST_WALLET or paid)
 
     def alternative_utility(self, alt: int, literacy: float, with_ties: bool) -> float:
         menu = self.model.menu_now
@@ -232,7 +254,8 @@ class ReferenceMarketModel(MarketModel):
                 users[j, a.bank] += a.active >> j & 1
             wallet_users += bool(a.active >> FIRST_WALLET)
         return dict(users=users, adoptions=self.adoptions, secondary_opened=self.secondary_opened,
-                    wallet_users=wallet_users, multihoming=self.multihoming, mobile_payers=self.payers)
+                    wallet_users=wallet_users, multihoming=self.multihoming, mobile_payers=self.payers,
+                    main_channel=self.main_now)
 
     def tally_choice(self, agent: CustomerAgent, old_bank: int, old_channel: int, old_platform: int) -> None:
         self._reconsidered += 1
@@ -250,6 +273,11 @@ class ReferenceMarketModel(MarketModel):
         self.category_last = cust.category.tolist()
         self._reconsidered = self._bank_switches = self._platform_switches = 0
         self.adoptions = np.zeros(FIRST_WALLET + len(self.platforms), dtype=np.int64)
+        self.tables_now = purpose_tables(self.cfg.transactions, maturity)
+        self.power_scale = self.portfolio_now.wealth_power_scale
+        nb = len(self.banks)
+        self.expected, self.worth = np.zeros((nb, 4)), np.zeros((nb, 4))
+        self.main_now = np.zeros((4, nb, self.customers.segment_bounds.size - 1), dtype=np.int64)
         self.secondary_opened = self.multihoming = self.payers = 0
         self._flows = np.zeros((4, 4), dtype=np.int64)
         agents = self.agents_by_type[CustomerAgent]
@@ -273,6 +301,6 @@ class ReferenceMarketModel(MarketModel):
         cust.recount()
         outcome = ChoiceOutcome(self._reconsidered, self._flows, self._bank_switches, self._platform_switches)
         cust.book_portfolio(self._portfolio_use(agents))
-        tally = cust.tally()
-        return (outcome, wealth_before * self.wealth_growth_month,
-                cust.transactions(self_service, maturity, self.rng, tally), tally)
+        traded = kernels.draw_transactions(self.rng, self.expected, self.worth, np.asarray(self_service, dtype=float),
+                                           float(self.cfg.transactions.wallet_fund_share))
+        return outcome, wealth_before * self.wealth_growth_month, traded, cust.tally()

@@ -20,7 +20,7 @@ seed: 3
 max_evaluations: 8
 parameters:
   customers.channel_constant.mobile: [-3.0, -1.0]
-  transactions.ticket_rmb.mobile: [600.0, 2500.0]
+  transactions.purposes.transfer_bill.ticket_rmb: [2000.0, 8000.0]
 """
 
 
@@ -28,9 +28,9 @@ def test_objective_uses_common_random_numbers(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(SMALL.format(target_set="seed"))
     f = Objective(read_calibration(path))
-    x = np.array([-2.0, 1200.0])
+    x = np.array([-2.0, 4000.0])
     assert f(x) == f(x)                      # same candidate, same replicates, same loss
-    assert f(np.array([-2.0, 2400.0])) != f(x)
+    assert f(np.array([-2.0, 7000.0])) != f(x)
 
 
 @pytest.mark.parametrize("target_set", ["seed", "cba"])

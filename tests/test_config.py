@@ -26,7 +26,15 @@ ROOT = Path(__file__).resolve().parents[1]
     ("banks.joint_stock.strategy.closure_start=2030-01", "banks.joint_stock.strategy.closure_start", "2030-01",
      "between"),
     ("regulation.client_fund_reserve_ratio=2", "regulation.client_fund_reserve_ratio", "2", "[0, 1]"),
-    ("transactions.mix.pc.pc=0.9", "transactions.mix.pc", "0.9", "sum to 1"),
+    ("transactions.purposes.cash_service.fit.branch=null", "transactions.purposes.cash_service.fit", "None",
+     "at least one channel"),
+    ("transactions.purposes.small_payment.ticket_rmb=0", "transactions.purposes.small_payment.ticket_rmb", "0",
+     "> 0"),
+    ("customers.adoption_rate.platform=1.5", "customers.adoption_rate.platform", "1.5", "[0, 1]"),
+    ("market.secondary_deposit_share=-0.1", "market.secondary_deposit_share", "-0.1", "[0, 1]"),
+    ("platforms.alipay.initial_holders=2", "platforms.alipay.initial_holders", "2", "[0, 1]"),
+    ("switching_cost.secondary_account=-1", "switching_cost.secondary_account", "-1", ">= 0"),
+    ("transactions.wallet_fund_share=1.2", "transactions.wallet_fund_share", "1.2", "[0, 1]"),
 ])
 def test_bad_values_name_key_value_and_allowed(override, key, value, allowed):
     with pytest.raises(ConfigError) as err:

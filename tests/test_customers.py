@@ -165,21 +165,3 @@ def test_partnership_discount_lowers_cost_into_the_partner_bank_only():
     assert moved[0] > 5 * max(moved[1], moved[2], 1)
 
 
-def test_transactions_are_poisson_around_their_expected_counts():
-    cfg, cust, rng = population(size=5000)
-    cust.channel[:] = BRANCH
-    ss = np.full(cust.n_banks, 0.3)
-    draws = np.array([cust.transactions(ss, 0.0, rng)[0].sum(axis=0) for _ in range(200)])
-    t = cfg.transactions
-    per_person = t.monthly_count["branch"] * np.asarray(t.age_count_factor)[cust.age].sum()
-    expected_branch = per_person * t.mix["branch"]["branch"]
-    assert draws[:, 0].mean() == pytest.approx(expected_branch * 0.7, rel=0.01)
-    assert draws[:, 1].mean() == pytest.approx(expected_branch * 0.3, rel=0.02)
-    assert draws[:, 0].var() == pytest.approx(draws[:, 0].mean(), rel=0.3)   # Poisson: variance = mean
-
-
-def test_mobile_tickets_are_smaller_than_pc_tickets():
-    _, cust, rng = population(size=5000)
-    counts, values = cust.transactions(np.full(cust.n_banks, 0.3), 0.5, rng)
-    pc, mobile = values.sum(axis=0)[[2, 3]] / counts.sum(axis=0)[[2, 3]]
-    assert mobile * 5 < pc

@@ -32,7 +32,7 @@ def test_channel_flows_account_for_share_changes(small_run):
     for ch in channels:
         inflow = sum(ts[f"flow_{o}_to_{ch}"] for o in channels if o != ch)
         outflow = sum(ts[f"flow_{ch}_to_{o}"] for o in channels if o != ch)
-        change = ts[f"customers_{ch}"].diff().iloc[1:]
+        change = ts[f"preferring_{ch}"].diff().iloc[1:]
         assert np.allclose(change, (inflow - outflow).iloc[1:], atol=1e-6)
 
 
@@ -50,6 +50,6 @@ def test_baseline_reproduces_seed_targets_within_3_points_over_5_seeds():
 def test_off_counter_rate_saturates_below_one_with_people_at_the_counter(small_run):
     ts = small_run.recorder.timeseries()
     assert ts["off_counter_rate"].iloc[-12:].mean() < 0.97
-    assert ts["share_branch"].iloc[-1] > 0.15
+    assert ts["share_branch"].iloc[-1] > 0.10
     assert ts["digital_share_age_60plus"].iloc[-1] < ts["digital_share_age_18_29"].iloc[-1]
     assert ts["digital_share_rural"].iloc[-1] < ts["digital_share_urban"].iloc[-1]

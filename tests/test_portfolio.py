@@ -5,20 +5,25 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.customers import BRANCH, MOBILE, PLATFORM
+from sim.customers import BRANCH, MOBILE, N_SEGMENTS, PLATFORM
 from sim.portfolio import FIRST_WALLET, portfolio_month
+from sim.purposes import purpose_tables
 from tests.test_customers import menu_for, neutral, population
 
 
 def month(cust, menu, rng, years=0.0, mmf_yield=(4.0, 3.0, 2.0), limit=None, secondary_cost=0.0,
-          onboarding=0.0, bank_partner=None, **terms):
-    """One portfolio pass over `cust` with `menu`; `terms` override fields of PortfolioTerms."""
+          onboarding=0.0, bank_partner=None, tables=None, **terms):
+    """One portfolio pass over `cust` with `menu` (and the config's purpose tables at maturity 0.5 unless
+    given); `terms` override fields of PortfolioTerms. Returns the PortfolioTally."""
     t = cust.portfolio_terms(years, np.asarray(mmf_yield, float), np.full(cust.n_banks, 0.35), limit,
                              secondary_cost, onboarding,
                              np.full(cust.n_banks, -1) if bank_partner is None else np.asarray(bank_partner))
     t = t._replace(**{k: (np.asarray(v, float) if isinstance(v, (list, tuple)) else v) for k, v in terms.items()})
-    return portfolio_month(rng, cust.portfolio_state, t, menu.available, menu.utility, menu.literacy_weight,
-                           menu.branch_presence, menu.yield_term, menu.category, PLATFORM + cust.n_platforms)
+    tables = purpose_tables(cust.cfg.transactions, 0.5) if tables is None else tables
+    tally, _ = portfolio_month(rng, cust.portfolio_state, t, tables, menu.available, menu.utility,
+                               menu.literacy_weight, menu.branch_presence, menu.yield_term, menu.category,
+                               PLATFORM + cust.n_platforms, N_SEGMENTS)
+    return tally
 
 
 def wallet_bit(p):
@@ -71,26 +76,27 @@ def test_only_open_alternatives_of_known_providers_are_adopted():
     assert tally.adoptions[FIRST_WALLET + 1] == 0 and tally.adoptions[FIRST_WALLET + 2] == 0
 
 
-def test_main_channel_is_always_used_and_side_items_at_their_activity_rate():
+def test_held_channels_are_used_at_the_chance_of_at_least_one_transaction():
     _, cust, rng = population(size=40000)
-    clean(cust, channel=PLATFORM)                          # main channel: platform 0's wallet
+    clean(cust, channel=PLATFORM)                          # preferred: platform 0's wallet
     cust.holds[:] |= np.uint8(0b10)                        # everyone also holds the bank's app
     n_alt = 3 * cust.n_banks + cust.n_platforms
-    tally = month(cust, menu_for(cust, np.zeros(n_alt)), rng, adoption_rate=(0.0, 0.0, 0.0),
-                  side_activity=(0.3, 0.6, 0.5), secondary_rate=0.0, app_payment_share=0.25)
-    n = cust.size
-    assert tally.users[FIRST_WALLET].sum() == n
-    assert tally.users[1].sum() / n == pytest.approx(0.6, abs=0.01)
-    assert tally.multihoming == tally.users[1].sum()       # every app user also used a wallet
-    assert tally.mobile_payers == n                        # every wallet user paid by phone
+    tables = purpose_tables(cust.cfg.transactions, 0.5)
+    key = 0b110                                            # app and a wallet
+    tally = month(cust, menu_for(cust, np.zeros(n_alt)), rng, adoption_rate=(0.0, 0.0, 0.0), secondary_rate=0.0,
+                  tables=tables)
+    expected = {name: (tables.used[key, PLATFORM, cust.age, channel]).sum()
+                for name, channel in (("app", MOBILE), ("wallet", 3))}
+    assert tally.users[1].sum() == pytest.approx(expected["app"], rel=0.02)
+    assert tally.users[FIRST_WALLET].sum() == pytest.approx(expected["wallet"], rel=0.02)
+    assert tally.wallet_users == tally.users[FIRST_WALLET].sum()
     assert ((cust.active & ~cust.holds) == 0).all()
-    # app users who used no wallet pay by phone at app_payment_share
-    clean(cust, channel=MOBILE)
-    cust.holds[:] = np.uint8(0b10)
-    tally = month(cust, menu_for(cust, np.zeros(n_alt)), rng, adoption_rate=(0.0, 0.0, 0.0),
-                  secondary_rate=0.0, app_payment_share=0.25)
-    assert tally.multihoming == 0 and tally.users[1].sum() == n
-    assert tally.mobile_payers / n == pytest.approx(0.25, abs=0.01)
+    paying = tables.app_pays[key, PLATFORM, cust.age]
+    wallet = tables.used[key, PLATFORM, cust.age, 3]
+    assert tally.mobile_payers == pytest.approx((1 - (1 - paying) * (1 - wallet)).sum(), rel=0.02)
+    # the main channel of the month is the table's, by segment and bank
+    assert tally.main_channel.sum() == cust.size
+    assert tally.main_channel[tables.main[key, PLATFORM]].sum() == cust.size
 
 
 def test_balances_split_by_fund_weight_respect_the_limit_and_conserve_wealth():
@@ -101,8 +107,8 @@ def test_balances_split_by_fund_weight_respect_the_limit_and_conserve_wealth():
     n_alt = 3 * cust.n_banks + cust.n_platforms
     menu = menu_for(cust, np.zeros(n_alt))
     for _ in range(24):
-        tally = month(cust, menu, rng, adoption_rate=(0.0, 0.0, 0.0), side_activity=(0.0, 0.0, 1.0),
-                      secondary_rate=0.0, fund_weight=(3.0, 1.0, 1.0), limit=20000.0)
+        tally = month(cust, menu, rng, adoption_rate=(0.0, 0.0, 0.0), secondary_rate=0.0,
+                      fund_weight=(3.0, 1.0, 1.0), limit=20000.0, dormant_factor=1.0)
         cust.grow_wealth()
     funds = cust.funds
     assert (funds >= 0).all() and funds.max() <= 20000.0 + 1e-6

@@ -1,0 +1,83 @@
+"""Transactions by purpose (sim/purposes.py) and their draw (kernels.draw_transactions)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import kernels
+from sim.purposes import BRANCH, MOBILE, PC, WALLET, holding_key, purpose_tables
+from tests.conftest import make_config
+
+NOTHING, PC_ONLY = holding_key(False, False, False), holding_key(True, False, False)
+EVERYTHING = holding_key(True, True, True)
+
+
+def tables(*overrides, maturity=0.5):
+    return purpose_tables(make_config(*overrides).transactions, maturity)
+
+
+def test_a_customer_holding_nothing_digital_pays_small_amounts_in_cash_and_banks_at_the_branch():
+    t = tables()
+    cfg = make_config().transactions
+    counts = t.count[NOTHING, BRANCH, 0]
+    assert counts[[PC, MOBILE, WALLET]].sum() == 0
+    served = sum(p.monthly_count * (1 + p.maturity_growth * 0.5) for p in cfg.purposes.values()
+                 if p.fit["branch"] is not None)
+    assert counts[BRANCH] == pytest.approx(served * cfg.age_count_factor[0])
+    assert t.main[NOTHING, BRANCH] == BRANCH
+
+
+def test_every_purpose_is_fully_allocated_over_the_channels_held():
+    cfg = make_config().transactions
+    t = tables()
+    total = sum(p.monthly_count * (1 + p.maturity_growth * 0.5) for p in cfg.purposes.values())
+    for preferred in range(4):
+        assert t.count[EVERYTHING, preferred, 1].sum() == pytest.approx(total * cfg.age_count_factor[1])
+
+
+def test_mobile_tickets_are_smaller_than_pc_tickets_because_of_what_each_is_used_for():
+    t = tables()
+    for preferred in (PC, MOBILE):
+        count, value = t.count[EVERYTHING, preferred, 1], t.value[EVERYTHING, preferred, 1]
+        assert value[MOBILE] / count[MOBILE] * 3 < value[PC] / count[PC]
+    # with one ticket for every purpose, the gap disappears: it is not a constant per channel
+    flat = [f"transactions.purposes.{p}.ticket_rmb=1000" for p in
+            ("small_payment", "transfer_bill", "wealth_product", "cash_service")]
+    t = tables(*flat)
+    count, value = t.count[EVERYTHING, MOBILE, 1], t.value[EVERYTHING, MOBILE, 1]
+    assert value[MOBILE] / count[MOBILE] == pytest.approx(value[PC] / count[PC])
+
+
+def test_the_preferred_channel_gets_more_and_maturity_moves_business_to_the_phone():
+    t = tables()
+    assert t.count[EVERYTHING, MOBILE, 1, MOBILE] > t.count[EVERYTHING, PC, 1, MOBILE]
+    early, late = tables(maturity=0.0), tables(maturity=1.0)
+    share = lambda tb: tb.count[EVERYTHING, PC, 1, MOBILE] / tb.count[EVERYTHING, PC, 1].sum()  # noqa: E731
+    assert share(late) > share(early)
+
+
+def test_main_channel_is_the_one_with_most_expected_transactions():
+    t = tables()
+    for key in range(8):
+        for preferred in range(4):
+            counts = t.count[key, preferred].sum(axis=0)
+            assert counts[t.main[key, preferred]] == pytest.approx(counts.max())
+
+
+def test_use_probabilities_follow_poisson_counts():
+    t = tables()
+    assert t.used[PC_ONLY, PC, 2, PC] == pytest.approx(1 - np.exp(-t.count[PC_ONLY, PC, 2, PC]))
+    assert (t.app_pays <= t.used[..., MOBILE] + 1e-12).all()
+
+
+def test_draws_are_poisson_around_the_expected_split_by_self_service_and_fund_share():
+    rng = np.random.default_rng(4)
+    expected = np.array([[1000.0, 400.0, 300.0, 500.0], [10.0, 0.0, 5.0, 0.0]])
+    worth = expected * np.array([3000.0, 9000.0, 500.0, 150.0])
+    draws = [kernels.draw_transactions(rng, expected, worth, np.array([0.25, 1.0]), 0.4) for _ in range(400)]
+    counts = np.mean([d[0] for d in draws], axis=0)
+    assert counts[0] == pytest.approx([750, 250, 400, 300, 300], rel=0.02)
+    assert counts[1, 0] == 0 and counts[1, 1] == pytest.approx(10, rel=0.1) and counts[1, 4] == 0
+    values, drawn = draws[0][1], draws[0][0]
+    assert values[0, 2] == pytest.approx(drawn[0, 2] * 9000.0)
+    assert np.var([d[0][0, 3] for d in draws]) == pytest.approx(300, rel=0.3)
