@@ -22,7 +22,7 @@ import numpy as np
 from . import kernels, portfolio
 from .config import AGE_BANDS, CHANNELS, HOLDING_KINDS, Config
 from .portfolio import FIRST_WALLET, PortfolioState, PortfolioTally, PortfolioTerms
-from .purposes import purpose_tables
+from .purposes import purpose_terms, tables_at
 from .ties import homophilous_ties
 
 BRANCH, PC, MOBILE, PLATFORM = range(4)
@@ -208,8 +208,8 @@ class Customers:
         """
         chosen, held, traded, (counts, customers) = kernels.decide_month(
             rng, institutions, layout, switch_costs, (*self._fixed_args["awareness"], self._counts, *awareness_terms),
-            self._choice_args(years), (self.portfolio_state, portfolio_terms, purpose_tables(self.cfg.transactions,
-                                                                                            mobile_maturity)),
+            self._choice_args(years), (self.portfolio_state, portfolio_terms,
+                                       tables_at(self._fixed_args["purposes"], float(mobile_maturity))),
             (np.ascontiguousarray(self_service_share, dtype=np.float64),
              float(self.cfg.transactions.wallet_fund_share)))
         reconsidered, flows, bank_switches, platform_switches = chosen
@@ -302,6 +302,7 @@ class Customers:
                                         self.yield_sensitivity, self.ties, self._aware_padded, self.wealth0,
                                         self.segment, self.wealth_power0),
             "adoption_rate": np.array([c.adoption_rate[k] for k in HOLDING_KINDS], dtype=np.float64),
+            "purposes": purpose_terms(self.cfg.transactions),
             "fund_weight": np.array([p.fund_weight for p in self.cfg.platforms.values()], dtype=np.float64),
         }
 

@@ -21,6 +21,7 @@ import numba
 import numpy as np
 
 from .config import CHANNELS
+from .draws import geometric
 from .portfolio import FIRST_WALLET, portfolio_month
 
 BRANCH, PLATFORM = CHANNELS.index("branch"), CHANNELS.index("platform")
@@ -29,19 +30,6 @@ jit = numba.njit(cache=True, nogil=True)
 
 ONES = np.uint64(0x0101010101010101)      # eight bytes of True; byte j of word w is customer 8w + j
 assert sys.byteorder == "little", "sim.kernels reads bytes of awareness as words: little-endian machines only"
-
-
-@jit
-def geometric(rng, log_q):
-    """A Geometric(p) draw on 1, 2, ..., given log_q = log(1 - p): the trial of the first success.
-
-    floor(E / -log_q) for a standard exponential E is geometric on 0, 1, ...: P(>= k) = q ** k.
-    The exponential comes from the ziggurat, cheaper than the logarithm that inversion takes.
-    """
-    if log_q == -np.inf:
-        return 1
-    gap = rng.standard_exponential() / -log_q
-    return np.int64(min(gap, 4e18)) + 1
 
 
 @jit

@@ -43,6 +43,8 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from .draws import geometric
+
 PC_ITEM, MOBILE_ITEM, FIRST_WALLET = 0, 1, 2      # bit j of `holds` is item j; wallet p is item 2 + p
 BANK_ITEMS = np.uint8(0b11)
 jit = numba.njit(cache=True, nogil=True)
@@ -139,58 +141,23 @@ def portfolio_month(rng, state, terms, tables, available, utility, literacy_weig
     deposits, funds_by_platform = np.zeros(n_banks), np.zeros(n_platforms)
     tie_share = np.zeros(n_categories)
     k_ties = state.ties.shape[1]
-    expected, worth = np.zeros((n_banks, 4)), np.zeros((n_banks, 4))
+    in_cell = np.zeros((8, 4, n_banks, n_segments), dtype=np.int64)    # (holdings key, preferred, bank, segment)
+    power_in_cell = np.zeros((8, 4, n_banks, n_segments))
     main_channel = np.zeros((4, n_banks, n_segments), dtype=np.int64)
     opened = wallet_holders = wallet_users = multihoming = payers = 0
     wallet_bits = np.uint8(((1 << n_platforms) - 1) << FIRST_WALLET)
+    _adopt(rng, state, terms, available, utility, literacy_weight, branch_presence, yield_term, category,
+           tie_share, adoptions)
     for i in range(n):
         b, a = np.int64(state.bank[i]), state.age[i]
         held, used = state.holds[i], np.uint8(0)
         literacy = min(1.0, state.literacy0[i] + state.literacy_growth[a] * terms.years)
         sensitivity = state.yield_sensitivity[i]
-        counter = np.nan                  # the customer's branch utility, computed when first needed
-        for j in range(n_items):
-            bit = np.uint8(1 << j)
-            if held & bit:
-                continue
-            u = rng.random()
-            kind = min(j, FIRST_WALLET)
-            if u >= terms.adoption_rate[kind]:
-                continue
-            alt = 3 * b + 1 + j if j < FIRST_WALLET else 3 * n_banks + j - FIRST_WALLET
-            provider = b if j < FIRST_WALLET else n_banks + j - FIRST_WALLET
-            if not available[alt] or not state.aware[provider, i]:
-                continue
-            if counter != counter:
-                tie_share[:] = 0.0
-                for t in range(k_ties):
-                    tie = state.ties[i, t]
-                    ch = state.channel[tie]
-                    tie_share[ch + (state.platform[tie] if ch == 3 else 0)] += 1.0
-                tie_share *= terms.tie_weight / max(k_ties, 1)
-                branch = 3 * b
-                counter = -np.inf
-                if available[branch]:
-                    presence = 1.0 + (0.0 if state.urban[i] else terms.rural_branch_multiplier)
-                    counter = (utility[branch] + literacy * literacy_weight[branch]
-                               + presence * branch_presence[branch] + terms.age_branch_preference[a]
-                               + sensitivity * yield_term[branch] + tie_share[category[branch]])
-            v = (utility[alt] + literacy * literacy_weight[alt] + sensitivity * yield_term[alt]
-                 + tie_share[category[alt]])
-            if j >= FIRST_WALLET:
-                v -= terms.wallet_onboarding
-            odds = 1.0 if counter == -np.inf else _logistic(v - counter - terms.adoption_threshold)
-            if u < terms.adoption_rate[kind] * odds:
-                held |= bit
-                adoptions[j] += 1
-
         key = (held & BANK_ITEMS) | (4 if held & wallet_bits else 0)
         pref = state.channel[i]
-        wealth_power = state.wealth_power0[i] * terms.wealth_power_scale
-        for c in range(4):
-            expected[b, c] += tables.count[key, pref, a, c]
-            worth[b, c] += tables.value[key, pref, a, c] * wealth_power
-        main_channel[tables.main[key, pref], b, state.segment[i]] += 1
+        seg = state.segment[i]
+        in_cell[key, pref, b, seg] += 1             # expectations are per cell: summed after the loop
+        power_in_cell[key, pref, b, seg] += state.wealth_power0[i]
         if held & 1 and rng.random() < tables.used[key, pref, a, 1]:
             used |= np.uint8(1)
         paid = False
@@ -243,12 +210,13 @@ def portfolio_month(rng, state, terms, tables, available, utility, literacy_weig
         else:
             deposits[b] += kept
 
-        for j in range(n_items):
-            bit = np.uint8(1 << j)
-            if held & bit:
-                holders[j, b] += 1
-                if used & bit:
-                    users[j, b] += 1
+        if held:
+            for j in range(n_items):
+                bit = np.uint8(1 << j)
+                if held & bit:
+                    holders[j, b] += 1
+                    if used & bit:
+                        users[j, b] += 1
         if held & wallet_bits:
             wallet_holders += 1
             if used & wallet_bits:
@@ -259,8 +227,79 @@ def portfolio_month(rng, state, terms, tables, available, utility, literacy_weig
         if used & wallet_bits or paid:
             payers += 1
         state.holds[i], state.active[i] = held, used
+    expected, worth = np.zeros((n_banks, 4)), np.zeros((n_banks, 4))
+    for key in range(8):
+        for pref in range(4):
+            main = tables.main[key, pref]
+            for b in range(n_banks):
+                for seg in range(n_segments):
+                    people = in_cell[key, pref, b, seg]
+                    if people == 0:
+                        continue
+                    power = power_in_cell[key, pref, b, seg] * terms.wealth_power_scale
+                    for c in range(4):
+                        expected[b, c] += people * tables.count[key, pref, seg // 2, c]
+                        worth[b, c] += power * tables.value[key, pref, seg // 2, c]
+                    main_channel[main, b, seg] += people
     return (PortfolioTally(holders, users, adoptions, secondary_at, opened, wallet_holders, wallet_users,
                            multihoming, payers, main_channel, deposits, funds_by_platform), (expected, worth))
+
+
+@jit
+def _adopt(rng, state, terms, available, utility, literacy_weight, branch_presence, yield_term, category, tie_share,
+           adoptions):
+    """Adoption of the items not held, before the month's use: each customer considers each item
+    with probability `adoption_rate[kind]` and adopts it with the odds that it beats the counter.
+
+    The rate is the same for every customer, so those who consider an item are found by
+    geometric skips (one draw per customer who considers, not one per customer), then
+    thinned by the odds with a second draw: the same distribution as one coin per customer.
+    """
+    n = state.holds.size
+    n_banks = terms.deposit_rate.size
+    k_ties = state.ties.shape[1]
+    for j in range(adoptions.size):
+        kind = min(j, FIRST_WALLET)
+        rate = terms.adoption_rate[kind]
+        if rate <= 0.0:
+            continue
+        bit = np.uint8(1 << j)
+        log_q = np.log1p(-min(rate, 1.0))
+        i = -1
+        while True:
+            i += geometric(rng, log_q)
+            if i >= n:
+                break
+            if state.holds[i] & bit:
+                continue
+            b, a = np.int64(state.bank[i]), state.age[i]
+            alt = 3 * b + 1 + j if j < FIRST_WALLET else 3 * n_banks + j - FIRST_WALLET
+            provider = b if j < FIRST_WALLET else n_banks + j - FIRST_WALLET
+            if not available[alt] or not state.aware[provider, i]:
+                continue
+            literacy = min(1.0, state.literacy0[i] + state.literacy_growth[a] * terms.years)
+            sensitivity = state.yield_sensitivity[i]
+            tie_share[:] = 0.0
+            for t in range(k_ties):
+                tie = state.ties[i, t]
+                ch = state.channel[tie]
+                tie_share[ch + (state.platform[tie] if ch == 3 else 0)] += 1.0
+            tie_share *= terms.tie_weight / max(k_ties, 1)
+            branch = 3 * b
+            odds = 1.0
+            if available[branch]:
+                presence = 1.0 + (0.0 if state.urban[i] else terms.rural_branch_multiplier)
+                counter = (utility[branch] + literacy * literacy_weight[branch] + presence * branch_presence[branch]
+                           + terms.age_branch_preference[a] + sensitivity * yield_term[branch]
+                           + tie_share[category[branch]])
+                v = (utility[alt] + literacy * literacy_weight[alt] + sensitivity * yield_term[alt]
+                     + tie_share[category[alt]])
+                if j >= FIRST_WALLET:
+                    v -= terms.wallet_onboarding
+                odds = _logistic(v - counter - terms.adoption_threshold)
+            if rng.random() < odds:
+                state.holds[i] |= bit
+                adoptions[j] += 1
 
 
 @jit

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
 from .config import AGE_BANDS, CHANNELS, TransactionConfig
@@ -45,42 +46,88 @@ class PurposeTables(NamedTuple):
     main: np.ndarray        # (8, 4) main channel of the month: most expected transactions (ties: preferred)
 
 
+class PurposeTerms(NamedTuple):
+    """The purposes' config packed as arrays, one row a purpose (built once per run)."""
+    count: np.ndarray           # (purpose,) per adult a month
+    ticket: np.ndarray          # (purpose,) RMB
+    fit: np.ndarray             # (purpose, channel) utils, NaN where the channel cannot serve it
+    growth: np.ndarray          # (purpose,) count growth at full maturity
+    is_payment: np.ndarray      # (purpose,) bool
+    age_factor: np.ndarray      # (age band,)
+    preferred_bonus: float
+    maturity_fit: float
+
+
 def holding_key(holds_pc: bool, holds_app: bool, holds_wallet: bool) -> int:
     return int(holds_pc) | int(holds_app) << 1 | int(holds_wallet) << 2
 
 
+def purpose_terms(t: TransactionConfig) -> PurposeTerms:
+    purposes = list(t.purposes.values())
+    return PurposeTerms(
+        count=np.array([p.monthly_count for p in purposes], dtype=np.float64),
+        ticket=np.array([p.ticket_rmb for p in purposes], dtype=np.float64),
+        fit=np.array([[np.nan if p.fit[ch] is None else float(p.fit[ch]) for ch in CHANNELS] for p in purposes],
+                     dtype=np.float64).reshape(len(purposes), len(CHANNELS)),
+        growth=np.array([p.maturity_growth for p in purposes], dtype=np.float64),
+        is_payment=np.array([p.is_payment for p in purposes], dtype=np.bool_),
+        age_factor=np.asarray(t.age_count_factor, dtype=np.float64),
+        preferred_bonus=float(t.preferred_bonus), maturity_fit=float(t.maturity_fit))
+
+
 def purpose_tables(t: TransactionConfig, maturity: float) -> PurposeTables:
     """The month's tables at mobile-payment maturity `maturity` in [0, 1] (module docstring)."""
-    n_age = len(AGE_BANDS)
+    return tables_at(purpose_terms(t), float(maturity))
+
+
+@numba.njit(cache=True, nogil=True)
+def tables_at(terms, maturity):
+    """`purpose_tables` from packed terms, compiled: it runs every month."""
+    n_age = terms.age_factor.size
     count = np.zeros((N_HOLDINGS, 4, n_age, 4))
-    value = np.zeros_like(count)
+    value = np.zeros((N_HOLDINGS, 4, n_age, 4))
     paying_on_app = np.zeros((N_HOLDINGS, 4, n_age))
-    age_factor = np.asarray(t.age_count_factor, dtype=float)
+    weight = np.zeros(4)
     for key in range(N_HOLDINGS):
         for preferred in range(4):
-            held = np.array([True, bool(key & 1) or preferred == PC, bool(key & 2) or preferred == MOBILE,
-                             bool(key & 4) or preferred == WALLET])
-            for purpose in t.purposes.values():
-                fit = np.array([np.nan if purpose.fit[ch] is None else float(purpose.fit[ch]) for ch in CHANNELS])
-                fit[[MOBILE, WALLET]] += t.maturity_fit * maturity
-                fit[preferred] += t.preferred_bonus
-                open_ = held & ~np.isnan(fit)
-                if not open_.any():
-                    continue                      # done in cash: no bank transaction
-                weight = np.where(open_, np.exp(np.where(open_, fit, 0.0) - np.nanmax(fit[open_])), 0.0)
-                share = weight / weight.sum()
-                per_adult = purpose.monthly_count * (1 + purpose.maturity_growth * maturity)
+            held = (True, (key & 1) != 0 or preferred == PC, (key & 2) != 0 or preferred == MOBILE,
+                    (key & 4) != 0 or preferred == WALLET)
+            for k in range(terms.count.size):
+                top = -np.inf
+                for c in range(4):
+                    fit = terms.fit[k, c]
+                    if held[c] and fit == fit:           # held, and able to serve the purpose
+                        if c == MOBILE or c == WALLET:
+                            fit += terms.maturity_fit * maturity
+                        if c == preferred:
+                            fit += terms.preferred_bonus
+                        weight[c] = fit
+                        top = max(top, fit)
+                    else:
+                        weight[c] = -np.inf
+                if top == -np.inf:
+                    continue                              # done in cash: no bank transaction
+                total = 0.0
+                for c in range(4):
+                    weight[c] = np.exp(weight[c] - top)
+                    total += weight[c]
+                per_adult = terms.count[k] * (1.0 + terms.growth[k] * maturity)
                 for a in range(n_age):
-                    n = per_adult * age_factor[a] * share
-                    count[key, preferred, a] += n
-                    value[key, preferred, a] += n * purpose.ticket_rmb
-                    if purpose.is_payment:
-                        paying_on_app[key, preferred, a] += n[MOBILE]
+                    for c in range(4):
+                        n = per_adult * terms.age_factor[a] * weight[c] / total
+                        count[key, preferred, a, c] += n
+                        value[key, preferred, a, c] += n * terms.ticket[k]
+                        if terms.is_payment[k] and c == MOBILE:
+                            paying_on_app[key, preferred, a] += n
     used = 1.0 - np.exp(-count)
     app_pays = 1.0 - np.exp(-paying_on_app)
-    app_other = 1.0 - np.exp(-(count[..., MOBILE] - paying_on_app))
-    total = count.sum(axis=2)                                        # (8, 4, channel): age scales all alike
-    bonus = np.zeros_like(total)
-    bonus[:, np.arange(4), np.arange(4)] = 1e-9                       # ties go to the preferred channel
-    main = np.argmax(total + bonus, axis=2).astype(np.int64)
+    app_other = 1.0 - np.exp(-(count[:, :, :, MOBILE] - paying_on_app))
+    main = np.zeros((N_HOLDINGS, 4), dtype=np.int64)
+    for key in range(N_HOLDINGS):
+        for preferred in range(4):
+            best = preferred                              # ties go to the preferred channel
+            for c in range(4):
+                if count[key, preferred, :, c].sum() > count[key, preferred, :, best].sum() * (1 + 1e-12):
+                    best = c
+            main[key, preferred] = best
     return PurposeTables(count, value, used, app_pays, app_other, main)
