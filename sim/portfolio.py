@@ -144,15 +144,33 @@ def portfolio_month(rng, state, terms, tables, available, utility, literacy_weig
     in_cell = np.zeros((8, 4, n_banks, n_segments), dtype=np.int64)    # (holdings key, preferred, bank, segment)
     power_in_cell = np.zeros((8, 4, n_banks, n_segments))
     main_channel = np.zeros((4, n_banks, n_segments), dtype=np.int64)
-    opened = wallet_holders = wallet_users = multihoming = payers = 0
+    wallet_holders = wallet_users = multihoming = payers = 0
+    holding = np.zeros((256, n_banks), dtype=np.int64)     # customers by the byte of what they hold, and use
+    using = np.zeros((256, n_banks), dtype=np.int64)
     wallet_bits = np.uint8(((1 << n_platforms) - 1) << FIRST_WALLET)
     _adopt(rng, state, terms, available, utility, literacy_weight, branch_presence, yield_term, category,
            tie_share, adoptions)
+    opened = _open_secondaries(rng, state, terms, available, utility, literacy_weight, yield_term)
+    # what depends only on the wallets held, tabled once: each wallet's chance of use by how many
+    # are held, the best fund spread over each bank's deposit rate, and the funds' weights
+    n_masks = 1 << n_platforms
+    each_used = np.zeros((8, 4, tables.count.shape[2], n_platforms + 1))
+    for w in range(1, n_platforms + 1):
+        each_used[:, :, :, w] = 1.0 - np.exp(-tables.count[:, :, :, 3] / w)
+    best_spread, weight_of = np.full((n_banks, n_masks), -np.inf), np.zeros(n_masks)
+    wallets_in = np.zeros(n_masks, dtype=np.int64)
+    for mask in range(n_masks):
+        for p in range(n_platforms):
+            if mask >> p & 1:
+                wallets_in[mask] += 1
+                if available[3 * n_banks + p]:
+                    weight_of[mask] += terms.fund_weight[p]
+                    for b in range(n_banks):
+                        best_spread[b, mask] = max(best_spread[b, mask], terms.mmf_yield[p] - terms.deposit_rate[b])
     for i in range(n):
         b, a = np.int64(state.bank[i]), state.age[i]
         held, used = state.holds[i], np.uint8(0)
-        literacy = min(1.0, state.literacy0[i] + state.literacy_growth[a] * terms.years)
-        sensitivity = state.yield_sensitivity[i]
+        mask = np.int64(held >> FIRST_WALLET)
         key = (held & BANK_ITEMS) | (4 if held & wallet_bits else 0)
         pref = state.channel[i]
         seg = state.segment[i]
@@ -165,33 +183,21 @@ def portfolio_month(rng, state, terms, tables, available, utility, literacy_weig
             paid = rng.random() < tables.app_pays[key, pref, a]
             if paid or rng.random() < tables.app_other[key, pref, a]:
                 used |= np.uint8(2)
-        if held & wallet_bits:
-            wallets = 0
-            for p in range(n_platforms):
-                wallets += (held >> (FIRST_WALLET + p)) & 1
-            each = 1.0 - np.exp(-tables.count[key, pref, a, 3] / wallets)   # the wallets share the payments
+        if mask:
+            each = each_used[key, pref, a, wallets_in[mask]]      # the wallets share the payments
             for p in range(n_platforms):
                 bit = np.uint8(1 << (FIRST_WALLET + p))
                 if held & bit and rng.random() < each:
                     used |= bit
 
         sec = np.int64(state.secondary[i])
-        if sec < 0 and held != 0 and rng.random() < terms.secondary_rate:
-            sec = _open_secondary(rng, state, terms, i, b, held, literacy, sensitivity, available, utility,
-                                  literacy_weight, yield_term, n_banks)
-            if sec >= 0:
-                state.secondary[i] = sec
-                opened += 1
-
         wealth = state.wealth0[i] * terms.wealth_factor
         in_funds = 0.0
-        if held & wallet_bits:
-            best, weights = -np.inf, 0.0
-            for p in range(n_platforms):
-                if held & np.uint8(1 << (FIRST_WALLET + p)) and available[3 * n_banks + p]:
-                    best = max(best, terms.mmf_yield[p] - terms.deposit_rate[b])
-                    weights += terms.fund_weight[p]
-            share = 0.0 if weights == 0 else min(max(terms.base_share + terms.share_per_point * sensitivity * best, 0.0), terms.max_share)
+        if mask:
+            weights = weight_of[mask]
+            share = 0.0 if weights == 0 else min(max(terms.base_share + terms.share_per_point
+                                                     * state.yield_sensitivity[i] * best_spread[b, mask], 0.0),
+                                                 terms.max_share)
             for p in range(n_platforms):
                 bit = np.uint8(1 << (FIRST_WALLET + p))
                 if held & bit and available[3 * n_banks + p]:
@@ -210,23 +216,21 @@ def portfolio_month(rng, state, terms, tables, available, utility, literacy_weig
         else:
             deposits[b] += kept
 
-        if held:
-            for j in range(n_items):
-                bit = np.uint8(1 << j)
-                if held & bit:
-                    holders[j, b] += 1
-                    if used & bit:
-                        users[j, b] += 1
-        if held & wallet_bits:
-            wallet_holders += 1
-            if used & wallet_bits:
-                wallet_users += 1
-        app = used & np.uint8(1 << MOBILE_ITEM)
-        if app and used & wallet_bits:
-            multihoming += 1
-        if used & wallet_bits or paid:
-            payers += 1
+        holding[held, b] += 1                       # counted per item after the loop
+        using[used, b] += 1
+        payers += (used & wallet_bits) != 0 or paid
         state.holds[i], state.active[i] = held, used
+    for pattern in range(1, 256):
+        for b in range(n_banks):
+            for j in range(n_items):
+                if pattern >> j & 1:
+                    holders[j, b] += holding[pattern, b]
+                    users[j, b] += using[pattern, b]
+            if pattern & wallet_bits:
+                wallet_holders += holding[pattern, b]
+                wallet_users += using[pattern, b]
+                if pattern & (1 << MOBILE_ITEM):
+                    multihoming += using[pattern, b]
     expected, worth = np.zeros((n_banks, 4)), np.zeros((n_banks, 4))
     for key in range(8):
         for pref in range(4):
@@ -300,6 +304,31 @@ def _adopt(rng, state, terms, available, utility, literacy_weight, branch_presen
             if rng.random() < odds:
                 state.holds[i] |= bit
                 adoptions[j] += 1
+
+
+@jit
+def _open_secondaries(rng, state, terms, available, utility, literacy_weight, yield_term):
+    """Secondary accounts opened this month: each customer with a digital channel or wallet and
+    no secondary account considers one with probability `secondary_rate` (found by geometric
+    skips, as in `_adopt`) and opens it where `_open_secondary` says. Returns how many opened."""
+    n, n_banks = state.holds.size, terms.deposit_rate.size
+    if terms.secondary_rate <= 0.0:
+        return 0
+    log_q = np.log1p(-min(terms.secondary_rate, 1.0))
+    opened, i = 0, -1
+    while True:
+        i += geometric(rng, log_q)
+        if i >= n:
+            return opened
+        if state.secondary[i] >= 0 or state.holds[i] == 0:
+            continue
+        b, a = np.int64(state.bank[i]), state.age[i]
+        literacy = min(1.0, state.literacy0[i] + state.literacy_growth[a] * terms.years)
+        k = _open_secondary(rng, state, terms, i, b, state.holds[i], literacy, state.yield_sensitivity[i],
+                            available, utility, literacy_weight, yield_term, n_banks)
+        if k >= 0:
+            state.secondary[i] = k
+            opened += 1
 
 
 @jit

@@ -145,9 +145,9 @@ class CustomerAgent(mesa.Agent):
             if u < c.adoption_rate[kind] * odds:
                 self.holds |= 1 << j
                 m.adoptions[j] += 1
-        self.transact()
         if self.secondary < 0 and self.holds and rng.random() < c.secondary_account_rate:
             self.open_secondary(literacy, t)
+        self.transact()
         self.save(t)
         app, wallet = self.active >> MOBILE & 1, self.active >> FIRST_WALLET
         m.multihoming += bool(app and wallet)
