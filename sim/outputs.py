@@ -7,6 +7,7 @@ the folder complete.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import platform
@@ -27,6 +28,34 @@ if TYPE_CHECKING:
     from .market import MarketModel
 
 PACKAGE = "bankmarket-sim"
+IDENTITY = ("scenario", "overrides", "seed", "replicate", "config_hash")   # first columns of every stored table
+NOT_IN_TAG = ("replicates", "study", "figures")                           # overrides that change no result
+# units of the stored tables: the identity columns, the institutions table, then the recorder's COLUMN_UNITS
+UNITS = {
+    "scenario": ("name", "the scenario preset (configs/experiment/)"),
+    "overrides": ("text", "command-line overrides that change results, sorted, comma-joined"),
+    "seed": ("integer", "the run's seed"),
+    "replicate": ("integer", "replicate number r; it draws from SeedSequence(seed, spawn_key=(r,))"),
+    "config_hash": ("hex", "hash of everything that determines the replicate's results"),
+    **COLUMN_UNITS,
+    "date": ("date", "the month, as its first day"),
+    "institution": ("name", "bank group or platform key"), "label": ("text", "display name"),
+    "kind": ("bank | platform", "institution type"),
+    "customers": ("million adults", "banks: primary-bank customers; platforms: active users"),
+    "share": ("fraction", "customer_share for banks, user_share for platforms (kept for compatibility)"),
+    "customer_share": ("fraction", "banks: primary-bank customers over all customers (empty for platforms)"),
+    "user_share": ("fraction", "platforms: active users over all customers (empty for banks)"),
+    "*_users": ("million adults", "a bank's primary customers by active channel"),
+    "balance": ("RMB bn", "banks: deposits; platforms: money-market fund balances"),
+    "revenue": ("RMB bn per month", "revenue this month"), "cost": ("RMB bn per month", "cost this month"),
+    "profit": ("RMB bn per month", "revenue − cost this month"),
+    "*_per_year": ("RMB bn per year", "budget in force"), "branches": ("branches", "branches open"),
+    "smart_branches": ("branches", "branches upgraded to smart branches"),
+    "app_quality": ("index 0-1", "quality of the institution's app"),
+    "rate_offered": ("percent per year", "deposit rate (banks) or fund yield (platforms)"),
+    "partner": ("name", "the bank's partner platform, if any"),
+    "account_holders": ("million adults", "customers holding an account at the platform"),
+}
 
 
 def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
@@ -44,6 +73,54 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
 
 def _text(path: Path, text: str) -> None:
     atomic_write(path, lambda p: p.write_text(text))
+
+
+def override_tag(overrides: list[str] | tuple[str, ...]) -> str:
+    """The overrides that change results, sorted and comma-joined: 'seed=5,switching_cost.scale=2'."""
+    keep = [o.lstrip("+~") for o in overrides or ()
+            if not o.lstrip("+~").startswith("hydra") and o.lstrip("+~").partition("=")[0] not in NOT_IN_TAG]
+    return ",".join(sorted(keep))
+
+
+def folder_tag(overrides: list[str] | tuple[str, ...], width: int = 40) -> str:
+    """override_tag made safe and short for a folder name: the last part of each key ('size=2000'), and a
+    long tag cut, with a hash of the whole so different overrides keep different folders."""
+    kept = override_tag([o for o in overrides or () if not o.lstrip("+~").startswith(("experiment=", "seed="))])
+    tag = ",".join(item.partition("=")[0].split(".")[-1] + "=" + item.partition("=")[2]
+                   for item in kept.split(",") if item)
+    tag = "".join(ch if ch.isalnum() or ch in "._=,-" else "-" for ch in tag)
+    if len(tag) > width:
+        tag = tag[:width - 9] + "-" + hashlib.sha256(kept.encode()).hexdigest()[:8]
+    return tag
+
+
+def unambiguous_shares(inst: pd.DataFrame) -> pd.DataFrame:
+    """Add `customer_share` (banks: share of primary-bank customers) and `user_share` (platforms: active
+    users over all customers); `share`, which holds either, is kept for compatibility."""
+    bank = inst["kind"] == "bank"
+    return inst.assign(customer_share=inst["share"].where(bank), user_share=inst["share"].where(~bank))
+
+
+def identified(df: pd.DataFrame, identity: dict) -> pd.DataFrame:
+    """The table as stored: identity columns first (IDENTITY), and `date` as a date (first of the month)."""
+    out = df.assign(date=pd.to_datetime(df["date"], format="%Y-%m"))
+    for i, key in enumerate(IDENTITY):
+        out.insert(i, key, identity.get(key))
+    return out
+
+
+def as_recorded(stored: pd.DataFrame) -> pd.DataFrame:
+    """A stored table back as the recorder makes it (for comparing a re-run with its folder)."""
+    out = stored.drop(columns=[c for c in (*IDENTITY, "customer_share", "user_share") if c in stored])
+    return out.assign(date=pd.to_datetime(out["date"]).dt.strftime("%Y-%m"))
+
+
+def write_units(folder: Path, renamed: dict[str, str] | None = None) -> None:
+    """columns.csv: unit and meaning of every stored column; `renamed` adds columns stored under a new name."""
+    rows = [(k, u, d, "") for k, (u, d) in UNITS.items()]
+    rows += [(new, "as configured", f"the config value {old}", old) for old, new in (renamed or {}).items()]
+    units = pd.DataFrame(rows, columns=["column", "unit", "meaning", "config_key"])
+    atomic_write(Path(folder) / "columns.csv", lambda p: units.to_csv(p, index=False))
 
 
 def _table(folder: Path, name: str, df: pd.DataFrame) -> None:
@@ -82,14 +159,16 @@ def write_run(model: "MarketModel", folder: Path, model_seconds: float, extra: d
     folder = Path(folder)
     cfg = model.cfg
     ts = model.recorder.timeseries()
-    inst = model.recorder.institutions()
-    _table(folder, "timeseries", ts)
-    _table(folder, "institutions", inst)
+    inst = unambiguous_shares(model.recorder.institutions())
+    identity = {"scenario": cfg.scenario, "overrides": override_tag((extra or {}).get("overrides", [])),
+                "seed": cfg.seed, "replicate": (extra or {}).get("replicate") or 0,
+                "config_hash": (extra or {}).get("config_hash", "")}
+    _table(folder, "timeseries", identified(ts, identity))
+    _table(folder, "institutions", identified(inst, identity))
     _table(folder, "yearly", yearly(ts))
     fit = fit_to_targets(ts, _targets(cfg.target_set))
     atomic_write(folder / "targets_fit.csv", lambda p: fit.to_csv(p, index=False))
-    units = pd.DataFrame([(k, u, d) for k, (u, d) in COLUMN_UNITS.items()], columns=["column", "unit", "meaning"])
-    atomic_write(folder / "columns.csv", lambda p: units.to_csv(p, index=False))
+    write_units(folder)
     _text(folder / "config.yaml", config_yaml or OmegaConf.to_yaml(OmegaConf.structured(cfg)))
     if figures:
         from .plots import draw_all

@@ -1,6 +1,15 @@
-"""Figures of one run, drawn from its tables (never from the model)."""
+"""Figures drawn from stored tables (never from the model), and the house style they share.
+
+Every figure in the project (a run's, a sweep's, a comparison's, a design's) is drawn
+with the helpers here, so they read alike in a board pack: shares on percent axes,
+labels and units from the column schema (`sim.outputs.UNITS` and `LABELS`), years
+on the x axis, policy changes marked, legends outside the data, legible fonts, and every
+figure closed once saved.
+"""
 from __future__ import annotations
 
+import fnmatch
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -9,9 +18,14 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 from .config import AGE_BANDS, CHANNELS  # noqa: E402
 from .metrics import yearly  # noqa: E402
+from .outputs import UNITS  # noqa: E402
+
+plt.rcParams.update({"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
+                     "xtick.labelsize": 9, "ytick.labelsize": 9})
 
 CHANNEL_COLOURS = {"branch": "#8c6d31", "pc": "#6b8ebf", "mobile": "#2a9d8f", "platform": "#e76f51"}
 CHANNEL_NAMES = {"branch": "Branch counter", "pc": "PC online banking", "mobile": "Bank mobile app",
@@ -20,21 +34,121 @@ SERIES_NAMES = {"off_counter_rate": "Off-counter rate (share of transactions)",
                 "mobile_value_share": "Mobile share of off-counter value"}
 
 
-def _dates(df: pd.DataFrame) -> pd.Series:
-    return pd.to_datetime(df["date"], format="%Y-%m")
+# short board-room names; any other column is described by its meaning in UNITS
+LABELS = {
+    "off_counter_rate": "Off-counter rate (share of bank transactions)",
+    "mobile_value_share": "Mobile share of off-counter value",
+    **{f"share_{c}": f"Customers whose main channel is: {CHANNEL_NAMES[c]}" for c in CHANNELS},
+    "churn_rate": "Customers changing primary bank, per month",
+    "balance_platform_mmf": "Platform money-market fund balances",
+    "deposits_bank": "Bank deposits",
+    "hhi_banks": "Concentration of banks (HHI)",
+    "hhi_platforms": "Concentration of platforms (HHI)",
+    "customer_share": "Share of primary-bank customers (banks)",
+    "user_share": "Active users as a share of all customers (platforms)",
+    "profit": "Profit per month", "balance": "Balances held", "customers": "Customers",
+}
+POLICY_NAMES = {"policy_regime": "regime", "policy_platform_compliance_cost": "platform compliance cost",
+                "policy_mmf_yield_cap": "money-fund yield cap", "policy_mmf_purchase_limit": "money-fund purchase limit",
+                "policy_client_fund_reserve_ratio": "client-fund reserve ratio",
+                "policy_remote_account_opening": "remote account opening", "policy_ukey_friction": "U-key friction"}
+
+
+def describe(column: str) -> tuple[str, str]:
+    """(label, unit) of a column, from LABELS and the column schema; the key name only as a last resort."""
+    for pattern, (unit, meaning) in UNITS.items():
+        if fnmatch.fnmatch(column, pattern):
+            return LABELS.get(column, meaning[:1].upper() + meaning[1:]), unit
+    return LABELS.get(column, column.replace("_", " ")), ""
+
+
+def is_share(column: str) -> bool:
+    """A fraction in [0, 1], shown in percent."""
+    return describe(column)[1].startswith("fraction")
+
+
+def dates(df: pd.DataFrame) -> pd.Series:
+    """The table's months as timestamps, whether stored as 'YYYY-MM' text or as dates."""
+    return pd.to_datetime(df["date"].astype(str).str[:7], format="%Y-%m")
+
+
+_dates = dates
+
+
+def policy_events(ts: pd.DataFrame) -> list[tuple[pd.Timestamp, str]]:
+    """(month, what changed) wherever a policy lever in force changes, read from the policy_* columns."""
+    ts = ts.reset_index(drop=True)
+    when = dates(ts)
+    events: dict[pd.Timestamp, list[str]] = {}
+    for column, name in POLICY_NAMES.items():
+        if column not in ts:
+            continue
+        s = ts[column].astype(object).where(ts[column].notna(), "none")
+        for i in range(1, len(s)):
+            if s.iloc[i] != s.iloc[i - 1]:
+                events.setdefault(when.iloc[i], []).append(f"{name} {_lever(s.iloc[i - 1])}→{_lever(s.iloc[i])}")
+    return sorted((d, "; ".join(v)) for d, v in events.items())
+
+
+def _lever(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def mark_events(ax, events: list[tuple[pd.Timestamp, str]], numbered: bool = True) -> None:
+    """Dotted vertical lines at policy changes, numbered at the top (the numbers are explained in a note)."""
+    for i, (d, _) in enumerate(events, 1):
+        ax.axvline(d, color="0.45", ls=":", lw=1, zorder=1)
+        if numbered:
+            ax.annotate(str(i), (d, 1), xycoords=("data", "axes fraction"), xytext=(2, -10),
+                        textcoords="offset points", fontsize=8, color="0.3")
+
+
+def events_note(events: list[tuple[pd.Timestamp, str]]) -> str:
+    return "Policy changes: " + "; ".join(f"{i} {d:%Y-%m} {what}" for i, (d, what) in enumerate(events, 1))
+
+
+def percent_axis(ax, points: bool = False) -> None:
+    """Fractions on the y axis shown in percent (or values already in percentage points, for differences)."""
+    if points:
+        ax.set_ylabel(ax.get_ylabel() or "percentage points")
+    else:
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+
+
+def legend_outside(ax, **kwargs) -> None:
+    """A legend beside the axes, never over the data."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, frameon=False, **kwargs)
+
+
+def year_axis(ax) -> None:
+    ax.xaxis.set_major_locator(mdates.YearLocator())
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    ax.grid(alpha=0.3)
+
+
+def save(fig, path: Path, note: str = "") -> Path:
+    """Write the figure (to a temporary name, then renamed) with a note in its bottom margin, and close it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        width, height = fig.get_size_inches()
+        lines = textwrap.wrap(note, int(width * 15)) if note else []
+        if lines:
+            fig.text(0.01, 0.005, "\n".join(lines), fontsize=8, color="0.35", ha="left", va="bottom")
+        fig.tight_layout(rect=(0, (0.01 + 0.14 * len(lines)) / height, 1, 1))
+        tmp = path.with_name(f".{path.name}.tmp.png")
+        fig.savefig(tmp, dpi=130, bbox_inches="tight")
+        tmp.replace(path)
+    finally:
+        plt.close(fig)
+    return path
 
 
 def _finish(fig, ax_list, title: str, path: Path) -> None:
     for ax in ax_list:
-        ax.xaxis.set_major_locator(mdates.YearLocator())
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
-        ax.grid(alpha=0.3)
-    fig.text(0.01, 0.005, title, fontsize=8, color="0.35", ha="left", va="bottom")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=130)
-    plt.close(fig)
-    tmp.replace(path)
+        year_axis(ax)
+    save(fig, path, title)
 
 
 def _year_mid(year: int) -> pd.Timestamp:
