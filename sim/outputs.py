@@ -37,6 +37,8 @@ UNITS = {
     "seed": ("integer", "the run's seed"),
     "replicate": ("integer", "replicate number r; it draws from SeedSequence(seed, spawn_key=(r,))"),
     "config_hash": ("hex", "hash of everything that determines the replicate's results"),
+    "study": ("name", "a sweep's name (collected tables)"), "job": ("path", "a sweep job's folder (collected tables)"),
+    "replicate_seed": ("integer", "the replicate's own stream, from SeedSequence(seed, spawn_key=(replicate,))"),
     **COLUMN_UNITS,
     "date": ("date", "the month, as its first day"),
     "institution": ("name", "bank group or platform key"), "label": ("text", "display name"),
