@@ -174,8 +174,9 @@ def write_run(model: "MarketModel", folder: Path, model_seconds: float, extra: d
     _text(folder / "config.yaml", config_yaml or OmegaConf.to_yaml(OmegaConf.structured(cfg)))
     if figures:
         from .plots import draw_all
-        draw_all(ts, inst, fit, folder, title=f"{cfg.scenario} · seed {cfg.seed} · "
-                 f"{cfg.population.size:,} simulated customers")
+        tag = f" · {identity['overrides']}" if identity["overrides"] else ""
+        draw_all(ts, inst, fit, folder, title=f"{cfg.scenario}{tag} · seed {cfg.seed} · replicate "
+                 f"{identity['replicate']} · {cfg.population.size:,} simulated customers")
     info = {
         "scenario": cfg.scenario, "seed": cfg.seed, "population": cfg.population.size,
         "months": len(ts), "start": cfg.start, "end": cfg.end,

@@ -115,9 +115,13 @@ def percent_axis(ax, points: bool = False) -> None:
         ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
 
 
-def legend_outside(ax, **kwargs) -> None:
-    """A legend beside the axes, never over the data."""
-    if ax.get_legend_handles_labels()[0]:
+def legend_outside(ax, below: bool = False, **kwargs) -> None:
+    """A legend beside the axes (or below them), never over the data."""
+    if not ax.get_legend_handles_labels()[0]:
+        return
+    if below:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False, **kwargs)
+    else:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, frameon=False, **kwargs)
 
 
@@ -145,19 +149,23 @@ def save(fig, path: Path, note: str = "") -> Path:
     return path
 
 
-def _finish(fig, ax_list, title: str, path: Path) -> None:
+def _finish(fig, ax_list, title: str, path: Path, events=(), legend_on=None, below: bool = False) -> None:
+    """A run figure's common end: years on x, policy changes marked and listed, legends off the data."""
     for ax in ax_list:
         year_axis(ax)
-    save(fig, path, title)
+        mark_events(ax, events)
+    for ax in ax_list if legend_on is None else legend_on:
+        legend_outside(ax, below=below, fontsize=8)
+    save(fig, path, f"{title}. {events_note(events)}" if events else title)
 
 
 def _year_mid(year: int) -> pd.Timestamp:
     return pd.Timestamp(year=int(year), month=7, day=1)
 
 
-def channels(ts: pd.DataFrame, fit: pd.DataFrame, path: Path, title: str) -> None:
+def channels(ts: pd.DataFrame, fit: pd.DataFrame, path: Path, title: str, events=()) -> None:
     """Customers by active channel (stacked), with the transaction off-counter rate and its seed targets."""
-    fig, ax = plt.subplots(figsize=(10, 5.5))
+    fig, ax = plt.subplots(figsize=(12, 5.5))
     d = _dates(ts)
     ax.stackplot(d, *[100 * ts[f"share_{c}"] for c in CHANNELS], labels=[CHANNEL_NAMES[c] for c in CHANNELS],
                  colors=[CHANNEL_COLOURS[c] for c in CHANNELS], alpha=0.85)
@@ -169,13 +177,13 @@ def channels(ts: pd.DataFrame, fit: pd.DataFrame, path: Path, title: str) -> Non
     ax.set_ylim(0, 100)
     ax.set_ylabel("Percent of customers / of transactions")
     ax.set_title("Customers by active channel, and the off-counter rate")
-    ax.legend(loc="lower left", fontsize=8, framealpha=0.9)
-    _finish(fig, [ax], title, path)
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=0))
+    _finish(fig, [ax], title, path, events)
 
 
-def targets(ts: pd.DataFrame, fit: pd.DataFrame, path: Path, title: str) -> None:
+def targets(ts: pd.DataFrame, fit: pd.DataFrame, path: Path, title: str, events=()) -> None:
     """Off-counter rate and mobile value share: monthly, yearly, and the seed's figures."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
     yr = yearly(ts)
     yr = yr[yr["months"] == 12]
     for ax, series in zip(axes, ("off_counter_rate", "mobile_value_share")):
@@ -188,14 +196,13 @@ def targets(ts: pd.DataFrame, fit: pd.DataFrame, path: Path, title: str) -> None
             ax.annotate(f"{row.target:.1f}% vs {row.simulated:.1f}%", (_year_mid(row.year), row.target),
                         textcoords="offset points", xytext=(6, -14), fontsize=8)
         ax.set_title(SERIES_NAMES[series])
-        ax.set_ylabel("Percent")
-        ax.legend(fontsize=8, loc="upper left")
-    _finish(fig, axes, title, path)
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=0))
+    _finish(fig, axes, title, path, events, legend_on=axes[1:])     # the same entries in both: one legend
 
 
-def institutions(inst: pd.DataFrame, path: Path, title: str) -> None:
+def institutions(inst: pd.DataFrame, path: Path, title: str, events=()) -> None:
     """Banks' shares of primary customers; platforms' active users as a share of all customers."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.2))
     for ax, kind, label in ((axes[0], "bank", "Share of primary bank customers (%)"),
                             (axes[1], "platform", "Active platform users, share of all customers (%)")):
         part = inst[inst["kind"] == kind]
@@ -203,13 +210,13 @@ def institutions(inst: pd.DataFrame, path: Path, title: str) -> None:
             ax.plot(_dates(g), 100 * g["share"], label=name)
         ax.set_ylabel(label)
         ax.set_title("Banks" if kind == "bank" else "Platforms")
-        ax.legend(fontsize=8)
-    _finish(fig, axes, title, path)
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=0))
+    _finish(fig, axes, title, path, events, below=True)
 
 
-def adoption(ts: pd.DataFrame, path: Path, title: str) -> None:
+def adoption(ts: pd.DataFrame, path: Path, title: str, events=()) -> None:
     """Digital adoption (any channel but the counter) by age band and by area; savings by holder."""
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.3))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5))
     d = _dates(ts)
     for band in AGE_BANDS:
         key = band.replace("-", "_").replace("+", "plus")
@@ -221,18 +228,19 @@ def adoption(ts: pd.DataFrame, path: Path, title: str) -> None:
     for ax in axes[:2]:
         ax.set_ylabel("Percent of the group off the counter")
         ax.set_ylim(0, 100)
-        ax.legend(fontsize=8)
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=0))
     axes[2].plot(d, ts["balance_platform_mmf"] / 1e3, color=CHANNEL_COLOURS["platform"])
     axes[2].set_title("Platform money-market fund balances")
     axes[2].set_ylabel("RMB trillion")
-    _finish(fig, axes, title, path)
+    _finish(fig, axes, title, path, events, below=True)
 
 
 def draw_all(ts: pd.DataFrame, inst: pd.DataFrame, fit: pd.DataFrame, folder: Path, title: str) -> list[Path]:
     folder = Path(folder)
     paths = [folder / f for f in ("channels.png", "targets.png", "institutions.png", "adoption.png")]
-    channels(ts, fit, paths[0], title)
-    targets(ts, fit, paths[1], title)
-    institutions(inst, paths[2], title)
-    adoption(ts, paths[3], title)
+    events = policy_events(ts)
+    channels(ts, fit, paths[0], title, events)
+    targets(ts, fit, paths[1], title, events)
+    institutions(inst, paths[2], title, events)
+    adoption(ts, paths[3], title, events)
     return paths
