@@ -21,6 +21,7 @@ import solara  # noqa: E402
 import solara.lab  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from experiments import compare, report  # noqa: E402
 from experiments.whatif import (GROUPS, LEVER_HELP, Levers, Session, changes, levers_from_preset,  # noqa: E402
                                 presets, save_experiment)
 from sim.config import AGE_BANDS, CHANNELS, ConfigError  # noqa: E402
@@ -51,6 +52,11 @@ marketing = {g: solara.reactive(START.marketing_bn[g]) for g in GROUPS}
 months_per_run = solara.reactive(24)
 save_name = solara.reactive("my_scenario")
 overwrite = solara.reactive(False)
+
+compare_with = solara.reactive([])          # up to three presets, side by side against the baseline
+compare_replicates = solara.reactive(1)     # more than one draws 95 % bands
+comparison: solara.Reactive[tuple | None] = solara.reactive(None)
+COMPARED = ("share_mobile", "share_platform", "off_counter_rate", "mobile_value_share")
 
 session: solara.Reactive[Session | None] = solara.reactive(None)
 month_count = solara.reactive(0)        # bumps after each simulated month, so the page redraws
@@ -187,6 +193,45 @@ def exports(s: Session, figure: Figure) -> str:
                           "Download the charts (PNG)"))
 
 
+@solara.lab.task
+def run_comparison() -> None:
+    """The baseline and up to three presets at this size and seed, paired replicates, as experiments.compare."""
+    names = list(compare_with.value)[:3]
+    overrides = [f"population.size={population.value}", f"seed={seed.value}", "figures=false"]
+    ts, inst = compare.run_all(compare.configs(names, overrides, "baseline"), compare_replicates.value, overrides,
+                               progress=False)
+    comparison.set((ts, inst))
+
+
+def comparison_charts(ts: pd.DataFrame) -> Figure:
+    """Level and scenario − baseline of the compared figures, one row each, shared time axis."""
+    fig = Figure(figsize=(12, 2.9 * len(COMPARED)), dpi=72)
+    axes = fig.subplots(len(COMPARED), 2, sharex=True)
+    for (left, right), column in zip(axes, COMPARED):
+        report.draw_series(left, right, ts, column, "baseline", legend=column == COMPARED[0])
+    fig.tight_layout()
+    return fig
+
+
+@solara.component
+def Comparison():
+    solara.Markdown("### Presets side by side against the baseline")
+    with solara.Row():
+        solara.SelectMultiple("Up to three presets", values=compare_with.value,
+                              all_values=[p for p in PRESETS if p != "baseline"],
+                              on_value=lambda chosen: compare_with.set(list(chosen)[:3]))
+        solara.Select("Replicates (2+ draws 95 % bands)", values=[1, 3, 5, 10], value=compare_replicates)
+        solara.Button("Compare", on_click=run_comparison, outlined=True,
+                      disabled=run_comparison.pending or not compare_with.value)
+    if run_comparison.pending:
+        solara.Markdown("*Running the comparison...*")
+    elif comparison.value is not None:
+        ts, _ = comparison.value
+        effects = report.headline_effects(ts, "baseline")
+        solara.Markdown(report.headline_table(effects, "baseline").to_markdown(index=False))
+        solara.FigureMatplotlib(comparison_charts(ts), format="png")
+
+
 @solara.component
 def Lever(field: str, text: str) -> None:
     """A control's heading with its value, and its one-line explanation with the unit."""
@@ -265,6 +310,7 @@ def Main():
         solara.FigureMatplotlib(figure, dependencies=[month_count.value], format="png")
         if not run_months.pending:           # made once the months are run, not while they draw
             solara.HTML(tag="div", unsafe_innerHTML=exports(s, figure))
+    Comparison()
     with solara.Row():
         solara.InputText("Save these settings as experiment", value=save_name)
         solara.Button("Save", on_click=_save, outlined=True)

@@ -166,16 +166,16 @@ def _colours(scenarios: list[str], baseline: str) -> dict[str, str]:
     return {baseline: "black", **{s: SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)] for i, s in enumerate(others)}}
 
 
-def series_figure(ts: pd.DataFrame, column: str, baseline: str, events, targets: pd.DataFrame | None,
-                  path: Path, note: str) -> Path:
-    """A column over time: each scenario's level (left) and scenario − baseline (right), 95 % bands."""
+def draw_series(left, right, ts: pd.DataFrame, column: str, baseline: str, events=(),
+                targets: pd.DataFrame | None = None, legend: bool = True) -> None:
+    """On two axes: each scenario's level of a column (left) and scenario − baseline (right), 95 % bands
+    (bands need two or more replicates)."""
     label, unit = plots.describe(column)
     share = plots.is_share(column)
     scale = 100 if share else 1
     data = by_month(ts, column, baseline)
     data["date"] = plots.dates(data)
     colours = _colours(list(dict.fromkeys(ts["scenario"])), baseline)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.2), sharex=True)
     for scenario, colour in colours.items():
         for ax, kind in ((left, "level"), (right, "effect")):
             part = data[(data["scenario"] == scenario) & (data["kind"] == kind)]
@@ -200,8 +200,15 @@ def series_figure(ts: pd.DataFrame, column: str, baseline: str, events, targets:
     for ax in (left, right):
         plots.year_axis(ax)
         plots.mark_events(ax, events)
-    plots.legend_outside(left)
-    plots.legend_outside(right)
+        if legend:
+            plots.legend_outside(ax)
+
+
+def series_figure(ts: pd.DataFrame, column: str, baseline: str, events, targets: pd.DataFrame | None,
+                  path: Path, note: str) -> Path:
+    """A column over time, level and scenario − baseline, as a figure file."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.2), sharex=True)
+    draw_series(left, right, ts, column, baseline, events, targets)
     return plots.save(fig, path, note)
 
 

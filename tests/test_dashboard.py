@@ -245,3 +245,23 @@ def test_save_in_the_page_cannot_clobber_a_shipped_preset(page):
     page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_text("not a shipped preset").wait_for(timeout=10_000)
     assert shipped.read_text() == before
+
+
+@pytest.mark.slow
+def test_presets_side_by_side_show_the_paired_effects_compare_computes(page):
+    from experiments import compare, report
+    _choose(page, "Simulated customers", "10000")
+    page.locator(".v-select", has_text="Up to three presets").locator(".v-field").click()
+    for name in ("no_ukey", "marketing_war"):
+        page.locator(".v-overlay-container .v-list-item", has_text=re.compile(rf"^\s*{name}\s*$")).click()
+    page.keyboard.press("Escape")
+    _choose(page, "Replicates", "3")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.get_by_text("no_ukey − baseline (95 % CI)").wait_for(timeout=120_000)
+    overrides = ["population.size=10000", "seed=42", "figures=false"]
+    ts, _ = compare.run_all(compare.configs(["no_ukey", "marketing_war"], overrides, "baseline"), 3, overrides,
+                            progress=False)
+    table = report.headline_table(report.headline_effects(ts, "baseline"), "baseline").set_index("figure")
+    shown = page.inner_text("body")
+    for scenario in ("no_ukey", "marketing_war"):
+        assert table.loc["Customers using the bank mobile app", f"{scenario} − baseline (95 % CI)"] in shown
