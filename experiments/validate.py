@@ -29,6 +29,7 @@ from scipy import stats  # noqa: E402
 
 from experiments import progress  # noqa: E402
 from experiments.config import load_config  # noqa: E402
+from sim import plots  # noqa: E402
 from sim.market import MarketModel  # noqa: E402
 from sim.metrics import yearly  # noqa: E402
 from sim.outputs import atomic_write  # noqa: E402
@@ -191,31 +192,26 @@ def _fig_bass(bass: pd.DataFrame, path: Path) -> None:
         ax.plot(g["month"], 100 * g["closed_form"], "--", color=line.get_color(), lw=1)
     ax.set_xlabel("Months since launch")
     ax.set_ylabel("Adopters, percent of customers")
+    plots.percent_axis(ax, 100)
     ax.set_title("Bass reduction: simulated (solid) vs Bass closed form (dashed)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    plots.legend_outside(ax, fontsize=8)
+    plots.save(fig, path)
 
 
 def _fig_facts(table: pd.DataFrame, path: Path, replicates: int) -> None:
-    fig, axes = plt.subplots(len(table), 1, figsize=(9, 0.75 * len(table) + 1), squeeze=False)
+    fig, axes = plt.subplots(len(table), 1, figsize=(10, 0.8 * len(table) + 1), squeeze=False)
     for ax, row in zip(axes[:, 0], table.itertuples()):
         colour = "#2a9d8f" if row.holds else "#e76f51"
         ax.errorbar(row.effect, 0, xerr=[[row.effect - row.ci_low], [row.ci_high - row.effect]], fmt="o",
                     color=colour, capsize=4)
         ax.axvline(0, color="black", lw=0.8)
         ax.set_yticks([])
-        ax.set_title(f"{row.claim}  [{row.unit}]", fontsize=8, loc="left")
+        ax.set_title(f"{row.claim}  [{row.unit}]", fontsize=9, loc="left")
         lim = max(abs(row.ci_low), abs(row.ci_high)) * 1.3 or 1
         ax.set_xlim(-lim, lim)
-        ax.tick_params(labelsize=7)
-    fig.suptitle(f"Stylized facts: scenario minus baseline, mean and 95 % CI over {replicates} paired replicates",
-                 fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    fig.suptitle(f"Stylized facts: scenario minus baseline, mean and 95 % CI over {replicates} paired replicates")
+    plots.save(fig, path)
 
 
 def _fig_oos(oos: pd.DataFrame, path: Path) -> None:
@@ -229,12 +225,10 @@ def _fig_oos(oos: pd.DataFrame, path: Path) -> None:
         ax.set_title({"off_counter_rate": "Off-counter rate (share of transactions)",
                       "mobile_value_share": "Mobile share of off-counter value"}[series])
         ax.set_xlabel("Year")
-        ax.set_ylabel("Percent")
+        plots.percent_axis(ax, 100)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    plots.legend_outside(axes[1], fontsize=8)        # the same entries in both panels: one legend
+    plots.save(fig, path)
 
 
 def total_work(replicates: int, size: int) -> int:

@@ -107,12 +107,9 @@ def events_note(events: list[tuple[pd.Timestamp, str]]) -> str:
     return "Policy changes: " + "; ".join(f"{i} {d:%Y-%m} {what}" for i, (d, what) in enumerate(events, 1))
 
 
-def percent_axis(ax, points: bool = False) -> None:
-    """Fractions on the y axis shown in percent (or values already in percentage points, for differences)."""
-    if points:
-        ax.set_ylabel(ax.get_ylabel() or "percentage points")
-    else:
-        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+def percent_axis(ax, whole: float = 1) -> None:
+    """The y axis in percent: fractions (whole=1), or values already times 100 (whole=100)."""
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=whole))
 
 
 def legend_outside(ax, below: bool = False, **kwargs) -> None:
@@ -177,7 +174,7 @@ def channels(ts: pd.DataFrame, fit: pd.DataFrame, path: Path, title: str, events
     ax.set_ylim(0, 100)
     ax.set_ylabel("Percent of customers / of transactions")
     ax.set_title("Customers by active channel, and the off-counter rate")
-    ax.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=0))
+    percent_axis(ax, 100)
     _finish(fig, [ax], title, path, events)
 
 
@@ -196,7 +193,7 @@ def targets(ts: pd.DataFrame, fit: pd.DataFrame, path: Path, title: str, events=
             ax.annotate(f"{row.target:.1f}% vs {row.simulated:.1f}%", (_year_mid(row.year), row.target),
                         textcoords="offset points", xytext=(6, -14), fontsize=8)
         ax.set_title(SERIES_NAMES[series])
-        ax.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=0))
+        percent_axis(ax, 100)
     _finish(fig, axes, title, path, events, legend_on=axes[1:])     # the same entries in both: one legend
 
 
@@ -210,7 +207,7 @@ def institutions(inst: pd.DataFrame, path: Path, title: str, events=()) -> None:
             ax.plot(_dates(g), 100 * g["share"], label=name)
         ax.set_ylabel(label)
         ax.set_title("Banks" if kind == "bank" else "Platforms")
-        ax.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=0))
+        percent_axis(ax, 100)
     _finish(fig, axes, title, path, events, below=True)
 
 
@@ -228,7 +225,7 @@ def adoption(ts: pd.DataFrame, path: Path, title: str, events=()) -> None:
     for ax in axes[:2]:
         ax.set_ylabel("Percent of the group off the counter")
         ax.set_ylim(0, 100)
-        ax.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=0))
+        percent_axis(ax, 100)
     axes[2].plot(d, ts["balance_platform_mmf"] / 1e3, color=CHANNEL_COLOURS["platform"])
     axes[2].set_title("Platform money-market fund balances")
     axes[2].set_ylabel("RMB trillion")
