@@ -189,6 +189,14 @@ def heatmap(sweep: Path, metric: str, x: str, y: str, date: str) -> Path:
     return _save(fig, [ax], sweep, f"heatmap_{metric}_{date}", _subtitle(ts, sweep))
 
 
+def _number(text) -> float | None:
+    """The value as a number ('1' and '1.0' alike), or None."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
 def diff(sweep: Path, metric: str, key: str, baseline) -> Path:
     ts, varying = load(sweep)
     _check_metric(ts, metric)
@@ -197,6 +205,7 @@ def diff(sweep: Path, metric: str, key: str, baseline) -> Path:
         raise PlotError(f"--key {key!r} is not a swept parameter; swept: {varying}"
                         + ("; to compare presets, run python -m experiments.compare" if key == "experiment" else ""))
     values = [str(v) for v in ts[key].unique()]
+    baseline = next((v for v in values if v == str(baseline) or _number(v) == _number(baseline)), baseline)
     if str(baseline) not in values:
         raise PlotError(f"--baseline {baseline!r} is not a value of {key}; values: {sorted(values)}")
     ts = ts.assign(_k=ts[key].astype(str))

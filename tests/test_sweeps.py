@@ -125,7 +125,9 @@ def test_plot_command_draws_from_stored_results_only(joblib_sweep, monkeypatch):
     assert plot_main([str(root), "all"]) == 0
     assert plot_main([str(root), "heatmap", "--metric", "churn_rate", "--x", "switching_cost.scale",
                       "--y", "experiment", "--date", "2014-06"]) == 0
+    assert plot_main([str(root), "diff", "--metric", "share_platform", "--key", "switching_cost.scale",
+                      "--baseline", "2"]) == 0                          # the config key, and 2 for the stored 2.0
     figures = {p.name for p in (root / "figures").glob("*.png")}
     assert {"fan_share_mobile.png", "diff_share_mobile_vs_baseline.png", "heatmap_churn_rate_2014-06.png",
-            "institutions_customer_share.png", "institutions_profit.png"} <= figures
+            "institutions_customer_share.png", "institutions_profit.png", "diff_share_platform_vs_2.0.png"} <= figures
     assert plot_main([str(root), "fan", "--metric", "not_a_metric"]) == 2
