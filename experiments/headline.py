@@ -70,7 +70,10 @@ def show(figure: Figure, x: float, difference: bool = False) -> str:
 def when(ts: pd.DataFrame, figure: Figure) -> str:
     """When a figure is measured: the year, the last month, or the last twelve months."""
     last = str(ts["date"].iloc[-1])[:7]
-    return {"year": str(last_full_year(ts)), "end": last, "mean12": f"12 months to {last}"}[figure.how]
+    year = last_full_year(ts)
+    months = int(yearly(ts).set_index("year").loc[year, "months"])
+    year_text = str(year) if months == 12 else f"{year}, {months} months"
+    return {"year": year_text, "end": last, "mean12": f"12 months to {last}"}[figure.how]
 
 
 def summary(ts: pd.DataFrame, fit: pd.DataFrame | None = None) -> list[str]:

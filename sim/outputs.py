@@ -104,8 +104,8 @@ def unambiguous_shares(inst: pd.DataFrame) -> pd.DataFrame:
 
 
 def identified(df: pd.DataFrame, identity: dict) -> pd.DataFrame:
-    """The table as stored: identity columns first (IDENTITY), and `date` as a date (first of the month)."""
-    out = df.assign(date=pd.to_datetime(df["date"], format="%Y-%m"))
+    """The table as stored: identity columns first (IDENTITY), and `date`, if any, as a date (first of the month)."""
+    out = df.assign(date=pd.to_datetime(df["date"], format="%Y-%m")) if "date" in df else df.copy()
     for i, key in enumerate(IDENTITY):
         out.insert(i, key, identity.get(key))
     return out
@@ -167,9 +167,9 @@ def write_run(model: "MarketModel", folder: Path, model_seconds: float, extra: d
                 "config_hash": (extra or {}).get("config_hash", "")}
     _table(folder, "timeseries", identified(ts, identity))
     _table(folder, "institutions", identified(inst, identity))
-    _table(folder, "yearly", yearly(ts))
+    _table(folder, "yearly", identified(yearly(ts), identity))
     fit = fit_to_targets(ts, _targets(cfg.target_set))
-    atomic_write(folder / "targets_fit.csv", lambda p: fit.to_csv(p, index=False))
+    atomic_write(folder / "targets_fit.csv", lambda p: identified(fit, identity).to_csv(p, index=False))
     write_units(folder)
     _text(folder / "config.yaml", config_yaml or OmegaConf.to_yaml(OmegaConf.structured(cfg)))
     if figures:

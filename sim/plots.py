@@ -156,6 +156,11 @@ def _finish(fig, ax_list, title: str, path: Path, events=(), legend_on=None, bel
     save(fig, path, f"{title}. {events_note(events)}" if events else title)
 
 
+def _targets_of(fit: pd.DataFrame, series: str) -> pd.DataFrame:
+    """The fit's rows for one series; none when the run covers no full target year (the fit has no columns)."""
+    return fit[fit["series"] == series] if "series" in fit else fit
+
+
 def _year_mid(year: int) -> pd.Timestamp:
     return pd.Timestamp(year=int(year), month=7, day=1)
 
@@ -167,7 +172,7 @@ def channels(ts: pd.DataFrame, fit: pd.DataFrame, path: Path, title: str, events
     ax.stackplot(d, *[100 * ts[f"share_{c}"] for c in CHANNELS], labels=[CHANNEL_NAMES[c] for c in CHANNELS],
                  colors=[CHANNEL_COLOURS[c] for c in CHANNELS], alpha=0.85)
     ax.plot(d, 100 * ts["off_counter_rate"], color="black", lw=1.5, label="Off-counter rate, transactions (monthly)")
-    tgt = fit[fit["series"] == "off_counter_rate"]
+    tgt = _targets_of(fit, "off_counter_rate")
     if len(tgt):
         ax.scatter([_year_mid(y) for y in tgt["year"]], tgt["target"], marker="D", s=60, color="white",
                    edgecolor="black", zorder=5, label=f"Target off-counter rate ('{tgt['target_set'].iloc[0]}' set, yearly)")
@@ -186,7 +191,7 @@ def targets(ts: pd.DataFrame, fit: pd.DataFrame, path: Path, title: str, events=
     for ax, series in zip(axes, ("off_counter_rate", "mobile_value_share")):
         ax.plot(_dates(ts), 100 * ts[series], color="0.6", lw=1, label="Simulated, monthly")
         ax.plot([_year_mid(y) for y in yr["year"]], 100 * yr[series], "o-", color="#264653", label="Simulated, yearly")
-        tgt = fit[fit["series"] == series]
+        tgt = _targets_of(fit, series)
         for row in tgt.itertuples():
             ax.errorbar(_year_mid(row.year), row.target, yerr=3, fmt="D", color="#e76f51", capsize=4,
                         label=f"Target ('{row.target_set}' set) ± 3 pp" if row.Index == tgt.index[0] else None)

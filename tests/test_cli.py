@@ -46,6 +46,9 @@ def test_run_writes_tables_config_provenance_and_figures(tmp_path):
     banks = inst["kind"] == "bank"                                                   # `share` disambiguated
     assert inst.loc[banks, "customer_share"].notna().all() and inst.loc[banks, "user_share"].isna().all()
     assert inst.loc[~banks, "user_share"].notna().all() and inst.loc[~banks, "customer_share"].isna().all()
+    for table in ("yearly.csv", "targets_fit.csv"):                              # every table says whose it is
+        assert pd.read_csv(out / table)[["scenario", "seed", "replicate"]].drop_duplicates().values.tolist() == [
+            ["partnership", 5, 0]]
     units = pd.read_csv(out / "columns.csv")
     assert {"customer_share", "user_share", "config_hash", "profit"} <= set(units["column"])
     info = json.loads((out / "run.json").read_text())
@@ -60,3 +63,15 @@ def test_folder_names_carry_a_short_tag_of_the_overrides():
     long_a = folder_tag([f"banks.joint_stock.strategy.marketing_budget_bn={v}" for v in (20,)] + ["end=2016-12"] * 3)
     long_b = folder_tag([f"banks.joint_stock.strategy.marketing_budget_bn={v}" for v in (21,)] + ["end=2016-12"] * 3)
     assert len(long_a) == 40 and long_a != long_b
+
+
+def test_a_run_shorter_than_a_target_year_writes_its_figures_and_says_so(tmp_path):
+    from experiments.headline import run_summary
+    from sim.outputs import write_run
+    from tests.conftest import run_model
+    folder = write_run(run_model("end=2013-06", size=1000), tmp_path / "short", 0.0,
+                       extra={"overrides": ["end=2013-06"], "replicate": 0, "config_hash": "x"})
+    assert (folder / "channels.png").is_file() and (folder / "targets.png").is_file()
+    lines = run_summary([folder])
+    assert lines[0] == "Off-counter rate (transactions) (2013, 6 months): " + lines[0].split(": ")[1]
+    assert not any(line.startswith("fit to the targets") for line in lines)     # no full target year to fit
