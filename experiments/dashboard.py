@@ -179,18 +179,23 @@ def summary_table(s: Session) -> pd.DataFrame:
                           "difference (points)": round(100 * (row[k] - base[k]), 2)} for label, k in SUMMARY_ROWS])
 
 
-def exports(s: Session, figure: Figure) -> str:
-    """Download links for the shown monthly tables (CSV, these settings beside the baseline) and the charts
-    (PNG), as data URLs: they work offline, with nothing kept on the server."""
-    ts, base, _ = s.tables()
-    table = ts.merge(base, on=["date", "step"], suffixes=("", "_baseline")).to_csv(index=False).encode()
+def download_links(name: str, table: pd.DataFrame, figure: Figure, what: str) -> str:
+    """Links that download a shown table (CSV) and its charts (PNG), as data URLs: they work offline, with
+    nothing kept on the server."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
-    name = f"whatif_{s.levers.preset}_{s.model.recorder.rows[-1]['date']}"
-    link = ('<a download="{0}" href="data:{1};base64,{2}" style="margin-right:2em">{3}</a>')
-    return (link.format(f"{name}.csv", "text/csv", base64.b64encode(table).decode(), "Download the monthly table (CSV)")
+    link = '<a download="{0}" href="data:{1};base64,{2}" style="margin-right:2em">{3}</a>'
+    return (link.format(f"{name}.csv", "text/csv", base64.b64encode(table.to_csv(index=False).encode()).decode(),
+                        f"Download the {what} (CSV)")
             + link.format(f"{name}.png", "image/png", base64.b64encode(buffer.getvalue()).decode(),
                           "Download the charts (PNG)"))
+
+
+def exports(s: Session, figure: Figure) -> str:
+    """The monthly tables, these settings beside the baseline, and the live charts."""
+    ts, base, _ = s.tables()
+    return download_links(f"whatif_{s.levers.preset}_{s.model.recorder.rows[-1]['date']}",
+                          ts.merge(base, on=["date", "step"], suffixes=("", "_baseline")), figure, "monthly table")
 
 
 @solara.lab.task
@@ -228,8 +233,12 @@ def Comparison():
     elif comparison.value is not None:
         ts, _ = comparison.value
         effects = report.headline_effects(ts, "baseline")
-        solara.Markdown(report.headline_table(effects, "baseline").to_markdown(index=False))
-        solara.FigureMatplotlib(comparison_charts(ts), format="png")
+        table = report.headline_table(effects, "baseline")
+        solara.Markdown(table.to_markdown(index=False))
+        figure = comparison_charts(ts)
+        solara.FigureMatplotlib(figure, format="png")
+        solara.HTML(tag="div", unsafe_innerHTML=download_links(
+            "compare_" + "+".join(compare_with.value), table, figure, "headline table"))
 
 
 @solara.component
