@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib.ticker import PercentFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from .config import AGE_BANDS, CHANNELS  # noqa: E402
 from .metrics import yearly  # noqa: E402
@@ -109,7 +109,7 @@ def events_note(events: list[tuple[pd.Timestamp, str]]) -> str:
 
 def percent_axis(ax, whole: float = 1) -> None:
     """The y axis in percent: fractions (whole=1), or values already times 100 (whole=100)."""
-    ax.yaxis.set_major_formatter(PercentFormatter(xmax=whole))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v / whole:.6g}%"))   # 30%, 2.5%, 0.1%
 
 
 def legend_outside(ax, below: bool = False, **kwargs) -> None:
@@ -156,6 +156,16 @@ def _finish(fig, ax_list, title: str, path: Path, events=(), legend_on=None, bel
     save(fig, path, f"{title}. {events_note(events)}" if events else title)
 
 
+# y ranges (percent) of the run figures, the same for every run so that two runs' PNGs side by side compare;
+# a run beyond a range widens it
+RUN_SCALES = {"bank": (0, 60), "platform": (0, 25), "off_counter_rate": (40, 100), "mobile_value_share": (0, 30)}
+
+
+def fixed_scale(ax, values: pd.Series, scale: tuple[float, float]) -> None:
+    """Set the y range to `scale`, widened only where the values go beyond it."""
+    ax.set_ylim(min(scale[0], float(values.min())), max(scale[1], float(values.max()) * 1.05))
+
+
 def _targets_of(fit: pd.DataFrame, series: str) -> pd.DataFrame:
     """The fit's rows for one series; none when the run covers no full target year (the fit has no columns)."""
     return fit[fit["series"] == series] if "series" in fit else fit
@@ -199,6 +209,7 @@ def targets(ts: pd.DataFrame, fit: pd.DataFrame, path: Path, title: str, events=
                         textcoords="offset points", xytext=(6, -14), fontsize=8)
         ax.set_title(SERIES_NAMES[series])
         percent_axis(ax, 100)
+        fixed_scale(ax, 100 * ts[series], RUN_SCALES[series])
     _finish(fig, axes, title, path, events, legend_on=axes[1:])     # the same entries in both: one legend
 
 
@@ -213,6 +224,7 @@ def institutions(inst: pd.DataFrame, path: Path, title: str, events=()) -> None:
         ax.set_ylabel(label)
         ax.set_title("Banks" if kind == "bank" else "Platforms")
         percent_axis(ax, 100)
+        fixed_scale(ax, 100 * part["share"], RUN_SCALES[kind])
     _finish(fig, axes, title, path, events, below=True)
 
 
