@@ -103,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.replicates < 1:
         print(f"error: --replicates={args.replicates} is not allowed; expected an integer >= 1", file=sys.stderr)
         return 2
+    if any(o.lstrip("+~").startswith("experiment=") for o in overrides):
+        print("error: name presets as arguments (python -m experiments.compare no_ukey), not experiment=...",
+              file=sys.stderr)
+        return 2
     if not scenarios:
         print("error: name at least one scenario preset to compare with the baseline, e.g. no_ukey",
               file=sys.stderr)

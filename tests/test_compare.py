@@ -57,6 +57,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no_such_preset" in err[0]
     assert main(["no_ukey", "population.size=-5", "--out", str(tmp_path / "x")]) == 2
+    assert main(["experiment=no_ukey", "--out", str(tmp_path / "x")]) == 2
     assert not (tmp_path / "x").exists()
 
 
