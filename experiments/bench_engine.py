@@ -156,10 +156,16 @@ def main() -> None:
     if missing:
         parser.error(f"--reference-sizes: {missing} not in --sizes; the reference is compared at equal size")
     runs = {("fast", size): [] for size in sizes} | {("reference", size): [] for size in ref_sizes}
-    for rep in range(max(1, args.repeat)):
-        for (engine, size), done in runs.items():
-            if rep == 0 or engine == "fast" or size <= 100_000:
-                done.append(in_subprocess(size, args.months if engine == "fast" else args.reference_months, engine))
+    todo = [(engine, size) for rep in range(max(1, args.repeat)) for engine, size in runs
+            if rep == 0 or engine == "fast" or size <= 100_000]
+    # time left weighed by the expected cost of each run: customer-months, the reference ~300x dearer
+    cost = {key: key[1] * (args.months if key[0] == "fast" else 300 * args.reference_months) for key in runs}
+    from experiments import progress      # here, not at the top: a measured run (--one) imports only what it needs
+    with progress.bar(sum(cost[k] for k in todo), "bench_engine", "customer-month") as bar:
+        for engine, size in todo:
+            runs[engine, size].append(in_subprocess(size, args.months if engine == "fast" else args.reference_months,
+                                                    engine))
+            bar.update(cost[engine, size])
     rows = []
     for done in runs.values():
         done.sort(key=lambda r: r["s_per_month"])

@@ -30,6 +30,7 @@ import pandas as pd  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 from scipy.optimize import minimize  # noqa: E402
 
+from experiments import progress  # noqa: E402
 from experiments.config import CONFIG_DIR, load_config, run_from_file  # noqa: E402
 from sim.config import ConfigError  # noqa: E402
 from sim.market import MarketModel  # noqa: E402
@@ -87,6 +88,7 @@ class Objective:
         self.bounds = np.array([c["parameters"][k] for k in self.names], dtype=float)
         self.targets = load_targets(c["target_set"])
         self.history: list[dict] = []
+        self.bar = None                     # a progress bar counting evaluations, while calibrate runs
 
     def values(self, x) -> dict:
         return {k: float(v) for k, v in zip(self.names, x)}
@@ -105,6 +107,9 @@ class Objective:
         weight = np.array([self.c["weights"].get(s, 1.0) for s, _ in mean.index])
         loss = float((weight * (mean - target) ** 2).sum())
         self.history.append({**self.values(x), "loss": loss})
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{loss:.3g}", best=f"{min(h['loss'] for h in self.history):.3g}")
         return loss
 
 
@@ -116,8 +121,10 @@ def calibrate(path: Path, out_root: Path = Path("results/calibration"),
     defaults = OmegaConf.structured(load_config(_overrides(c, {})))   # start from the current defaults
     x0 = np.clip([float(OmegaConf.select(defaults, k)) for k in f.names], f.bounds[:, 0], f.bounds[:, 1])
     started = time.perf_counter()
-    result = minimize(f, x0, method=c["method"], bounds=f.bounds.tolist(),
-                      options={"maxfev": c["max_evaluations"], "xatol": 1e-3, "fatol": 1e-3})
+    with progress.bar(c["max_evaluations"], f"calibrate {c['name']}", "evaluation") as f.bar:
+        result = minimize(f, x0, method=c["method"], bounds=f.bounds.tolist(),
+                          options={"maxfev": c["max_evaluations"], "xatol": 1e-3, "fatol": 1e-3})
+    f.bar = None
     start_loss = f.history[0]["loss"]           # Nelder-Mead evaluates the start point first
     best = min(f.history, key=lambda h: h["loss"])
     x = np.array([best[k] for k in f.names])

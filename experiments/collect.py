@@ -6,6 +6,9 @@ Reads every complete run (a folder whose run.json was written last) and every fa
                         replicate, seed and config hash
   institutions.parquet  the same per institution
   runs.csv              one row per job and replicate: status (complete or failed), error, keys
+  columns.csv           unit and meaning of every column; swept keys with their config key
+Swept config keys are columns with '.' as '_' (switching_cost.scale -> switching_cost_scale), so
+pandas `query` and DuckDB take them unquoted.
 Query with pandas (`pd.read_parquet`) or DuckDB (`SELECT ... FROM 'collected/timeseries.parquet'`).
 A Hydra callback runs this at the end of every sweep.
 """
@@ -25,25 +28,37 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from sim.outputs import atomic_write
+from sim.outputs import atomic_write, write_units
 
 log = logging.getLogger("experiments.collect")
 OUT = "collected"
 KEY_COLUMNS = ["study", "job", "config_hash", "replicate", "seed", "replicate_seed", "scenario"]
 
 
+def column_name(key: str) -> str:
+    """A config key as a column name that pandas `query` and DuckDB take unquoted: 'switching_cost_scale'."""
+    return key.replace(".", "_").replace("/", "_")
+
+
 def swept_values(overrides: list[str]) -> dict:
-    """{'switching_cost.scale': 0.5, ...} from a job's task overrides (numbers parsed as numbers)."""
+    """{'switching_cost_scale': 0.5, ...} from a job's task overrides (numbers parsed as numbers), keyed by
+    column_name; the config keys are kept in collected/columns.csv."""
     values = {}
     for item in overrides or []:
         key, _, raw = item.lstrip("+~").partition("=")
         if key.startswith("hydra") or key in ("replicates", "study", "figures"):
             continue
         try:
-            values[key] = yaml.safe_load(raw)
+            values[column_name(key)] = yaml.safe_load(raw)
         except yaml.YAMLError:
-            values[key] = raw
+            values[column_name(key)] = raw
     return values
+
+
+def _config_keys(infos: list[dict]) -> dict[str, str]:
+    """{config key: column name} for the swept keys whose column name differs."""
+    keys = {item.lstrip("+~").partition("=")[0] for info in infos for item in info.get("overrides", [])}
+    return {k: column_name(k) for k in sorted(keys) if column_name(k) != k and not k.startswith("hydra")}
 
 
 def _run_keys(info: dict, folder: Path, root: Path) -> dict:
@@ -60,13 +75,14 @@ def collect(root: Path) -> Path:
     root = Path(root).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"no sweep folder at {root}")
-    series, institutions, runs = [], [], []
+    series, institutions, runs, infos = [], [], [], []
     swept_keys: list[str] = []
     for run_json in sorted(root.rglob("run.json")):
         folder = run_json.parent
         if OUT in folder.relative_to(root).parts:
             continue
         info = json.loads(run_json.read_text())
+        infos.append(info)
         keys = _run_keys(info, folder, root)
         swept = swept_values(info.get("overrides", []))
         swept_keys += [k for k in swept if k not in swept_keys]
@@ -98,9 +114,11 @@ def collect(root: Path) -> Path:
     atomic_write(out / "institutions.parquet", lambda p: inst.to_parquet(p, index=False))
     table = pd.DataFrame(runs, columns=list(dict.fromkeys([*key_order, "status", "error", "model_seconds"])))
     atomic_write(out / "runs.csv", lambda p: table.to_csv(p, index=False))
-    meta = {"swept": swept_keys, "complete": int((table["status"] == "complete").sum()),
-            "failed": int((table["status"] == "failed").sum())}
+    renamed = _config_keys(infos)
+    meta = {"swept": swept_keys, "config_keys": {v: k for k, v in renamed.items()},
+            "complete": int((table["status"] == "complete").sum()), "failed": int((table["status"] == "failed").sum())}
     atomic_write(out / "sweep.json", lambda p: p.write_text(json.dumps(meta, indent=2)))
+    write_units(out, renamed)
     return out
 
 

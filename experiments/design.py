@@ -26,10 +26,9 @@ from joblib import Parallel, delayed  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 from scipy import stats  # noqa: E402
 from scipy.stats import qmc  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
+from experiments import progress  # noqa: E402
 from experiments.config import load_config, run_from_file  # noqa: E402
-from experiments.plot import unit  # noqa: E402
+from sim import plots  # noqa: E402
 from sim.config import ConfigError  # noqa: E402
 from sim.market import MarketModel  # noqa: E402
 from sim.outputs import atomic_write  # noqa: E402
@@ -141,23 +140,19 @@ def figure(d: dict, table: pd.DataFrame, path: Path) -> None:
         elif d["method"] == "morris":
             ax.barh(pos, t["mu_star"], xerr=t["mu_star_conf"], color="#2a9d8f", label="μ* (mean |effect|)")
             ax.plot(t["sigma"], pos, "D", color="#e76f51", label="σ (interaction / non-linearity)")
-            ax.set_xlabel(f"Elementary effect on {out} ({unit(out)})")
-            ax.legend(fontsize=8)
+            label, unit = plots.describe(out)
+            ax.set_xlabel(f"Elementary effect on: {label} ({unit})")
+            plots.legend_outside(ax, fontsize=8)
         else:
             ax.barh(pos - 0.2, t["S1"], 0.4, xerr=t["S1_conf"], color="#2a9d8f", label="First order S1")
             ax.barh(pos + 0.2, t["ST"], 0.4, xerr=t["ST_conf"], color="#e76f51", label="Total ST")
             ax.set_xlabel("Share of output variance")
-            ax.legend(fontsize=8)
+            plots.legend_outside(ax, fontsize=8)
         ax.set_yticks(pos, t["parameter"])
-        ax.set_title(f"{out} in {d['date']}")
+        ax.set_title(f"{plots.describe(out)[0]}, {d['date']}")
         ax.grid(alpha=0.3, axis="x")
-    fig.text(0.01, 0.005, f"design '{d['name']}' · {d['method']} · {d['n_points']} points × "
-             f"{d['replicates']} replicates", fontsize=8, color="0.35")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=130)
-    plt.close(fig)
-    tmp.replace(path)
+    plots.save(fig, path, f"design '{d['name']}' · {d['method']} · {d['n_points']} points × "
+               f"{d['replicates']} replicates")
 
 
 def run_design(path: Path, jobs: int = -1, out_root: Path = Path("results/designs")) -> Path:
@@ -168,8 +163,7 @@ def run_design(path: Path, jobs: int = -1, out_root: Path = Path("results/design
     out.mkdir(parents=True, exist_ok=True)
     tasks = (delayed(run_point)(d, i, row) for i, row in enumerate(x))
     rows = []
-    with tqdm(total=len(x), desc=f"{d['name']} ({d['method']})", unit="point", file=sys.stderr,
-              disable=None) as bar:
+    with progress.bar(len(x), f"{d['name']} ({d['method']})", "point") as bar:
         for result in Parallel(n_jobs=jobs, return_as="generator")(tasks):
             rows += result
             bar.update(1)

@@ -6,8 +6,15 @@
       the replicate mean at one month over two swept parameters
   python -m experiments.plot SWEEP diff --metric share_mobile --key experiment --baseline baseline
       each scenario minus the baseline, paired by replicate, with a 95 % confidence interval
+  python -m experiments.plot SWEEP institutions --measure customer_share
+      who gains: one panel per bank and platform, mean and 90 % band, a line per swept combination
   python -m experiments.plot SWEEP all
-      fan charts of the main metrics, plus a heatmap and differences where the sweep allows
+      fan charts of the main metrics, institutions, plus a heatmap and differences where the sweep allows
+
+Swept keys may be given as config keys (switching_cost.scale) or as their columns
+(switching_cost_scale). Shares are drawn in percent, labels and units come from the
+column schema, policy changes are dotted lines, and panels meant to be compared share
+their axes.
 
 SWEEP is a sweep folder (results/sweeps/<study>); its collected/ tables are read, and
 made from the stored runs first if missing. Figures go to SWEEP/figures/.
@@ -15,7 +22,6 @@ made from the stored runs first if missing. Figures go to SWEEP/figures/.
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import json
 import sys
 from pathlib import Path
@@ -23,16 +29,16 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from experiments.collect import OUT, collect  # noqa: E402
-from sim.metrics import COLUMN_UNITS  # noqa: E402
+from experiments.collect import OUT, collect, column_name  # noqa: E402
+from sim import plots  # noqa: E402
 
 MAIN_METRICS = ("share_mobile", "share_platform", "share_branch", "off_counter_rate", "churn_rate")
+INSTITUTION_MEASURES = ("customer_share", "user_share", "profit", "balance")
 
 
 class PlotError(ValueError):
@@ -46,17 +52,29 @@ def load(sweep: Path) -> tuple[pd.DataFrame, list[str]]:
     ts = pd.read_parquet(folder / "timeseries.parquet")
     if ts.empty:
         raise PlotError(f"no complete runs stored under {sweep}")
-    swept = json.loads((folder / "sweep.json").read_text())["swept"]
+    swept = [column_name(k) for k in json.loads((folder / "sweep.json").read_text())["swept"]]
     varying = [k for k in swept if k in ts and ts[k].nunique() > 1]
-    ts["month"] = pd.to_datetime(ts["date"], format="%Y-%m")
+    ts["month"] = plots.dates(ts)
+    ts["date"] = ts["month"].dt.strftime("%Y-%m")
     return ts, varying
 
 
-def unit(metric: str) -> str:
-    for pattern, (u, _) in COLUMN_UNITS.items():
-        if fnmatch.fnmatch(metric, pattern):
-            return u
-    return ""
+def _axis_label(metric: str) -> str:
+    label, unit = plots.describe(metric)
+    return label if plots.is_share(metric) else f"{label} ({unit})"
+
+
+def _y(ax, metric: str) -> None:
+    """Percent axis for a share, else the unit in the label."""
+    if plots.is_share(metric):
+        plots.percent_axis(ax)
+    else:
+        ax.set_ylabel(plots.describe(metric)[1])
+
+
+def _events(ts: pd.DataFrame):
+    first = ts[ts["config_hash"] == ts["config_hash"].iloc[0]]
+    return plots.policy_events(first[first["replicate"] == first["replicate"].min()])
 
 
 def _check_metric(ts: pd.DataFrame, metric: str) -> None:
@@ -76,21 +94,28 @@ def _label(values: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in values.items()) or "all runs"
 
 
-def _save(fig, ax_list, sweep: Path, name: str, subtitle: str) -> Path:
+def _save(fig, ax_list, sweep: Path, name: str, subtitle: str, events=()) -> Path:
     for ax in ax_list:
         if ax.get_xlabel() == "Month":
-            ax.xaxis.set_major_locator(mdates.YearLocator())
-            ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
-        ax.grid(alpha=0.3)
-    fig.text(0.01, 0.005, subtitle, fontsize=8, color="0.35")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    out = Path(sweep) / "figures" / f"{name}.png"
-    out.parent.mkdir(exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    fig.savefig(tmp, dpi=130)
-    plt.close(fig)
-    tmp.replace(out)
-    return out
+            ax.set_xlabel("")
+            plots.year_axis(ax)
+            plots.mark_events(ax, events)
+        else:
+            ax.grid(alpha=0.3)
+    note = f"{subtitle}. {plots.events_note(events)}" if events else subtitle
+    return plots.save(fig, Path(sweep) / "figures" / f"{name}.png", note)
+
+
+def _bands(ax, part: pd.DataFrame, line_keys: list[str], metric: str) -> None:
+    """A line per combination of line_keys: the mean over replicates and the 90 % band."""
+    groups = part.groupby(line_keys, sort=True) if line_keys else [((), part)]
+    for values, g in groups:
+        values = values if isinstance(values, tuple) else (values,)
+        by_month = g.groupby("month")[metric]
+        mean, lo, hi = by_month.mean(), by_month.quantile(0.05), by_month.quantile(0.95)
+        line, = ax.plot(mean.index, mean.values, label=_label(dict(zip(line_keys, values))))
+        ax.fill_between(mean.index, lo.values, hi.values, color=line.get_color(), alpha=0.2, lw=0)
+    ax.set_xlabel("Month")
 
 
 def fan(sweep: Path, metric: str) -> Path:
@@ -98,28 +123,48 @@ def fan(sweep: Path, metric: str) -> Path:
     _check_metric(ts, metric)
     panel_key = varying[0] if len(varying) > 1 else None
     panels = sorted(ts[panel_key].unique(), key=str) if panel_key else [None]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels) + 1, 4.5), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels) + 2.5, 4.5), squeeze=False, sharey=True)
     line_keys = [k for k in varying if k != panel_key]
     for ax, pv in zip(axes[0], panels):
-        part = ts if pv is None else ts[ts[panel_key] == pv]
-        groups = part.groupby(line_keys, sort=True) if line_keys else [((), part)]
-        for values, g in groups:
-            values = values if isinstance(values, tuple) else (values,)
-            by_month = g.groupby("month")[metric]
-            mean, lo, hi = by_month.mean(), by_month.quantile(0.05), by_month.quantile(0.95)
-            line, = ax.plot(mean.index, mean.values, label=_label(dict(zip(line_keys, values))))
-            ax.fill_between(mean.index, lo.values, hi.values, color=line.get_color(), alpha=0.2)
-        ax.set_title(f"{panel_key}={pv}" if panel_key else metric)
-        ax.set_xlabel("Month")
-        ax.legend(fontsize=7)
-    axes[0][0].set_ylabel(f"{metric} ({unit(metric)})")
-    fig.suptitle(f"{metric}: mean and 90 % band across replicates", fontsize=11)
-    return _save(fig, axes[0], sweep, f"fan_{metric}", _subtitle(ts, sweep))
+        _bands(ax, ts if pv is None else ts[ts[panel_key] == pv], line_keys, metric)
+        ax.set_title(f"{panel_key} = {pv}" if panel_key else "")
+        _y(ax, metric)
+    plots.legend_outside(axes[0][-1])
+    fig.suptitle(f"{plots.describe(metric)[0]}: mean and 90 % band across replicates")
+    return _save(fig, axes[0], sweep, f"fan_{metric}", _subtitle(ts, sweep), _events(ts))
+
+
+def institutions(sweep: Path, measure: str) -> Path:
+    """Who gains: one panel per institution, a line per swept combination (mean, 90 % band), shared axes."""
+    ts, varying = load(sweep)
+    inst = pd.read_parquet(Path(sweep) / OUT / "institutions.parquet")
+    if measure not in inst:
+        raise PlotError(f"measure {measure!r} is not in the institutions table; choose one of "
+                        f"{[c for c in INSTITUTION_MEASURES if c in inst]}")
+    inst["month"] = plots.dates(inst)
+    inst = inst[inst[measure].notna()]
+    names = list(dict.fromkeys(inst["institution"]))
+    labels = inst.drop_duplicates("institution").set_index("institution")["label"]
+    cols = min(4, len(names))
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols + 2.5, 3.3 * rows), squeeze=False, sharex=True,
+                             sharey=True)
+    for ax, name in zip(axes.flat, names):
+        _bands(ax, inst[inst["institution"] == name], varying, measure)
+        ax.set_title(labels[name])
+        _y(ax, measure)
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    plots.legend_outside(axes[0][-1])
+    fig.suptitle(f"{plots.describe(measure)[0]} by institution: mean and 90 % band across replicates")
+    return _save(fig, [a for a in axes.flat if a.get_visible()], sweep, f"institutions_{measure}",
+                 _subtitle(ts, sweep), _events(ts))
 
 
 def heatmap(sweep: Path, metric: str, x: str, y: str, date: str) -> Path:
     ts, varying = load(sweep)
     _check_metric(ts, metric)
+    x, y = column_name(x), column_name(y)
     for key in (x, y):
         if key not in varying:
             raise PlotError(f"--x/--y {key!r} is not a swept parameter; swept: {varying}")
@@ -127,50 +172,68 @@ def heatmap(sweep: Path, metric: str, x: str, y: str, date: str) -> Path:
     if at.empty:
         raise PlotError(f"--date {date!r} is not a simulated month; the runs cover {ts['date'].min()}..{ts['date'].max()}")
     grid = at.groupby([y, x])[metric].mean().unstack(x).sort_index(ascending=False)
-    fig, ax = plt.subplots(figsize=(1.4 * grid.shape[1] + 3, 1.0 * grid.shape[0] + 2.5))
-    im = ax.imshow(grid.values, cmap="viridis", aspect="auto")
+    share = plots.is_share(metric)
+    fig, ax = plt.subplots(figsize=(1.4 * grid.shape[1] + 3.5, 1.0 * grid.shape[0] + 2.5))
+    im = ax.imshow(grid.values * (100 if share else 1), cmap="viridis", aspect="auto")
     ax.set_xticks(range(grid.shape[1]), [str(v) for v in grid.columns])
     ax.set_yticks(range(grid.shape[0]), [str(v) for v in grid.index])
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     for (i, j), v in np.ndenumerate(grid.values):
-        ax.text(j, i, f"{v:.3g}", ha="center", va="center", color="white", fontsize=8)
-    fig.colorbar(im, ax=ax, label=f"{metric} ({unit(metric)})")
+        ax.text(j, i, f"{100 * v:.1f} %" if share else f"{v:.3g}", ha="center", va="center", color="white",
+                fontsize=9)
+    fig.colorbar(im, ax=ax, label="percent" if share else plots.describe(metric)[1])
     others = [k for k in varying if k not in (x, y)]
-    ax.set_title(f"{metric} in {date}, replicate mean" + (f" (averaged over {others})" if others else ""))
+    ax.set_title(f"{plots.describe(metric)[0]}, {date}, replicate mean"
+                 + (f" (averaged over {others})" if others else ""))
     return _save(fig, [ax], sweep, f"heatmap_{metric}_{date}", _subtitle(ts, sweep))
+
+
+def _number(text) -> float | None:
+    """The value as a number ('1' and '1.0' alike), or None."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
 
 
 def diff(sweep: Path, metric: str, key: str, baseline) -> Path:
     ts, varying = load(sweep)
     _check_metric(ts, metric)
+    key = column_name(key)
     if key not in varying:
-        raise PlotError(f"--key {key!r} is not a swept parameter; swept: {varying}")
+        raise PlotError(f"--key {key!r} is not a swept parameter; swept: {varying}"
+                        + ("; to compare presets, run python -m experiments.compare" if key == "experiment" else ""))
     values = [str(v) for v in ts[key].unique()]
+    baseline = next((v for v in values if v == str(baseline) or _number(v) == _number(baseline)), baseline)
     if str(baseline) not in values:
         raise PlotError(f"--baseline {baseline!r} is not a value of {key}; values: {sorted(values)}")
     ts = ts.assign(_k=ts[key].astype(str))
     pair_on = [k for k in varying if k != key] + ["replicate", "month"]
     base = ts[ts["_k"] == str(baseline)].set_index(pair_on)[metric]
-    fig, ax = plt.subplots(figsize=(9, 4.8))
+    scale = 100 if plots.is_share(metric) else 1
+    fig, ax = plt.subplots(figsize=(11, 4.8))
     for value in sorted(v for v in values if v != str(baseline)):
         other = ts[ts["_k"] == value].set_index(pair_on)[metric]
         d = (other - base).dropna().groupby(level="month")
-        mean, n, sd = d.mean(), d.count(), d.std()
+        mean, n, sd = d.mean() * scale, d.count(), d.std() * scale
         half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
         line, = ax.plot(mean.index, mean.values, label=f"{key}={value} − {baseline}")
-        ax.fill_between(mean.index, (mean - half).values, (mean + half).values, color=line.get_color(), alpha=0.2)
+        ax.fill_between(mean.index, (mean - half).values, (mean + half).values, color=line.get_color(), alpha=0.2,
+                        lw=0)
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xlabel("Month")
-    ax.set_ylabel(f"Difference in {metric} ({unit(metric)})")
-    ax.set_title(f"{metric}: scenario minus {key}={baseline}, paired by replicate, 95 % CI")
-    ax.legend(fontsize=8)
-    return _save(fig, [ax], sweep, f"diff_{metric}_vs_{baseline}", _subtitle(ts, sweep))
+    ax.set_ylabel("percentage points" if scale == 100 else plots.describe(metric)[1])
+    ax.set_title(f"{plots.describe(metric)[0]}: scenario − {key}={baseline}, paired by replicate, 95 % CI")
+    plots.legend_outside(ax)
+    return _save(fig, [ax], sweep, f"diff_{metric}_vs_{baseline}", _subtitle(ts, sweep), _events(ts))
 
 
 def everything(sweep: Path) -> list[Path]:
     ts, varying = load(sweep)
     paths = [fan(sweep, m) for m in MAIN_METRICS if m in ts]
+    inst = pd.read_parquet(Path(sweep) / OUT / "institutions.parquet", columns=None)
+    paths += [institutions(sweep, m) for m in INSTITUTION_MEASURES if m in inst]
     if len(varying) >= 2:
         paths += [heatmap(sweep, m, varying[0], varying[1], ts["date"].max()) for m in ("share_platform", "churn_rate")]
     if "experiment" in varying and "baseline" in set(ts["experiment"].astype(str)):
@@ -194,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--metric", default="share_mobile")
     p.add_argument("--key", default="experiment")
     p.add_argument("--baseline", default="baseline")
+    p = sub.add_parser("institutions", help="who gains: a measure per bank and platform")
+    p.add_argument("--measure", default="customer_share", help=f"one of {', '.join(INSTITUTION_MEASURES)}")
     sub.add_parser("all", help="the main figures")
     args = parser.parse_args(argv)
     if not args.sweep.is_dir():
@@ -204,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
             paths = [fan(args.sweep, args.metric)]
         elif args.kind == "heatmap":
             paths = [heatmap(args.sweep, args.metric, args.x, args.y, args.date)]
+        elif args.kind == "institutions":
+            paths = [institutions(args.sweep, args.measure)]
         elif args.kind == "diff":
             paths = [diff(args.sweep, args.metric, args.key, args.baseline)]
         else:

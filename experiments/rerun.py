@@ -21,7 +21,7 @@ from omegaconf import OmegaConf
 
 from sim.config import Config, ConfigError, validate
 from sim.market import MarketModel
-from sim.outputs import write_run
+from sim.outputs import as_recorded, write_run
 
 
 def stored_config(folder: Path) -> tuple[Config, int]:
@@ -51,7 +51,7 @@ def rerun(folder: Path, out: Path | None = None) -> dict[str, str | None]:
         write_run(model, out, time.perf_counter() - started, extra={"rerun_of": str(folder)},
                   figures=config.figures)
     fresh = {"timeseries": model.recorder.timeseries(), "institutions": model.recorder.institutions()}
-    return {name: first_difference(pd.read_parquet(folder / f"{name}.parquet"), table)
+    return {name: first_difference(as_recorded(pd.read_parquet(folder / f"{name}.parquet")), table)
             for name, table in fresh.items()}
 
 

@@ -35,11 +35,15 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from experiments.config import explain, load_config, to_config
+from experiments.headline import run_summary
 from sim.config import ConfigError, month_index, replicate_seed
 from sim.market import MarketModel
-from sim.outputs import atomic_write, write_run
+from sim.outputs import atomic_write, folder_tag, write_run
 
 log = logging.getLogger("experiments.run")
+# hydra.run.dir ends in a short tag of the overrides (configs/config.yaml), so runs with overrides are told apart
+OmegaConf.register_new_resolver("tag", lambda dirname: ("_" + folder_tag(dirname.split(","))) if dirname else "",
+                                replace=True)
 NOT_HASHED = ("replicates", "study", "figures")   # none changes what one replicate computes
 
 
@@ -121,6 +125,8 @@ def app(cfg: DictConfig) -> dict:
         if status["failed"]:
             print(f"run failed: see {job_dir}/error.json", file=sys.stderr)
             sys.exit(1)
+        n = int(cfg.get("replicates", 1))
+        print("\n".join(run_summary([replicate_folder(job_dir, r, n) for r in range(n)])))
         print(job_dir)
     return status
 

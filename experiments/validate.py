@@ -27,7 +27,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from experiments import progress  # noqa: E402
 from experiments.config import load_config  # noqa: E402
+from sim import plots  # noqa: E402
 from sim.market import MarketModel  # noqa: E402
 from sim.metrics import yearly  # noqa: E402
 from sim.outputs import atomic_write  # noqa: E402
@@ -65,8 +67,7 @@ def bass_overrides(p: float, q: float, size: int) -> list[str]:
 
 def bass_reduction(p: float, q: float, size: int = 100_000, replicates: int = 6) -> pd.DataFrame:
     cfg = load_config(bass_overrides(p, q, size))
-    runs = [MarketModel(cfg, replicate=r).run().recorder.timeseries()["share_platform"].to_numpy()
-            for r in range(replicates)]
+    runs = [progress.run(cfg, r).recorder.timeseries()["share_platform"].to_numpy() for r in range(replicates)]
     months = np.arange(1, len(runs[0]) + 1)
     return pd.DataFrame({"p": p, "q": q, "month": months, "simulated": np.mean(runs, axis=0),
                          "closed_form": bass_closed_form(p, q, months), "monthly_recursion": bass_monthly(p, q, len(months))})
@@ -148,7 +149,7 @@ def effect_table(facts: list[Fact], replicates: int, size: int, base: list[str] 
         key = tuple(overrides)
         if key not in cache:
             cfg = load_config([*base, *overrides])
-            cache[key] = [MarketModel(cfg, replicate=r).run() for r in range(replicates)]
+            cache[key] = [progress.run(cfg, r) for r in range(replicates)]
         return cache[key]
 
     rows = []
@@ -180,7 +181,7 @@ def saturation(models: list[MarketModel]) -> dict:
 # ----------------------------------------------------------------------------- out of sample
 def out_of_sample(size: int, replicates: int) -> pd.DataFrame:
     cfg = load_config([f"population.size={size}", "figures=false", "experiment=calibrated", "end=2025-12"])
-    return pd.concat([yearly(MarketModel(cfg, replicate=r).run().recorder.timeseries()).assign(replicate=r)
+    return pd.concat([yearly(progress.run(cfg, r).recorder.timeseries()).assign(replicate=r)
                       for r in range(replicates)])
 
 
@@ -192,31 +193,26 @@ def _fig_bass(bass: pd.DataFrame, path: Path) -> None:
         ax.plot(g["month"], 100 * g["closed_form"], "--", color=line.get_color(), lw=1)
     ax.set_xlabel("Months since launch")
     ax.set_ylabel("Adopters, percent of customers")
+    plots.percent_axis(ax, 100)
     ax.set_title("Bass reduction: simulated (solid) vs Bass closed form (dashed)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    plots.legend_outside(ax, fontsize=8)
+    plots.save(fig, path)
 
 
 def _fig_facts(table: pd.DataFrame, path: Path, replicates: int) -> None:
-    fig, axes = plt.subplots(len(table), 1, figsize=(9, 0.75 * len(table) + 1), squeeze=False)
+    fig, axes = plt.subplots(len(table), 1, figsize=(10, 0.8 * len(table) + 1), squeeze=False)
     for ax, row in zip(axes[:, 0], table.itertuples()):
         colour = "#2a9d8f" if row.holds else "#e76f51"
         ax.errorbar(row.effect, 0, xerr=[[row.effect - row.ci_low], [row.ci_high - row.effect]], fmt="o",
                     color=colour, capsize=4)
         ax.axvline(0, color="black", lw=0.8)
         ax.set_yticks([])
-        ax.set_title(f"{row.claim}  [{row.unit}]", fontsize=8, loc="left")
+        ax.set_title(f"{row.claim}  [{row.unit}]", fontsize=9, loc="left")
         lim = max(abs(row.ci_low), abs(row.ci_high)) * 1.3 or 1
         ax.set_xlim(-lim, lim)
-        ax.tick_params(labelsize=7)
-    fig.suptitle(f"Stylized facts: scenario minus baseline, mean and 95 % CI over {replicates} paired replicates",
-                 fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    fig.suptitle(f"Stylized facts: scenario minus baseline, mean and 95 % CI over {replicates} paired replicates")
+    plots.save(fig, path)
 
 
 def _fig_oos(oos: pd.DataFrame, path: Path) -> None:
@@ -230,17 +226,30 @@ def _fig_oos(oos: pd.DataFrame, path: Path) -> None:
         ax.set_title({"off_counter_rate": "Off-counter rate (share of transactions)",
                       "mobile_value_share": "Mobile share of off-counter value"}[series])
         ax.set_xlabel("Year")
-        ax.set_ylabel("Percent")
+        plots.percent_axis(ax, 100)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    plots.legend_outside(axes[1], fontsize=8)        # the same entries in both panels: one legend
+    plots.save(fig, path)
+
+
+def total_work(replicates: int, size: int) -> int:
+    """Customer-months `report` runs, for its progress bar (facts assumed to span the baseline's months)."""
+    base = load_config([f"population.size={size}", "figures=false"])
+    settings = {tuple(f.baseline or []) for f in FACTS} | {tuple(f.scenario) for f in FACTS}
+    bass = load_config(bass_overrides(*BASS_PAIRS[0], 100_000))
+    oos = load_config([f"population.size={size}", "figures=false", "end=2025-12"])
+    return (progress.work(bass, 6 * len(BASS_PAIRS)) + progress.work(base, replicates * (len(settings) + 1))
+            + progress.work(oos, min(replicates, 5)))
 
 
 def report(out: Path, replicates: int, size: int) -> Path:
     logging.getLogger("MESA").setLevel(logging.WARNING)
     out.mkdir(parents=True, exist_ok=True)
+    with progress.tracking(total_work(replicates, size), "validate"):
+        return _report(out, replicates, size)
+
+
+def _report(out: Path, replicates: int, size: int) -> Path:
     bass = pd.concat([bass_reduction(p, q) for p, q in BASS_PAIRS])
     bass_summary = bass.groupby(["p", "q"]).apply(lambda g: pd.Series({
         "max_error_closed_form_pp": 100 * (g["simulated"] - g["closed_form"]).abs().max(),
@@ -248,7 +257,7 @@ def report(out: Path, replicates: int, size: int) -> Path:
         "monthly_step_vs_closed_form_pp": 100 * (g["monthly_recursion"] - g["closed_form"]).abs().max()}),
         include_groups=False).reset_index()
     facts = effect_table(FACTS, replicates, size)
-    base_runs = [MarketModel(load_config([f"population.size={size}", "figures=false"]), replicate=r).run()
+    base_runs = [progress.run(load_config([f"population.size={size}", "figures=false"]), r)
                  for r in range(replicates)]
     sat = saturation(base_runs)
     oos = out_of_sample(size, min(replicates, 5))

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from .config import AGE_BANDS, CHANNELS, month_label
-from .schema import COLUMN_UNITS  # noqa: F401  (the units of the tables built here; sim/schema.py)
 
 if TYPE_CHECKING:
     from .customers import ChoiceOutcome, Tally
@@ -220,7 +219,7 @@ class MetricsRecorder:
 
 def yearly(timeseries: pd.DataFrame) -> pd.DataFrame:
     """Yearly off-counter rate and mobile value share, as ratios of yearly sums."""
-    df = timeseries.assign(year=timeseries["date"].str[:4].astype(int))
+    df = timeseries.assign(year=timeseries["date"].astype(str).str[:4].astype(int))   # text or dates
     g = df.groupby("year")[["tx_total", "tx_offcounter", "value_offcounter", "value_mobile"]].sum()
     out = pd.DataFrame({
         "off_counter_rate": g["tx_offcounter"] / g["tx_total"],

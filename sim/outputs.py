@@ -7,6 +7,7 @@ the folder complete.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import platform
@@ -21,13 +22,17 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from .metrics import fit_to_targets, yearly
-from .schema import columns_table
+from .schema import COLUMNS, SCHEMA_COLUMNS, columns_table
 from .targets import load_targets
 
 if TYPE_CHECKING:
     from .market import MarketModel
 
 PACKAGE = "bankmarket-sim"
+IDENTITY = ("scenario", "overrides", "seed", "replicate", "config_hash")   # first columns of every stored table
+NOT_IN_TAG = ("replicates", "study", "figures")                           # overrides that change no result
+# unit and meaning of every stored column, from the one schema (sim/schema.py); plots read labels here
+UNITS = {c.name: (c.unit, c.meaning) for c in COLUMNS}
 
 
 def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
@@ -45,6 +50,55 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
 
 def _text(path: Path, text: str) -> None:
     atomic_write(path, lambda p: p.write_text(text))
+
+
+def override_tag(overrides: list[str] | tuple[str, ...]) -> str:
+    """The overrides that change results, sorted and comma-joined: 'seed=5,switching_cost.scale=2'."""
+    keep = [o.lstrip("+~") for o in overrides or ()
+            if not o.lstrip("+~").startswith("hydra") and o.lstrip("+~").partition("=")[0] not in NOT_IN_TAG]
+    return ",".join(sorted(keep))
+
+
+def folder_tag(overrides: list[str] | tuple[str, ...], width: int = 40) -> str:
+    """override_tag made safe and short for a folder name: the last part of each key ('size=2000'), and a
+    long tag cut, with a hash of the whole so different overrides keep different folders."""
+    kept = override_tag([o for o in overrides or () if not o.lstrip("+~").startswith(("experiment=", "seed="))])
+    tag = ",".join(item.partition("=")[0].split(".")[-1] + "=" + item.partition("=")[2]
+                   for item in kept.split(",") if item)
+    tag = "".join(ch if ch.isalnum() or ch in "._=,-" else "-" for ch in tag)
+    if len(tag) > width:
+        tag = tag[:width - 9] + "-" + hashlib.sha256(kept.encode()).hexdigest()[:8]
+    return tag
+
+
+def unambiguous_shares(inst: pd.DataFrame) -> pd.DataFrame:
+    """Add `customer_share` (banks: share of primary-bank customers) and `user_share` (platforms: active
+    users over all customers); `share`, which holds either, is kept for compatibility."""
+    bank = inst["kind"] == "bank"
+    return inst.assign(customer_share=inst["share"].where(bank), user_share=inst["share"].where(~bank))
+
+
+def identified(df: pd.DataFrame, identity: dict) -> pd.DataFrame:
+    """The table as stored: identity columns first (IDENTITY), and `date`, if any, as a date (first of the month)."""
+    out = df.assign(date=pd.to_datetime(df["date"], format="%Y-%m")) if "date" in df else df.copy()
+    for i, key in enumerate(IDENTITY):
+        out.insert(i, key, identity.get(key))
+    return out
+
+
+def as_recorded(stored: pd.DataFrame) -> pd.DataFrame:
+    """A stored table back as the recorder makes it (for comparing a re-run with its folder)."""
+    out = stored.drop(columns=[c for c in (*IDENTITY, "customer_share", "user_share") if c in stored])
+    return out.assign(date=pd.to_datetime(out["date"]).dt.strftime("%Y-%m"))
+
+
+def write_units(folder: Path, renamed: dict[str, str] | None = None) -> None:
+    """columns.csv: the schema (sim/schema.py), one row per table and column; `renamed` adds the swept
+    config keys a collected table stores under a queryable name."""
+    swept = pd.DataFrame([("collected", new, "as configured", f"the config value {old}", old)
+                          for old, new in (renamed or {}).items()], columns=SCHEMA_COLUMNS)
+    units = pd.concat([columns_table(), swept], ignore_index=True) if len(swept) else columns_table()
+    atomic_write(Path(folder) / "columns.csv", lambda p: units.to_csv(p, index=False))
 
 
 def _table(folder: Path, name: str, df: pd.DataFrame) -> None:
@@ -83,18 +137,22 @@ def write_run(model: "MarketModel", folder: Path, model_seconds: float, extra: d
     folder = Path(folder)
     cfg = model.cfg
     ts = model.recorder.timeseries()
-    inst = model.recorder.institutions()
-    _table(folder, "timeseries", ts)
-    _table(folder, "institutions", inst)
-    _table(folder, "yearly", yearly(ts))
+    inst = unambiguous_shares(model.recorder.institutions())
+    identity = {"scenario": cfg.scenario, "overrides": override_tag((extra or {}).get("overrides", [])),
+                "seed": cfg.seed, "replicate": (extra or {}).get("replicate") or 0,
+                "config_hash": (extra or {}).get("config_hash", "")}
+    _table(folder, "timeseries", identified(ts, identity))
+    _table(folder, "institutions", identified(inst, identity))
+    _table(folder, "yearly", identified(yearly(ts), identity))
     fit = fit_to_targets(ts, _targets(cfg.target_set))
-    atomic_write(folder / "targets_fit.csv", lambda p: fit.to_csv(p, index=False))
-    atomic_write(folder / "columns.csv", lambda p: columns_table().to_csv(p, index=False))
+    atomic_write(folder / "targets_fit.csv", lambda p: identified(fit, identity).to_csv(p, index=False))
+    write_units(folder)
     _text(folder / "config.yaml", config_yaml or OmegaConf.to_yaml(OmegaConf.structured(cfg)))
     if figures:
         from .plots import draw_all
-        draw_all(ts, inst, fit, folder, title=f"{cfg.scenario} · seed {cfg.seed} · "
-                 f"{cfg.population.size:,} simulated customers")
+        tag = f" · {identity['overrides']}" if identity["overrides"] else ""
+        draw_all(ts, inst, fit, folder, title=f"{cfg.scenario}{tag} · seed {cfg.seed} · replicate "
+                 f"{identity['replicate']} · {cfg.population.size:,} simulated customers")
     info = {
         "scenario": cfg.scenario, "seed": cfg.seed, "population": cfg.population.size,
         "months": len(ts), "start": cfg.start, "end": cfg.end,

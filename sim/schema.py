@@ -23,9 +23,21 @@ class Column(NamedTuple):
     meaning: str
 
 
+def _identity(table: str) -> list[Column]:
+    """The columns that say which run a row comes from, first in every stored table."""
+    return [
+        Column(table, "scenario", "name", "the scenario preset (configs/experiment/)"),
+        Column(table, "overrides", "text", "command-line overrides that change results, sorted, comma-joined"),
+        Column(table, "seed", "integer", "the run's seed"),
+        Column(table, "replicate", "integer", "replicate number r; it draws from SeedSequence(seed, spawn_key=(r,))"),
+        Column(table, "config_hash", "hex", "hash of everything that determines the replicate's results"),
+    ]
+
+
 COLUMNS = [
     # ---------------------------------------------------------------- timeseries: one row a month
-    Column("timeseries", "date", "YYYY-MM", "month"),
+    *_identity("timeseries"),
+    Column("timeseries", "date", "date", "the month, as its first day"),
     Column("timeseries", "step", "count", "month number, 1 = first simulated month"),
     Column("timeseries", "tx_*", "million transactions", "bank transactions by place: total, offcounter, counter, self_service (machines in branches), pc, mobile, platform_link (wallet payments drawn on a bank account)"),
     Column("timeseries", "value_*", "RMB bn", "value of those transactions"),
@@ -60,14 +72,17 @@ COLUMNS = [
     Column("timeseries", "mmf_yield_market", "percent per year", "market money-fund yield"),
     Column("timeseries", "policy_*", "lever value", "regulation in force this month; an empty cap or limit means none"),
     # ---------------------------------------------------------------- institutions: a row a month and institution
-    Column("institutions", "date", "YYYY-MM", "month"),
+    *_identity("institutions"),
+    Column("institutions", "date", "date", "the month, as its first day"),
     Column("institutions", "step", "count", "month number, 1 = first simulated month"),
     Column("institutions", "institution", "name", "the bank's or platform's key in the config"),
     Column("institutions", "label", "name", "its display name"),
     Column("institutions", "kind", "bank | platform", "what it is"),
     Column("institutions", "group", "name", "bank group (seed 004's maturity matrix), or 'platform'"),
     Column("institutions", "customers", "million adults", "banks: primary-bank customers; platforms: adults whose preferred channel is its app"),
-    Column("institutions", "share", "fraction", "customers / all adults"),
+    Column("institutions", "share", "fraction", "customers / all adults: customer_share for banks, user_share for platforms (kept for compatibility)"),
+    Column("institutions", "customer_share", "fraction", "banks: primary-bank customers over all adults (empty for platforms)"),
+    Column("institutions", "user_share", "fraction", "platforms: adults preferring its app over all adults (empty for banks)"),
     Column("institutions", "branch_users", "million adults", "banks: primary customers whose main channel of the month is the branch"),
     Column("institutions", "pc_users", "million adults", "banks: primary customers whose main channel of the month is PC banking"),
     Column("institutions", "mobile_users", "million adults", "banks: primary customers whose main channel of the month is the app"),
@@ -92,19 +107,26 @@ COLUMNS = [
     Column("institutions", "secondary_accounts", "million accounts", "banks: secondary (Class II) accounts held at it"),
     Column("institutions", "subsidy_per_year", "RMB bn per year", "platforms: user subsidies at this month's rate"),
     # ---------------------------------------------------------------- yearly: a row a year
+    *_identity("yearly"),
     Column("yearly", "year", "year", "calendar year"),
     Column("yearly", "off_counter_rate", "fraction", "yearly off-counter transactions / yearly transactions"),
     Column("yearly", "mobile_value_share", "fraction", "yearly mobile value / yearly off-counter value"),
     Column("yearly", "offcounter_value_tn", "RMB tn", "yearly off-counter value"),
     Column("yearly", "months", "count", "months of the year simulated"),
+    # ---------------------------------------------------------------- added when a sweep is collected
+    Column("collected", "study", "name", "a sweep's name"),
+    Column("collected", "job", "path", "a sweep job's folder"),
+    Column("collected", "replicate_seed", "integer", "the replicate's own stream, from SeedSequence(seed, spawn_key=(replicate,))"),
 ]
 
-COLUMN_UNITS = {c.name: (c.unit, c.meaning) for c in COLUMNS if c.table == "timeseries"}
+
+
+SCHEMA_COLUMNS = ["table", "column", "unit", "meaning", "config_key"]
 
 
 def columns_table() -> pd.DataFrame:
-    """The schema as written to columns.csv."""
-    return pd.DataFrame(COLUMNS)
+    """The schema as written to columns.csv (config_key is filled for swept columns of collected tables)."""
+    return pd.DataFrame([(*c, "") for c in COLUMNS], columns=SCHEMA_COLUMNS)
 
 
 def undeclared(table: str, names) -> list[str]:

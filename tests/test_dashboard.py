@@ -12,8 +12,14 @@ from pathlib import Path
 
 import pytest
 
+import matplotlib.pyplot as plt
+import pandas as pd
+
 from experiments.config import CONFIG_DIR, load_config
-from experiments.whatif import Levers, Session, build_config, save_experiment
+from experiments.whatif import (Levers, Session, build_config, changes, levers_from_preset, presets,
+                                save_experiment)
+from sim.config import ConfigError
+from sim.market import MarketModel
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -42,6 +48,57 @@ def test_saved_settings_run_unchanged_as_an_experiment():
         assert saved == wanted
     finally:
         path.unlink()
+
+
+@pytest.mark.parametrize("name", presets())
+def test_each_preset_sets_the_controls_to_exactly_that_preset(name):
+    levers = levers_from_preset(name, population=2000, seed=3)
+    assert build_config(levers) == load_config([f"experiment={name}", "population.size=2000", "seed=3",
+                                                "end=2020-12", "figures=false"])
+    assert changes(levers) == []
+
+
+def test_presets_set_the_levers_they_are_about():
+    assert levers_from_preset("low_switching_cost").switching_cost_scale == 0.5
+    assert levers_from_preset("low_switching_cost").remote_opening_from == "2013-01"
+    assert levers_from_preset("marketing_war").marketing_bn == {"large_state": 45.0, "joint_stock": 30.0,
+                                                                "city_commercial": 12.0, "rural_commercial": 6.0}
+    functional = levers_from_preset("functional_regulation")
+    assert (functional.functional_from, functional.platform_compliance_cost) == ("2017-01", 0.6)
+    assert levers_from_preset("partnership").partnership
+
+
+def test_the_header_names_what_differs_from_the_preset():
+    levers = levers_from_preset("low_switching_cost")
+    levers.switching_cost_scale = 1.0
+    levers.marketing_bn["joint_stock"] = 25.0
+    assert changes(levers) == ["Switching cost: 1 (preset: 0.5)", "marketing joint_stock: 25 (preset: 10) RMB bn"]
+
+
+def test_save_never_overwrites_a_shipped_preset_and_asks_before_replacing_a_save(tmp_path):
+    shipped = CONFIG_DIR / "experiment" / "baseline.yaml"
+    before = shipped.read_text()
+    with pytest.raises(ConfigError, match="shipped preset"):
+        save_experiment(Levers(population=2000), "baseline")
+    with pytest.raises(ConfigError, match="shipped preset"):
+        save_experiment(Levers(population=2000), "baseline", overwrite=True)
+    assert shipped.read_text() == before
+    first = save_experiment(Levers(population=2000), "mine", directory=tmp_path)
+    with pytest.raises(ConfigError, match="Overwrite"):
+        save_experiment(Levers(population=3000), "mine", directory=tmp_path)
+    assert "2000" in first.read_text()
+    save_experiment(Levers(population=3000), "mine", directory=tmp_path, overwrite=True)
+    assert "3000" in first.read_text()
+
+
+def test_drawing_a_month_keeps_no_figure():
+    from experiments.dashboard import charts
+    session = Session(Levers(population=2000, end="2013-06"))
+    before = plt.get_fignums()
+    for _ in range(3):
+        session.step()
+        charts(session)
+    assert plt.get_fignums() == before
 
 
 def _free_port() -> int:
@@ -81,49 +138,135 @@ def _table(page) -> dict[str, tuple[float, float, float]]:
     return {name: (float(a), float(b), float(d)) for name, a, b, d in rows}
 
 
-def test_page_runs_months_and_shows_what_the_model_says(server):
+BROWSER_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def page(server):
+    """The page in headless Chromium at 1,280 px, the narrowest width it is made for."""
     from playwright.sync_api import sync_playwright
-    args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
         page.goto(server, wait_until="networkidle")
-        run = page.get_by_role("button", name="Run", exact=True)
-        run.wait_for(timeout=60_000)
-        select = page.locator(".v-select", has_text="Simulated customers")   # population: 10,000
-        select.locator(".v-field").click()
-        page.locator(".v-overlay-container .v-list-item", has_text=re.compile(r"^\s*10000\s*$")).click()
-        page.get_by_text("10000", exact=True).first.wait_for(timeout=10_000)
-        slider = page.get_by_role("slider").nth(1)                        # U-key friction
-        slider.focus()
-        page.keyboard.press("Home")                                       # down to 0
-        page.get_by_text("U-key friction on bank e-channels: 0.0 utils").wait_for(timeout=10_000)
-        run.click()
-        page.get_by_text("Month 2014-12").wait_for(timeout=120_000)
-        shown = _table(page)
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
-
-        session = Session(Levers(population=10_000, ukey_friction=0.0))
-        for _ in range(24):
-            session.step()
-        row, base = session.model.recorder.rows[-1], session.baseline.recorder.rows[-1]
-        mobile = shown["Bank mobile app users"]
-        assert mobile[0] == pytest.approx(100 * row["share_mobile"], abs=0.006)
-        assert mobile[1] == pytest.approx(100 * base["share_mobile"], abs=0.006)
-        assert mobile[2] > 0.5                        # no U-key: more mobile banking than the baseline
-        assert shown["Off-counter rate"][0] == pytest.approx(100 * row["off_counter_rate"], abs=0.006)
-
-        page.locator(".v-text-field", has_text="Save these settings as experiment").locator("input").fill(
-            "pytest_from_browser")
-        page.keyboard.press("Enter")
-        page.get_by_role("button", name="Save", exact=True).click()
-        saved = CONFIG_DIR / "experiment" / "pytest_from_browser.yaml"
-        try:
-            page.get_by_text("Saved pytest_from_browser.yaml").wait_for(timeout=10_000)
-            cfg = load_config(["experiment=pytest_from_browser"])
-            assert cfg.regulation.ukey_friction == 0.0 and cfg.population.size == 10_000
-        finally:
-            saved.unlink(missing_ok=True)
+        page.get_by_role("button", name="Run", exact=True).wait_for(timeout=60_000)
+        yield page
         browser.close()
+
+
+def _choose(page, label: str, option: str) -> None:
+    page.locator(".v-select", has_text=label).locator(".v-field").click()
+    page.locator(".v-overlay-container .v-list-item", has_text=re.compile(rf"^\s*{re.escape(option)}\s*$")).click()
+    page.locator(".v-select", has_text=label).get_by_text(option, exact=True).wait_for(timeout=10_000)
+
+
+def _cli_row(months: int, *overrides: str) -> dict:
+    """The market row after `months` months of the run `python -m experiments.run` makes of these overrides."""
+    model = MarketModel(load_config(list(overrides)), replicate=0)
+    for _ in range(months):
+        model.step()
+    return model.recorder.rows[-1]
+
+
+def test_page_runs_months_and_shows_what_the_model_says(page):
+    tracks = page.locator(".v-slider-track").all()              # usable at 1,280 px: tracks a fifth of the page
+    assert len(tracks) == 7 and all(track.bounding_box()["width"] > 250 for track in tracks)
+    _choose(page, "Simulated customers", "10000")
+    slider = page.get_by_role("slider").nth(1)                        # U-key friction
+    slider.focus()
+    page.keyboard.press("Home")                                       # down to 0
+    page.get_by_text("U-key friction on bank e-channels: 0.0 utils").wait_for(timeout=10_000)
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_text("Month 2014-12").wait_for(timeout=120_000)
+    shown = _table(page)
+    assert "preset 'baseline' changed: U-key friction: 0 (preset: 0.8)" in page.inner_text("body")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+    session = Session(Levers(population=10_000, ukey_friction=0.0))
+    for _ in range(24):
+        session.step()
+    row, base = session.model.recorder.rows[-1], session.baseline.recorder.rows[-1]
+    mobile = shown["Bank mobile app users"]
+    assert mobile[0] == pytest.approx(100 * row["share_mobile"], abs=0.006)
+    assert mobile[1] == pytest.approx(100 * base["share_mobile"], abs=0.006)
+    assert mobile[2] > 0.5                        # no U-key: more mobile banking than the baseline
+    assert shown["Off-counter rate"][0] == pytest.approx(100 * row["off_counter_rate"], abs=0.006)
+    with page.expect_download() as download:                           # the shown months, as CSV
+        page.get_by_text("Download the monthly table (CSV)").click()
+    table = pd.read_csv(download.value.path())
+    assert table["date"].iloc[-1] == "2014-12" and len(table) == 24
+    assert table["share_mobile"].iloc[-1] == pytest.approx(row["share_mobile"])
+    assert table["share_mobile_baseline"].iloc[-1] == pytest.approx(base["share_mobile"])
+
+    page.locator(".v-text-field", has_text="Save these settings as experiment").locator("input").fill(
+        "pytest_from_browser")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Save", exact=True).click()
+    saved = CONFIG_DIR / "experiment" / "pytest_from_browser.yaml"
+    try:
+        page.get_by_text("Saved pytest_from_browser.yaml").wait_for(timeout=10_000)
+        cfg = load_config(["experiment=pytest_from_browser"])
+        assert cfg.regulation.ukey_friction == 0.0 and cfg.population.size == 10_000
+        page.get_by_role("button", name="Save", exact=True).click()           # again: refused, not replaced
+        page.get_by_text("tick 'Overwrite'").wait_for(timeout=10_000)
+    finally:
+        saved.unlink(missing_ok=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", ["low_switching_cost", "marketing_war"])
+def test_choosing_a_preset_in_the_page_runs_exactly_that_preset(page, preset):
+    _choose(page, "Simulated customers", "10000")
+    _choose(page, "Start from preset", preset)
+    shown_lever = {"low_switching_cost": "Switching cost: 0.50 × default",
+                   "marketing_war": "Joint-stock: 30 RMB bn a year"}[preset]
+    page.get_by_text(shown_lever).wait_for(timeout=10_000)             # the controls show the preset's values
+    _choose(page, "Months per run", "12")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_text("Month 2013-12").wait_for(timeout=120_000)
+    assert f"scenario '{preset}'" in page.inner_text("body") and "changed" not in page.inner_text("body")
+    shown = _table(page)
+    row = _cli_row(12, f"experiment={preset}", "population.size=10000", "seed=42")
+    base = _cli_row(12, "population.size=10000", "seed=42")
+    for label, key in (("Bank mobile app users", "share_mobile"), ("Platform app users", "share_platform"),
+                       ("Branch counter users", "share_branch"), ("Off-counter rate", "off_counter_rate")):
+        assert shown[label][0] == pytest.approx(100 * row[key], abs=0.006), label
+        assert shown[label][1] == pytest.approx(100 * base[key], abs=0.006), label
+
+
+def test_save_in_the_page_cannot_clobber_a_shipped_preset(page):
+    shipped = CONFIG_DIR / "experiment" / "baseline.yaml"
+    before = shipped.read_text()
+    page.locator(".v-text-field", has_text="Save these settings as experiment").locator("input").fill("baseline")
+    page.keyboard.press("Enter")
+    page.locator("input[type=checkbox]").check()                       # even when asked to overwrite
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_text("not a shipped preset").wait_for(timeout=10_000)
+    assert shipped.read_text() == before
+
+
+@pytest.mark.slow
+def test_presets_side_by_side_show_the_paired_effects_compare_computes(page):
+    from experiments import compare, report
+    _choose(page, "Simulated customers", "10000")
+    page.locator(".v-select", has_text="Up to three presets").locator(".v-field").click()
+    for name in ("no_ukey", "marketing_war"):
+        page.locator(".v-overlay-container .v-list-item", has_text=re.compile(rf"^\s*{name}\s*$")).click()
+    page.keyboard.press("Escape")
+    _choose(page, "Replicates", "3")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.get_by_text("no_ukey − baseline (95 % CI)").wait_for(timeout=120_000)
+    overrides = ["population.size=10000", "seed=42", "figures=false"]
+    ts, _ = compare.run_all(compare.configs(["no_ukey", "marketing_war"], overrides, "baseline"), 3, overrides,
+                            progress=False)
+    table = report.headline_table(report.headline_effects(ts, "baseline"), "baseline").set_index("figure")
+    shown = page.inner_text("body")
+    for scenario in ("no_ukey", "marketing_war"):
+        assert table.loc["Customers using the bank mobile app", f"{scenario} − baseline (95 % CI)"] in shown
+    with page.expect_download() as download:                           # the table shown, as CSV
+        page.get_by_text("Download the headline table (CSV)").click()
+    saved = pd.read_csv(download.value.path()).set_index("figure")
+    assert saved.loc["Customers using the bank mobile app", "no_ukey − baseline (95 % CI)"] == table.loc[
+        "Customers using the bank mobile app", "no_ukey − baseline (95 % CI)"]

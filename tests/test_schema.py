@@ -10,7 +10,7 @@ from sim.schema import COLUMNS, undeclared, unused
 def test_columns_csv_declares_every_written_column_and_nothing_else(small_run, tmp_path):
     folder = write_run(small_run, tmp_path / "run", model_seconds=0.0, figures=False)
     declared = pd.read_csv(folder / "columns.csv")
-    assert list(declared.columns) == ["table", "name", "unit", "meaning"]
+    assert list(declared.columns) == ["table", "column", "unit", "meaning", "config_key"]
     assert len(declared) == len(COLUMNS) and declared["unit"].notna().all() and declared["meaning"].notna().all()
     for table in ("timeseries", "institutions", "yearly"):
         written = pd.read_csv(folder / f"{table}.csv", nrows=1).columns

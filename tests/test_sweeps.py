@@ -27,7 +27,7 @@ def sweep(tmp_path: Path, study: str, *extra: str) -> subprocess.CompletedProces
 
 def collected(tmp_path: Path, study: str) -> pd.DataFrame:
     ts = pd.read_parquet(tmp_path / study / "collected" / "timeseries.parquet")
-    return ts.sort_values(["switching_cost.scale", "experiment", "replicate", "step"]).reset_index(drop=True)
+    return ts.sort_values(["switching_cost_scale", "experiment", "replicate", "step"]).reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +44,32 @@ def test_joblib_sweep_collects_twelve_runs_with_distinct_replicate_streams(jobli
     assert len(runs) == 12 and len(ts) == 12 * 36
     assert runs["config_hash"].nunique() == 4
     assert (runs.groupby("config_hash")["replicate_seed"].nunique() == 3).all()
-    assert set(runs["switching_cost.scale"]) == {0.5, 2.0} and set(runs["experiment"]) == {"baseline", "no_ukey"}
+    assert set(runs["switching_cost_scale"]) == {0.5, 2.0} and set(runs["experiment"]) == {"baseline", "no_ukey"}
     per_rep = ts[ts["step"] == 36].groupby(["config_hash"])["share_mobile"].nunique()
     assert (per_rep > 1).all()                       # replicates differ from each other
     table = pd.read_csv(joblib_sweep / "viajoblib" / "collected" / "runs.csv")
     assert (table["status"] == "complete").sum() == 12
+
+
+def test_collected_tables_are_queryable_unquoted_in_pandas_and_duckdb(joblib_sweep):
+    import duckdb
+    out = joblib_sweep / "viajoblib" / "collected"
+    ts = pd.read_parquet(out / "timeseries.parquet")
+    month = pd.Timestamp("2015-12-01")                                     # dates are dates
+    wanted = ts.query("switching_cost_scale == 2 and experiment == 'no_ukey' and date == @month")
+    assert len(wanted) == 3
+    table = str(out / "timeseries.parquet")
+    got = duckdb.sql(f"SELECT replicate, share_mobile, date FROM '{table}' WHERE switching_cost_scale = 2 "
+                     "AND experiment = 'no_ukey' AND date = DATE '2015-12-01' ORDER BY replicate").df()
+    assert got["share_mobile"].tolist() == wanted.sort_values("replicate")["share_mobile"].tolist()
+    assert duckdb.sql(f"SELECT typeof(date) FROM '{table}' LIMIT 1").fetchall()[0][0].startswith("TIMESTAMP")
+    inst = duckdb.sql(f"SELECT DISTINCT kind, customer_share IS NULL AS no_customer_share, scenario, overrides "
+                      f"FROM '{out / 'institutions.parquet'}'").df()
+    assert set(zip(inst["kind"], inst["no_customer_share"])) == {("bank", False), ("platform", True)}
+    units = pd.read_csv(out / "columns.csv")
+    renamed = units[units["column"] == "switching_cost_scale"]
+    assert renamed["config_key"].tolist() == ["switching_cost.scale"]
+    assert {"customer_share", "user_share", "date", "share_*", "replicate_seed", "job"} <= set(units["column"])
 
 
 def test_ray_sweep_gives_identical_results_for_identical_seeds(joblib_sweep, tmp_path):
@@ -104,6 +125,9 @@ def test_plot_command_draws_from_stored_results_only(joblib_sweep, monkeypatch):
     assert plot_main([str(root), "all"]) == 0
     assert plot_main([str(root), "heatmap", "--metric", "churn_rate", "--x", "switching_cost.scale",
                       "--y", "experiment", "--date", "2014-06"]) == 0
+    assert plot_main([str(root), "diff", "--metric", "share_platform", "--key", "switching_cost.scale",
+                      "--baseline", "2"]) == 0                          # the config key, and 2 for the stored 2.0
     figures = {p.name for p in (root / "figures").glob("*.png")}
-    assert {"fan_share_mobile.png", "diff_share_mobile_vs_baseline.png", "heatmap_churn_rate_2014-06.png"} <= figures
+    assert {"fan_share_mobile.png", "diff_share_mobile_vs_baseline.png", "heatmap_churn_rate_2014-06.png",
+            "institutions_customer_share.png", "institutions_profit.png", "diff_share_platform_vs_2.0.png"} <= figures
     assert plot_main([str(root), "fan", "--metric", "not_a_metric"]) == 2
