@@ -66,13 +66,19 @@ def test_report_sections_show_columns_the_tables_have_and_skip_the_rest(compared
     ts = pd.read_parquet(compared / "timeseries.parquet")
     inst = pd.read_parquet(compared / "institutions.parquet")
     md = (compared / "report.md").read_text()
-    assert "Active users and accounts" not in md and not list(compared.glob("secondary_accounts*"))
-    # a measure the model may record later: it appears in the report once the tables have it
+    # the portfolio's columns are in the tables, so their section and figures are in the report
+    assert "Active users and accounts" in md
+    assert (compared / "secondary_accounts_m.png").is_file() and (compared / "institutions_secondary_accounts.png").is_file()
+    # without them, the section is skipped
+    portfolio = [c for c in ts if c.startswith(("users_", "holders_", "secondary_", "multihoming", "mobile_payers"))]
+    out, _ = report.write(tmp_path / "without", ts.drop(columns=portfolio),
+                          inst.drop(columns=["secondary_accounts", "active_users", "holders"]), "baseline",
+                          load_targets("seed"), {"subtitle": "test"})
+    assert "Active users and accounts" not in (out / "report.md").read_text()
+    assert not list(out.glob("secondary_accounts*"))
+    # effects are paired by replicate
     ts["secondary_accounts_m"] = ts["customers_mobile"] + 1.0 * (ts["scenario"] == "no_ukey")
-    inst["secondary_accounts"] = inst["customers"] * 0.1
-    out, lines = report.write(tmp_path / "r", ts, inst, "baseline", load_targets("seed"), {"subtitle": "test"})
-    assert "Active users and accounts" in (out / "report.md").read_text()
-    assert (out / "secondary_accounts_m.png").is_file() and (out / "institutions_secondary_accounts.png").is_file()
+    out, _ = report.write(tmp_path / "r", ts, inst, "baseline", load_targets("seed"), {"subtitle": "test"})
     effects = pd.read_csv(out / "institution_effects.csv")
     assert "secondary_accounts" in set(effects["measure"])
     def effect(column):
