@@ -1,11 +1,15 @@
 """Merge a sweep's runs into one table: `python -m experiments.collect results/sweeps/<study>`.
 
-Reads every complete run (a folder whose run.json was written last) and every failure
-(error.json) under the sweep folder, and writes <sweep>/collected/:
+Reads every complete run (a folder whose run.json, written last, lists every file with the
+size and checksum it still has) and every failure (error.json) under the sweep folder,
+and writes <sweep>/collected/:
   timeseries.parquet    one row per run, replicate and month, keyed by the swept values,
                         replicate, seed and config hash
   institutions.parquet  the same per institution
-  runs.csv              one row per job and replicate: status (complete or failed), error, keys
+  runs.csv              one row per job and replicate: status (complete, failed, or damaged:
+                        a truncated, edited or unreadable run, left out of the tables), error, keys
+A replicate is counted once: the same job, config hash and replicate found twice (a
+sweep extended from replicates=1 to 2 in an older layout) is kept where first found.
 Query with pandas (`pd.read_parquet`) or DuckDB (`SELECT ... FROM 'collected/timeseries.parquet'`).
 A Hydra callback runs this at the end of every sweep.
 """
@@ -25,11 +29,13 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from sim.outputs import atomic_write
+from experiments.errors import CommandError, Parser, command, one_line, read_json
+from sim.outputs import atomic_write, check_run
 
 log = logging.getLogger("experiments.collect")
 OUT = "collected"
 KEY_COLUMNS = ["study", "job", "config_hash", "replicate", "seed", "replicate_seed", "scenario"]
+LAST_SWEEP: dict = {}     # the summary of the sweep this process collected last, for run's exit status
 
 
 def swept_values(overrides: list[str]) -> dict:
@@ -55,30 +61,57 @@ def _run_keys(info: dict, folder: Path, root: Path) -> dict:
             "replicate_seed": info.get("replicate_seed"), "scenario": info.get("scenario", "")}
 
 
+def _read_run(folder: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """A complete run's record and tables; ValueError saying what is wrong with a damaged one."""
+    problem = check_run(folder)
+    if problem:
+        raise ValueError(problem)
+    info = json.loads((folder / "run.json").read_text())
+    try:
+        return info, pd.read_parquet(folder / "timeseries.parquet"), pd.read_parquet(folder / "institutions.parquet")
+    except Exception as e:  # noqa: BLE001 - pyarrow raises many kinds for a damaged file
+        raise ValueError(f"unreadable table: {one_line(str(e))}") from None
+
+
 def collect(root: Path) -> Path:
-    """Write <root>/collected/ from the runs under root; returns that folder."""
+    """Write <root>/collected/ from the runs under root; returns that folder.
+
+    Damaged runs are skipped and listed in runs.csv with what is wrong; one never stops the others.
+    """
     root = Path(root).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"no sweep folder at {root}")
     series, institutions, runs = [], [], []
     swept_keys: list[str] = []
-    for run_json in sorted(root.rglob("run.json")):
+    seen: set[tuple] = set()
+    for run_json in sorted(root.rglob("run.json"), key=lambda p: (len(p.parts), p)):
         folder = run_json.parent
         if OUT in folder.relative_to(root).parts:
             continue
-        info = json.loads(run_json.read_text())
+        try:
+            info, ts, inst = _read_run(folder)
+        except ValueError as e:
+            runs.append({"job": str(folder.relative_to(root)), "status": "damaged", "error": str(e)})
+            continue
         keys = _run_keys(info, folder, root)
+        if (keys["job"], keys["config_hash"], keys["replicate"]) in seen:
+            continue
+        seen.add((keys["job"], keys["config_hash"], keys["replicate"]))
         swept = swept_values(info.get("overrides", []))
         swept_keys += [k for k in swept if k not in swept_keys]
         extra = {**keys, **{k: v for k, v in swept.items() if k not in keys}}
-        series.append(pd.read_parquet(folder / "timeseries.parquet").assign(**extra))
-        institutions.append(pd.read_parquet(folder / "institutions.parquet").assign(**extra))
+        series.append(ts.assign(**extra))
+        institutions.append(inst.assign(**extra))
         runs.append({**extra, "status": "complete", "error": "", "model_seconds": info.get("model_seconds")})
     for err_json in sorted(root.rglob("error.json")):
         folder = err_json.parent
         if OUT in folder.relative_to(root).parts or (folder / "run.json").exists():
             continue
-        info = json.loads(err_json.read_text())
+        try:
+            info = read_json(err_json, "failure record")
+        except CommandError as e:
+            runs.append({"job": str(folder.relative_to(root)), "status": "damaged", "error": str(e)})
+            continue
         swept = swept_values(info.get("overrides", []))
         keys = _run_keys(info, folder, root)
         runs.append({**keys, **{k: v for k, v in swept.items() if k not in keys}, "status": "failed",
@@ -98,10 +131,18 @@ def collect(root: Path) -> Path:
     atomic_write(out / "institutions.parquet", lambda p: inst.to_parquet(p, index=False))
     table = pd.DataFrame(runs, columns=list(dict.fromkeys([*key_order, "status", "error", "model_seconds"])))
     atomic_write(out / "runs.csv", lambda p: table.to_csv(p, index=False))
-    meta = {"swept": swept_keys, "complete": int((table["status"] == "complete").sum()),
-            "failed": int((table["status"] == "failed").sum())}
+    meta = {"swept": swept_keys, **{status: int((table["status"] == status).sum())
+                                     for status in ("complete", "failed", "damaged")}}
     atomic_write(out / "sweep.json", lambda p: p.write_text(json.dumps(meta, indent=2)))
+    for row in table[table["status"] == "damaged"].itertuples():
+        log.warning("skipped damaged run %s: %s", row.job, row.error)
     return out
+
+
+def summary(out: Path) -> str:
+    meta = read_json(out / "sweep.json", "sweep summary")
+    return (f"{meta['complete']} complete, {meta['failed']} failed and {meta['damaged']} damaged runs"
+            + (" (damaged ones skipped; see runs.csv)" if meta["damaged"] else ""))
 
 
 def sweep_size(config: DictConfig) -> int:
@@ -162,23 +203,21 @@ class CollectWhenSweepEnds(Callback):
             self._watcher.join(timeout=5)
         root = Path(config.hydra.sweep.dir)
         out = collect(root)
-        meta = json.loads((out / "sweep.json").read_text())
-        log.info("collected %d complete and %d failed runs into %s", meta["complete"], meta["failed"], out)
+        LAST_SWEEP.update(json.loads((out / "sweep.json").read_text()), out=str(out))
+        log.info("collected %s into %s", summary(out), out)
         print(out)
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.collect", description=__doc__,
+    parser = Parser(prog="python -m experiments.collect", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sweep", type=Path, help="a sweep folder, e.g. results/sweeps/<study>")
     args = parser.parse_args(argv)
-    try:
-        out = collect(args.sweep)
-    except FileNotFoundError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    meta = json.loads((out / "sweep.json").read_text())
-    print(f"{meta['complete']} complete and {meta['failed']} failed runs", file=sys.stderr)
+    if not args.sweep.is_dir():
+        raise CommandError(f"error: no sweep folder at {args.sweep}")
+    out = collect(args.sweep)
+    print(summary(out), file=sys.stderr)
     print(out)
     return 0
 

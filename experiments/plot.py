@@ -10,13 +10,13 @@
       fan charts of the main metrics, plus a heatmap and differences where the sweep allows
 
 SWEEP is a sweep folder (results/sweeps/<study>); its collected/ tables are read, and
-made from the stored runs first if missing. Figures go to SWEEP/figures/.
+made from the stored runs first if missing or older than a run. Figures go to SWEEP/figures/.
+Damaged collected tables and impossible requests get one line and exit 2.
 """
 from __future__ import annotations
 
 import argparse
 import fnmatch
-import json
 import sys
 from pathlib import Path
 
@@ -30,23 +30,40 @@ import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from experiments.collect import OUT, collect  # noqa: E402
+from experiments.errors import CommandError, Parser, command, read_json, read_table  # noqa: E402
 from sim.metrics import COLUMN_UNITS  # noqa: E402
+from sim.outputs import atomic_write  # noqa: E402
 
 MAIN_METRICS = ("share_mobile", "share_platform", "share_branch", "off_counter_rate", "churn_rate")
 
 
-class PlotError(ValueError):
-    pass
+class PlotError(CommandError):
+    """A figure that cannot be drawn from these tables; one line for the user."""
+
+    def __init__(self, message: str):
+        super().__init__(f"error: {message}")
+
+
+def _stale(sweep: Path, folder: Path) -> bool:
+    """Whether collected/ is missing, or older than a run finished or failed since."""
+    marker = folder / "sweep.json"
+    if not (folder / "timeseries.parquet").exists() or not marker.exists():
+        return True
+    made = marker.stat().st_mtime_ns
+    return any(p.stat().st_mtime_ns > made for name in ("run.json", "error.json") for p in Path(sweep).rglob(name)
+               if OUT not in p.relative_to(sweep).parts)
 
 
 def load(sweep: Path) -> tuple[pd.DataFrame, list[str]]:
     folder = Path(sweep) / OUT
-    if not (folder / "timeseries.parquet").exists():
+    if _stale(sweep, folder):
         collect(sweep)
-    ts = pd.read_parquet(folder / "timeseries.parquet")
+    ts = read_table(folder / "timeseries.parquet", "collected table")
     if ts.empty:
         raise PlotError(f"no complete runs stored under {sweep}")
-    swept = json.loads((folder / "sweep.json").read_text())["swept"]
+    swept = read_json(folder / "sweep.json", "sweep summary").get("swept")
+    if not isinstance(swept, list) or not {"date", "config_hash", "replicate", "study"} <= set(ts.columns):
+        raise PlotError(f"{folder} is damaged: run `python -m experiments.collect {sweep}` again")
     varying = [k for k in swept if k in ts and ts[k].nunique() > 1]
     ts["month"] = pd.to_datetime(ts["date"], format="%Y-%m")
     return ts, varying
@@ -85,11 +102,8 @@ def _save(fig, ax_list, sweep: Path, name: str, subtitle: str) -> Path:
     fig.text(0.01, 0.005, subtitle, fontsize=8, color="0.35")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     out = Path(sweep) / "figures" / f"{name}.png"
-    out.parent.mkdir(exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    fig.savefig(tmp, dpi=130)
+    atomic_write(out, lambda p: fig.savefig(p, dpi=130, format="png"))
     plt.close(fig)
-    tmp.replace(out)
     return out
 
 
@@ -120,6 +134,8 @@ def fan(sweep: Path, metric: str) -> Path:
 def heatmap(sweep: Path, metric: str, x: str, y: str, date: str) -> Path:
     ts, varying = load(sweep)
     _check_metric(ts, metric)
+    if x == y:
+        raise PlotError(f"--x and --y are both {x!r}; a heatmap needs two different swept parameters")
     for key in (x, y):
         if key not in varying:
             raise PlotError(f"--x/--y {key!r} is not a swept parameter; swept: {varying}")
@@ -178,8 +194,9 @@ def everything(sweep: Path) -> list[Path]:
     return paths
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.plot", description=__doc__,
+    parser = Parser(prog="python -m experiments.plot", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sweep", type=Path, help="sweep folder, e.g. results/sweeps/<study>")
     sub = parser.add_subparsers(dest="kind", required=True)
@@ -197,20 +214,15 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("all", help="the main figures")
     args = parser.parse_args(argv)
     if not args.sweep.is_dir():
-        print(f"error: no sweep folder at {args.sweep}", file=sys.stderr)
-        return 2
-    try:
-        if args.kind == "fan":
-            paths = [fan(args.sweep, args.metric)]
-        elif args.kind == "heatmap":
-            paths = [heatmap(args.sweep, args.metric, args.x, args.y, args.date)]
-        elif args.kind == "diff":
-            paths = [diff(args.sweep, args.metric, args.key, args.baseline)]
-        else:
-            paths = everything(args.sweep)
-    except PlotError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        raise PlotError(f"no sweep folder at {args.sweep}")
+    if args.kind == "fan":
+        paths = [fan(args.sweep, args.metric)]
+    elif args.kind == "heatmap":
+        paths = [heatmap(args.sweep, args.metric, args.x, args.y, args.date)]
+    elif args.kind == "diff":
+        paths = [diff(args.sweep, args.metric, args.key, args.baseline)]
+    else:
+        paths = everything(args.sweep)
     for path in paths:
         print(path)
     return 0
