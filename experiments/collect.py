@@ -135,7 +135,7 @@ def collect(root: Path) -> Path:
                                      for status in ("complete", "failed", "damaged")}}
     atomic_write(out / "sweep.json", lambda p: p.write_text(json.dumps(meta, indent=2)))
     for row in table[table["status"] == "damaged"].itertuples():
-        log.warning("skipped damaged run %s: %s", row.job, row.error)
+        log.info("skipped damaged run %s: %s", row.job, row.error)
     return out
 
 

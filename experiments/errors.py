@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -62,6 +63,8 @@ def command(main: Callable[..., int | None]) -> Callable[..., int]:
     """Wrap a command's main: bad input, unusable files and Ctrl-C end with one line and a status."""
     @functools.wraps(main)
     def wrapper(*args, **kwargs) -> int:
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:    # see experiments/__init__.py
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             return main(*args, **kwargs) or 0
         except KeyboardInterrupt:

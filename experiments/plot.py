@@ -45,13 +45,13 @@ class PlotError(CommandError):
 
 
 def _stale(sweep: Path, folder: Path) -> bool:
-    """Whether collected/ is missing, or older than a run finished or failed since."""
+    """Whether collected/ is missing, or older than a file of a run (finished, failed, or changed since)."""
     marker = folder / "sweep.json"
     if not (folder / "timeseries.parquet").exists() or not marker.exists():
         return True
     made = marker.stat().st_mtime_ns
-    return any(p.stat().st_mtime_ns > made for name in ("run.json", "error.json") for p in Path(sweep).rglob(name)
-               if OUT not in p.relative_to(sweep).parts)
+    return any(p.stat().st_mtime_ns > made for p in Path(sweep).rglob("*")
+               if p.is_file() and not {OUT, "figures"} & set(p.relative_to(sweep).parts))
 
 
 def load(sweep: Path) -> tuple[pd.DataFrame, list[str]]:

@@ -43,7 +43,7 @@ from experiments.config import check_sweep, explain, load_config, to_config
 from experiments.errors import BAD_INPUT, CommandError, command, describe
 from sim.config import ConfigError, month_index, replicate_seed
 from sim.market import MarketModel
-from sim.outputs import atomic_write, check_run, write_run
+from sim.outputs import atomic_write, check_run, discard_unfinished, write_run
 
 log = logging.getLogger("experiments.run")
 NOT_HASHED = ("replicates", "study", "figures")   # none changes what one replicate computes
@@ -152,8 +152,13 @@ def app(cfg: DictConfig) -> dict:
     try:
         status = run_job(cfg, job_dir, list(hc.overrides.task), sweep=sweep)
     except OSError as e:             # Hydra would print a traceback; one line, as for any bad input
+        discard_unfinished(job_dir)
         print(describe(e), file=sys.stderr)
         sys.exit(BAD_INPUT)
+    except KeyboardInterrupt:        # a sweep keeps its finished replicates; a run leaves nothing half-made
+        if not sweep:
+            discard_unfinished(job_dir)
+        raise
     if not sweep:
         if status["failed"]:
             print(f"run failed: see {job_dir}/error.json", file=sys.stderr)
@@ -185,6 +190,8 @@ def _check_writable(overrides: list[str], multirun: bool) -> None:
     target = Path(next((o.split("=", 1)[1] for o in overrides if o.lstrip("+").startswith(key + "=")), "results"))
     while not target.exists() and target != target.parent:
         target = target.parent
+    if not target.is_dir():
+        raise CommandError(f"error: cannot write results under {target}: it is a file, not a folder")
     if not os.access(target, os.W_OK | os.X_OK):
         raise CommandError(f"error: cannot write results under {target}: permission denied")
 

@@ -310,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.replicates < 2 or args.size < 100:
         raise CommandError("error: --replicates must be >= 2 and --size >= 100")
+    load_config([f"population.size={args.size}"])       # refuse a size this machine cannot hold, first
     print(report(args.out, args.replicates, args.size))
     return 0
 

@@ -125,6 +125,24 @@ def write_run(model: "MarketModel", folder: Path, model_seconds: float, extra: d
     return folder
 
 
+def discard_unfinished(folder: Path) -> None:
+    """Remove what an interrupted or failed plain run left in its folder (no run.json): the tables
+    and figures it wrote, temporary files and Hydra's record; the folder too, once empty.
+    Files the run did not write are left alone."""
+    import shutil
+    folder = Path(folder)
+    if not folder.is_dir() or (folder / "run.json").exists():
+        return
+    for p in folder.iterdir():
+        if p.is_file() and (p.suffix in (".csv", ".parquet", ".yaml", ".png", ".log") or p.name.endswith(".tmp")):
+            p.unlink(missing_ok=True)
+    shutil.rmtree(folder / ".hydra", ignore_errors=True)
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
 def fingerprint(path: Path) -> dict:
     """Size and SHA-256 of a file, as run.json records them."""
     digest = hashlib.sha256()
