@@ -179,6 +179,12 @@ def explain(exc: BaseException, overrides: Iterable[str] = ()) -> str:
         e = e.__cause__ or e.__context__
     text = " ".join(str(x) for x in chain)
 
+    m = re.search(r'in "([^"]+)", line (\d+)', text)              # a YAML syntax error in a config file
+    if m:
+        return f"config error: {m.group(1)} is not valid YAML (line {m.group(2)}): {str(chain[-1]).splitlines()[0]}"
+    if any(isinstance(x, UnicodeDecodeError) for x in chain):
+        return f"config error: {_undecodable() or 'a file under ' + str(CONFIG_DIR)} is not UTF-8 text"
+
     m = re.search(r"Could not find '([\w/]+)/([^']+)'", text)
     if m:
         group, name = m.groups()
@@ -202,6 +208,16 @@ def explain(exc: BaseException, overrides: Iterable[str] = ()) -> str:
         return f"config error: {full_key or 'a key'}={value!r} is not allowed; expected a value of type {kind}"
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return f"config error: {first}"
+
+
+def _undecodable() -> str:
+    """The first config file that is not UTF-8 (Hydra's error does not name it)."""
+    for path in sorted(CONFIG_DIR.rglob("*.yaml")):
+        try:
+            path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            return str(path)
+    return ""
 
 
 def _override_value(text: str, key: str) -> str:

@@ -132,8 +132,12 @@ def run_job(cfg: DictConfig, job_dir: Path, overrides: list[str], show_progress:
                     write_run(model, folder, model_seconds, extra=info, figures=config.figures,
                               config_yaml=config_yaml)
                     status["done"] += 1
+                except KeyboardInterrupt:
+                    discard_unfinished(folder)        # finished replicates stay; this one leaves nothing
+                    raise
                 except Exception as e:  # noqa: BLE001 - one failed replicate must not stop a sweep
                     if _interrupted_during(e):
+                        discard_unfinished(folder)
                         raise Interrupted() from e
                     if isinstance(e, OSError) and not sweep:
                         raise

@@ -12,6 +12,7 @@ import pandas as pd  # noqa: E402
 
 from .config import AGE_BANDS, CHANNELS  # noqa: E402
 from .metrics import yearly  # noqa: E402
+from .outputs import atomic_write  # noqa: E402
 
 CHANNEL_COLOURS = {"branch": "#8c6d31", "pc": "#6b8ebf", "mobile": "#2a9d8f", "platform": "#e76f51"}
 CHANNEL_NAMES = {"branch": "Branch counter", "pc": "PC online banking", "mobile": "Bank mobile app",
@@ -31,10 +32,8 @@ def _finish(fig, ax_list, title: str, path: Path) -> None:
         ax.grid(alpha=0.3)
     fig.text(0.01, 0.005, title, fontsize=8, color="0.35", ha="left", va="bottom")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=130)
+    atomic_write(path, lambda p: fig.savefig(p, dpi=130, format="png"))   # a unique temporary name
     plt.close(fig)
-    tmp.replace(path)
 
 
 def _year_mid(year: int) -> pd.Timestamp:

@@ -396,6 +396,21 @@ def test_a_start_after_2013_runs_and_a_period_without_targets_gets_an_empty_fit(
     assert (tmp_path / "r" / "targets.png").stat().st_size > 0
 
 
+@pytest.mark.parametrize("content, line", [
+    (b"scenario: [\n", r"^config error: .*experiment/broken\.yaml is not valid YAML \(line 2\)"),
+    (b"scenario: \xff\xfe\n", r"^config error: .*experiment/broken\.yaml is not UTF-8 text"),
+])
+def test_a_damaged_preset_is_named(tmp_path, monkeypatch, content, line):
+    import experiments.config as config
+    configs = tmp_path / "configs"
+    shutil.copytree(ROOT / "configs", configs)
+    (configs / "experiment" / "broken.yaml").write_bytes(content)
+    monkeypatch.setattr(config, "CONFIG_DIR", configs)
+    with pytest.raises(Exception) as err:
+        config.load_config(["experiment=broken"])
+    assert re.search(line, config.explain(err.value)), config.explain(err.value)
+
+
 def test_results_are_readable_by_the_group(stored):
     for p in stored["run"].iterdir():
         if p.is_file():
