@@ -29,7 +29,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from experiments.errors import CommandError, Parser, command, one_line, read_json
+from experiments.errors import CommandError, Parser, command, describe, one_line, read_json
 from sim.outputs import atomic_write, check_run
 
 log = logging.getLogger("experiments.collect")
@@ -175,6 +175,7 @@ class CollectWhenSweepEnds(Callback):
         root = Path(config.hydra.sweep.dir)
         replicates = config.get("replicates", 1) if isinstance(config.get("replicates"), int) else 1
         total = sweep_size(config) * replicates
+        self._total = total
         self._stop = threading.Event()
         bar = tqdm(total=total, desc=f"sweep {config.get('study', '')}", unit="run", file=sys.stderr,
                    disable=None, position=1, leave=True)
@@ -202,8 +203,13 @@ class CollectWhenSweepEnds(Callback):
             self._stop.set()
             self._watcher.join(timeout=5)
         root = Path(config.hydra.sweep.dir)
-        out = collect(root)
-        LAST_SWEEP.update(json.loads((out / "sweep.json").read_text()), out=str(out))
+        try:
+            out = collect(root)
+        except Exception as e:  # noqa: BLE001 - Hydra would reduce it to a warning and exit 0
+            LAST_SWEEP.update(error=describe(e), out=str(root / OUT))
+            return
+        LAST_SWEEP.update(json.loads((out / "sweep.json").read_text()), out=str(out),
+                          expected=getattr(self, "_total", 0))
         log.info("collected %s into %s", summary(out), out)
         print(out)
 

@@ -205,15 +205,23 @@ def main() -> int:
     argv = sys.argv[1:]
     overrides = _overrides(argv)
     multirun = "-m" in argv or "--multirun" in argv
+    if multirun:   # after Ctrl-C, joblib's resource tracker would add a two-line warning to our one line
+        os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
     if overrides is not None:
         check_overrides(overrides, multirun)
     collect_module.LAST_SWEEP.clear()
     app()
     summary = collect_module.LAST_SWEEP
-    if multirun and summary and (summary["failed"] or summary["damaged"]):
-        print(f"sweep: {summary['failed']} failed and {summary['damaged']} damaged of "
-              f"{summary['failed'] + summary['damaged'] + summary['complete']} runs; see {summary['out']}/runs.csv",
-              file=sys.stderr)
+    if not (multirun and summary):
+        return 0
+    if "error" in summary:
+        print(f"sweep: its results could not be collected: {summary['error']}", file=sys.stderr)
+        return 1
+    found = summary["failed"] + summary["damaged"] + summary["complete"]
+    missing = max(0, summary["expected"] - found)     # failures that could not even be recorded (a full disk)
+    if summary["failed"] or summary["damaged"] or missing:
+        print(f"sweep: {summary['failed']} failed and {summary['damaged']} damaged of {found} runs"
+              + (f", {missing} missing" if missing else "") + f"; see {summary['out']}/runs.csv", file=sys.stderr)
         return 1
     return 0
 

@@ -442,3 +442,38 @@ def test_the_command_line_itself(module, args, line):
     assert "Traceback" not in proc.stdout + proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and re.search(line, lines[0]), proc.stderr
+
+
+FULL_DISK = """
+import errno, sys
+import sim.outputs
+def no_space(path, write):
+    if str(path).endswith(".parquet"):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    return real(path, write)
+real, sim.outputs.atomic_write = sim.outputs.atomic_write, no_space
+import runpy
+sys.argv = ["experiments/run.py", *sys.argv[1:]]
+runpy.run_module("experiments.run", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sweep, failing, status, line", [
+    (False, '".parquet"', 2, r"^error: No space left on device: .*\.parquet$"),
+    (True, '".parquet", "error.json"', 1, r"^sweep: its results could not be collected: error: No space left"),
+    (True, '"rep_000/timeseries.parquet", "error.json"', 1,
+     r"^sweep: 0 failed and 0 damaged of 0 runs, 2 missing; see "),
+], ids=["run", "sweep", "sweep-runs-only"])
+def test_a_full_disk_ends_in_one_line_and_a_failed_status(tmp_path, sweep, failing, status, line):
+    """Writes of the named files fail as on a full disk (error.json too, so failures go unrecorded)."""
+    args = ["-m", *SMALL, "seed=1,2", f"hydra.sweep.dir={tmp_path}/out"] if sweep else \
+        [*SMALL, f"hydra.run.dir={tmp_path}/out"]
+    script = FULL_DISK.replace('".parquet"', f"({failing},)")
+    proc = subprocess.run([sys.executable, "-c", script, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == status, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert re.search(line, proc.stderr.strip().splitlines()[-1]), proc.stderr
+    if not sweep:
+        assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
