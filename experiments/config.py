@@ -10,7 +10,6 @@ import difflib
 import functools
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -99,13 +98,17 @@ def load_config(overrides: Iterable[str] = (), hydra: bool = False) -> Config:
         if value.strip() in ("{}", "[]") and not key.startswith(("~", "hydra")):
             raise ConfigError(key.lstrip("+"), value.strip(), "a non-empty value: an empty one changes nothing "
                               "(delete an entry with ~KEY)")
+    return to_config(_compose(overrides, hydra))
+
+
+def _compose(overrides: Iterable[str] = (), hydra: bool = False) -> DictConfig:
+    """configs/config.yaml composed with overrides, outside any Hydra application."""
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
-            cfg = compose(config_name="config", overrides=overrides, return_hydra_config=hydra)
+            return compose(config_name="config", overrides=list(overrides), return_hydra_config=hydra)
     finally:
         GlobalHydra.instance().clear()
-    return to_config(cfg)
 
 
 def check_sweep(overrides: list[str]) -> None:
@@ -117,22 +120,20 @@ def check_sweep(overrides: list[str]) -> None:
     """
     from hydra.core.override_parser.overrides_parser import OverridesParser
     parsed = OverridesParser.create().parse_overrides(overrides)
-    first = [o.input_line if not o.is_sweep_override() else
-             f"{'+' if o.is_add() else ''}{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}"
+
+    def plain(o, text: str) -> str:
+        return f"{'+' if o.is_add() else ''}{o.get_key_element()}={text}"
+    first = [plain(o, next(iter(o.sweep_string_iterator()))) if o.is_sweep_override() else o.input_line
              for o in parsed]
-    load_config(first, hydra=True)
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
-        base = compose(config_name="config", overrides=first)
-    GlobalHydra.instance().clear()
+    base = _compose(first, hydra=True)
+    to_config(base)
     for i, o in enumerate(parsed):
         if not o.is_sweep_override():
             continue
         key = o.key_or_group
         for text, value in list(zip(o.sweep_string_iterator(), o.sweep_iterator()))[1:]:
             if "/" in key or key.startswith("hydra") or (CONFIG_DIR / key).is_dir():
-                load_config([*first[:i], f"{'+' if o.is_add() else ''}{o.get_key_element()}={text}",
-                             *first[i + 1:]], hydra=True)
+                load_config([*first[:i], plain(o, text), *first[i + 1:]], hydra=True)
                 continue
             cfg = base.copy()
             with open_dict(cfg):
@@ -143,12 +144,7 @@ def check_sweep(overrides: list[str]) -> None:
 @functools.lru_cache(maxsize=1)
 def _all_keys() -> tuple[str, ...]:
     """Dotted names of every key in the default config, for suggesting the nearest valid key."""
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
-            cfg = OmegaConf.to_container(compose(config_name="config"), resolve=False)
-    finally:
-        GlobalHydra.instance().clear()
+    cfg = OmegaConf.to_container(_compose(), resolve=False)
     keys: list[str] = []
 
     def walk(node, prefix):
