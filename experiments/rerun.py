@@ -9,7 +9,7 @@ with the new one, value for value and type for type. It also checks that config.
 still has the hash run.json recorded and that no file changed after the run. Exits 0 when
 everything is identical and 1 when anything differs (naming what); a folder that is not
 a run folder, or whose files are damaged, gets one line and exit 2. With --out the new
-run is also written there.
+run is also written there (over a committed file only with --force).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
-from experiments.errors import CommandError, Parser, command, one_line, read_table
+from experiments.errors import CommandError, Parser, command, one_line, read_table, refuse_committed
 from experiments.run import config_hash
 from sim.config import Config, validate
 from sim.market import MarketModel
@@ -86,7 +86,11 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", type=Path, help="a run folder holding config.yaml and run.json")
     parser.add_argument("--out", type=Path, help="also write the new run here")
+    parser.add_argument("--force", action="store_true", help="let --out overwrite committed files")
     args = parser.parse_args(argv)
+    if args.out is not None:
+        for name in (*TABLES, "columns.csv", "config.yaml", "run.json"):
+            refuse_committed(args.out / name, args.force)
     if not (args.folder / "run.json").is_file() or not (args.folder / "config.yaml").is_file():
         raise CommandError(f"error: {args.folder} is not a complete run folder (config.yaml and run.json needed)")
     result = rerun(args.folder, args.out)

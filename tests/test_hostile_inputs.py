@@ -258,6 +258,8 @@ CASES = [
      r"^error: .*config\.yaml is damaged"),
     ("rerun-truncated-table", "rerun", ["{run}"], None, ("run", truncate("institutions.parquet")), 2,
      r"^error: stored table .*institutions\.parquet is damaged"),
+    ("rerun-out-over-committed", "rerun", ["{run}", "--out", str(ROOT / "configs")], None, None, 2,
+     r"^error: .*configs/config\.yaml is a committed file; pass --force to overwrite it"),
     # design files
     ("design-missing", "design", ["{out}.yaml"], None, None, 2, r"^error: no design file at "),
     ("design-yaml-syntax", "design", ["{file}", "--out", "{out}"], ("d.yaml", "name: [\n"), None, 2,
