@@ -30,10 +30,13 @@ class CommandError(Exception):
     """Bad input or an unusable file; the message is the one line the user sees."""
 
 
+def _lines(text: str) -> list[str]:
+    return [ln.strip() for ln in str(text).splitlines() if ln.strip()]
+
+
 def one_line(text: str) -> str:
     """The first non-empty line of a message (Hydra, YAML and pyarrow errors run over many)."""
-    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
-    return lines[0] if lines else ""
+    return (_lines(text) or [""])[0]
 
 
 def describe(exc: BaseException) -> str:
@@ -55,8 +58,7 @@ class Parser(argparse.ArgumentParser):
 
 def last_line(stderr: str) -> str:
     """The line that says why a child command failed (its stderr ends with it under this policy)."""
-    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
-    return lines[-1] if lines else "no message"
+    return (_lines(stderr) or ["no message"])[-1]
 
 
 def command(main: Callable[..., int | None]) -> Callable[..., int]:
