@@ -488,25 +488,27 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 KNOWN_KEY = "a known key (see them all with --cfg job)"
 
 # Physical range of every numeric key, first matching pattern wins; no key documents infinity,
-# so every number must also be finite. Percent rates, utils and counts get room far beyond
-# any plausible scenario but stop absurd values (1e308 RMB, 1e6 utils) before they reach the model.
+# so every number must also be finite. Patterns follow the naming conventions (*_bn, *_rmb, ...)
+# so that keys added later are covered; utils, rates and counts get room far beyond any
+# plausible scenario but stop absurd values (1e308 RMB, 1e9 utils) before they reach the model.
 RANGES: Tuple[Tuple[str, float, float, str], ...] = (
     ("seed", 0, 2 ** 63 - 1, "an integer seed in [0, 2**63)"),
     ("population.size", 100, 2_000_000_000, "an integer in [100, 2e9] customers"),
     ("population.represents_adults", 1, 1e10, "a number of adults in [1, 1e10]"),
     ("population.wealth_median_*", 1, 1e9, "RMB in [1, 1e9]"),
     ("population.wealth_sigma", 0, 10, "a log-normal spread in [0, 10]"),
-    ("transactions.ticket_rmb.*", 1, 1e8, "RMB per transaction in [1, 1e8]"),
+    ("*ticket_rmb*", 1, 1e8, "RMB per transaction in [1, 1e8]"),
     ("transactions.monthly_count.*", 0, 1e4, "transactions a month in [0, 10000]"),
     ("customers.mobile_tech_mid_year", 1900, 2200, "a year in [1900, 2200]"),
     ("customers.mobile_tech_width_years", 0, 100, "years in (0, 100]"),
     ("customers.marketing_reference_rmb", 0, 1e6, "RMB per adult in (0, 1e6]"),
+    ("*_rmb", 0, 1e9, "RMB in [0, 1e9]"),
     ("*_bn", 0, 1e5, "RMB bn a year in [0, 1e5]"),
     ("*.branches", 0, 10_000_000, "branches in [0, 1e7]"),
     ("*.branch_cost_m", 0, 1e4, "RMB m per branch in [0, 1e4]"),
     ("*mmf_purchase_limit", 0, 1e12, "RMB in [0, 1e12]"),
     ("*marketing_budget*", 0, 1e5, "RMB bn a year in [0, 1e5]"),
-    ("*", -1e4, 1e4, "a number in [-10000, 10000]"),
+    ("*", -1e6, 1e6, "a number in [-1e6, 1e6]"),
 )
 
 
