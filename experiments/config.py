@@ -114,9 +114,9 @@ def _compose(overrides: Iterable[str] = (), hydra: bool = False) -> DictConfig:
 def check_sweep(overrides: list[str]) -> None:
     """Check every value of a sweep's swept keys before the sweep starts; raises what load_config raises.
 
-    The first values are composed together; each other value is then checked with the others at
-    their first value. Values of plain keys are set on the composed config (cheap); a config
-    group's options (experiment=a,b) are composed in full.
+    The first values are composed together; each value is then checked with the others at their
+    first value. Values of plain keys are set on the composed config (cheap); a config group's
+    options (experiment=a,b) are composed in full. A long numeric sweep is checked at its extremes.
     """
     from hydra.core.override_parser.overrides_parser import OverridesParser
     parsed = OverridesParser.create().parse_overrides(overrides)
@@ -131,7 +131,12 @@ def check_sweep(overrides: list[str]) -> None:
         if not o.is_sweep_override():
             continue
         key = o.key_or_group
-        for text, value in list(zip(o.sweep_string_iterator(), o.sweep_iterator()))[1:]:
+        pairs = list(zip(o.sweep_string_iterator(), o.sweep_iterator()))
+        numbers = [v for _, v in pairs if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if len(numbers) == len(pairs) > 3:       # ranges are intervals: the extremes (and any nan) stand for all
+            pairs = [pairs[numbers.index(v)] for v in (min(numbers), max(numbers))] + \
+                    [p for p in pairs if p[1] != p[1]]
+        for text, value in pairs:
             if "/" in key or key.startswith("hydra") or (CONFIG_DIR / key).is_dir():
                 load_config([*first[:i], plain(o, text), *first[i + 1:]], hydra=True)
                 continue

@@ -171,12 +171,32 @@ def app(cfg: DictConfig) -> dict:
     return status
 
 
+HYDRA_FLAGS = {"-m", "--multirun", "--run", "-r", "--resolve", "-h", "--help", "--hydra-help", "--version",
+               "-sc", "--shell-completion"}
+HYDRA_OPTIONS = {"-c", "--cfg", "-p", "--package", "-cp", "--config-path", "-cn", "--config-name",
+                 "-cd", "--config-dir", "--experimental-rerun", "-i", "--info"}     # these take a value
+INFO_TOPICS = {"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
+
+
 def _overrides(argv: list[str]) -> list[str] | None:
-    """The overrides of a run or a sweep, or None where Hydra should handle the arguments itself."""
-    if any(a in ("-h", "--help", "--hydra-help", "-c", "--cfg", "--info", "-i", "--shell-completion", "-sc")
-           or a.startswith(("--cfg", "--info")) for a in argv):
-        return None
-    return [a for a in argv if not a.startswith("-")]
+    """The overrides of a run, a sweep or --cfg/--info, or None for help, which Hydra prints itself.
+
+    An option Hydra does not know is refused here in one line (Hydra would print its usage)."""
+    overrides, i = [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-h", "--help", "--hydra-help", "--version", "-sc", "--shell-completion"):
+            return None
+        if a in HYDRA_OPTIONS:
+            takes_value = a not in ("-i", "--info") or (i + 1 < len(argv) and argv[i + 1] in INFO_TOPICS)
+            i += 2 if takes_value else 1
+            continue
+        if a.startswith("-") and a not in HYDRA_FLAGS and a.split("=", 1)[0] not in HYDRA_OPTIONS:
+            raise CommandError(f"error: unknown option {a} (see python -m experiments.run --help)")
+        if not a.startswith("-"):
+            overrides.append(a)
+        i += 1
+    return overrides
 
 
 def check_overrides(overrides: list[str], multirun: bool) -> None:

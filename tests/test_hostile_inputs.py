@@ -208,7 +208,12 @@ CASES = [
     ("unknown-target-set", "run", [*P, "target_set=imf"], None, None, 2, CONFIG + r"target_set='imf'"),
     ("results-under-a-file", "run", [*SMALL, "hydra.run.dir={file}/run"], ("f.txt", "x"), None, 2,
      r"^error: cannot write results under .*f\.txt: it is a file, not a folder"),
+    ("cfg-with-a-typo", "run", ["--cfg", "job", "populaton.size=5"], None, None, 2,
+     CONFIG + r"populaton\.size=5 is not allowed.*did you mean 'population'"),
+    ("unknown-option", "run", [*P, "--nosuchflag"], None, None, 2, r"^error: unknown option --nosuchflag"),
     # sweeps: every swept value is checked before anything runs
+    ("sweep-long-range", "run", [*M, "seed=range(0,100000)", "population.size=1000,-5"], None, None, 2,
+     CONFIG + r"population\.size=-5"),
     ("sweep-study-path", "run", [*M, "seed=1,2", "study=../../x"], None, None, 2, CONFIG + r"study='\.\./\.\./x'"),
     ("sweep-empty-study", "run", [*M, "seed=1,2", "study="], None, None, 2, CONFIG + r"study=''"),
     ("sweep-bad-second-value", "run", [*M, "switching_cost.scale=0.5,-1"], None, None, 2,
