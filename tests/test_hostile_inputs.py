@@ -418,6 +418,18 @@ def test_extending_a_sweep_reruns_a_truncated_table_and_duplicates_no_replicate(
     assert kept and all(snapshot(copy)[p] == h for p, h in kept.items())   # replicate 0 was not re-run
 
 
+def test_plot_recollects_when_a_run_changed_after_collecting(stored, tmp_path, capsys):
+    from experiments.plot import main as plot_main
+    copy = tmp_path / "sweep"
+    shutil.copytree(stored["sweep"], copy)
+    truncate("timeseries.parquet")(copy)               # collected/ still holds the intact table
+    assert plot_main([str(copy), "fan"]) == 0
+    runs = pd.read_csv(copy / "collected" / "runs.csv")
+    assert (runs["status"] == "damaged").sum() == 1 and (runs["status"] == "complete").sum() == 3
+    ts = pd.read_parquet(copy / "collected" / "timeseries.parquet")
+    assert ts.drop_duplicates(["job", "replicate"]).shape[0] == 3    # the figure is drawn from these
+
+
 def test_a_start_after_2013_runs_and_a_period_without_targets_gets_an_empty_fit(tmp_path):
     from experiments.config import load_config
     from sim.market import MarketModel
