@@ -95,8 +95,8 @@ def load_config(overrides: Iterable[str] = (), hydra: bool = False) -> Config:
     overrides = list(overrides)
     for item in overrides:
         key, _, value = item.partition("=")
-        if value.strip() in ("{}", "[]") and not key.startswith(("~", "hydra")):
-            raise ConfigError(key.lstrip("+"), value.strip(), "a non-empty value: an empty one changes nothing "
+        if value.strip() == "{}" and not key.startswith(("~", "hydra")):   # a list is replaced; a mapping merged
+            raise ConfigError(key.lstrip("+"), value.strip(), "a non-empty mapping: an empty one changes nothing "
                               "(delete an entry with ~KEY)")
     return to_config(_compose(overrides, hydra))
 

@@ -522,3 +522,10 @@ def test_a_full_disk_ends_in_one_line_and_a_failed_status(tmp_path, sweep, faili
     assert re.search(line, proc.stderr.strip().splitlines()[-1]), proc.stderr
     if not sweep:
         assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_an_empty_list_still_clears_a_presets_events():
+    """Only an empty mapping is refused (it merges nothing); an empty list replaces the list."""
+    from experiments.config import load_config
+    assert load_config(["experiment=no_ukey"]).regulation.scenario_events
+    assert load_config(["experiment=no_ukey", "regulation.scenario_events=[]"]).regulation.scenario_events == []
