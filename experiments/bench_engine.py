@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.errors import CommandError, Parser, command, last_line
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -97,7 +99,7 @@ def in_subprocess(size: int, months: int, engine: str) -> dict:
                           "--months", str(months), "--engine", engine],
                          cwd=ROOT, capture_output=True, text=True)
     if out.returncode != 0:
-        sys.exit(f"bench_engine: the {engine} run at {size:,} customers failed:\n{out.stderr[-2000:]}")
+        raise CommandError(f"error: the {engine} run at {size:,} customers failed: {last_line(out.stderr)}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -127,8 +129,23 @@ def figure(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def sizes_option(text: str, option: str) -> list[int]:
+    """A comma-separated list of population sizes, each one this machine can hold."""
+    from experiments.config import check_memory
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise CommandError(f"error: {option}={text!r}: expected sizes like 10000,100000") from None
+    for size in sizes:
+        if size < 100:
+            raise CommandError(f"error: {option}: {size} is below the smallest population, 100")
+        check_memory(size)
+    return sizes
+
+
+@command
+def main() -> int:
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,1000000,10000000", help="engine population sizes")
     parser.add_argument("--months", type=int, default=24, help="months per engine run, from 2013-01")
     parser.add_argument("--reference-sizes", default="10000,100000,1000000", help="reference population sizes")
@@ -144,10 +161,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.one:
         print(json.dumps(measure(args.one, args.months, args.engine)))
-        return
+        return 0
     import pandas as pd
-    sizes = [int(s) for s in args.sizes.split(",")]
-    ref_sizes = [int(s) for s in args.reference_sizes.split(",") if s]
+    sizes = sizes_option(args.sizes, "--sizes")
+    ref_sizes = sizes_option(args.reference_sizes, "--reference-sizes")
+    if not sizes or args.months < 1:
+        parser.error("--sizes must name at least one size and --months must be >= 1")
     if args.reference_months is None:
         args.reference_months = args.months
     if not 1 <= args.reference_months <= args.months:
@@ -194,7 +213,8 @@ def main() -> None:
     table.to_csv(out / "engine.csv", index=False)
     figure(rows, out / "engine.png")
     print(out / "engine.csv")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

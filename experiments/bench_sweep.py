@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from experiments.errors import CommandError, Parser, command, last_line
+
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCHERS = {
     "serial": [],
@@ -39,7 +41,7 @@ def bench(mode: str, args, tmp: Path) -> dict:
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - started
     if proc.returncode:
-        raise SystemExit(f"{mode} sweep failed:\n{proc.stderr[-2000:]}")
+        raise CommandError(f"error: the {mode} sweep failed: {last_line(proc.stderr)}")
     infos = [json.loads(p.read_text()) for p in sweep_dir.rglob("run.json")]
     workers = 1 if mode == "serial" else os.cpu_count()
     model = sum(i["model_seconds"] for i in infos)
@@ -48,14 +50,19 @@ def bench(mode: str, args, tmp: Path) -> dict:
             "share_outside_model": round(1 - model / (wall * workers), 3)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+@command
+def main() -> int:
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=20)
     parser.add_argument("--replicates", type=int, default=10)
     parser.add_argument("--size", type=int, default=1000)
     parser.add_argument("--end", default="2014-12")
     parser.add_argument("--launchers", default="serial,joblib,ray")
     args = parser.parse_args()
+    unknown = [m for m in args.launchers.split(",") if m not in LAUNCHERS]
+    if unknown or args.jobs < 1 or args.replicates < 1:
+        raise CommandError(f"error: --launchers must name {list(LAUNCHERS)} (got {unknown or args.launchers}), "
+                           "--jobs and --replicates must be >= 1")
     with tempfile.TemporaryDirectory() as tmp:
         rows = [bench(mode, args, Path(tmp)) for mode in args.launchers.split(",")]
     table = pd.DataFrame(rows)
@@ -68,7 +75,8 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False)
     print(out)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

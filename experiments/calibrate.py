@@ -7,7 +7,8 @@ the replicate mean against each target; every candidate runs the same replicates
 the same seeds (common random numbers), so the search does not chase noise. The search
 is scipy.optimize.minimize (bounded Nelder-Mead by default).
 
-Writes configs/experiment/<preset>.yaml (run it with `experiment=<preset>`), and
+Writes configs/experiment/<preset>.yaml (run it with `experiment=<preset>`; a committed
+preset such as baseline.yaml is overwritten only with --force, checked before the search), and
 results/calibration/<name>/: fit.csv (every target with fitted value, residual and
 replicate spread), history.csv (every candidate and its loss) and fit.png (the fitted
 trajectories through the target points).
@@ -32,9 +33,10 @@ from scipy.optimize import minimize  # noqa: E402
 
 from experiments import progress  # noqa: E402
 from experiments.config import CONFIG_DIR, load_config, run_from_file  # noqa: E402
+from experiments.errors import Parser, check_name, command, read_yaml, refuse_committed  # noqa: E402
 from sim.config import ConfigError  # noqa: E402
 from sim.market import MarketModel  # noqa: E402
-from sim.metrics import fit_to_targets, yearly  # noqa: E402
+from sim.metrics import FITTED_SERIES, fit_to_targets, yearly  # noqa: E402
 from sim.outputs import atomic_write  # noqa: E402
 from sim.targets import load_targets  # noqa: E402
 
@@ -43,7 +45,8 @@ KEYS = {"name", "question", "target_set", "population", "replicates", "seed", "w
 
 
 def read_calibration(path: Path) -> dict:
-    c = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    """Load and check a calibration file; raises ConfigError naming the bad key, before any run."""
+    c = read_yaml(path, "calibration")
     unknown = sorted(set(c) - KEYS)
     if unknown:
         raise ConfigError(f"calibration.{unknown[0]}", c[unknown[0]], f"one of the keys {sorted(KEYS)}")
@@ -57,6 +60,18 @@ def read_calibration(path: Path) -> dict:
     c.setdefault("method", "Nelder-Mead")
     c.setdefault("max_evaluations", 150)
     c.setdefault("overrides", [])
+    check_name("calibration.name", c["name"])
+    check_name("calibration.preset", c["preset"])
+    if not isinstance(c["weights"], dict):
+        raise ConfigError("calibration.weights", c["weights"], f"a mapping from a series in {list(FITTED_SERIES)} "
+                          "to a weight")
+    for series, weight in c["weights"].items():
+        if series not in FITTED_SERIES:
+            raise ConfigError(f"calibration.weights.{series}", weight, f"a series in {list(FITTED_SERIES)}")
+        if not isinstance(weight, (int, float)) or not 0 <= weight < float("inf"):
+            raise ConfigError(f"calibration.weights.{series}", weight, "a finite weight >= 0")
+    if not isinstance(c["overrides"], list):
+        raise ConfigError("calibration.overrides", c["overrides"], "a list of KEY=VALUE overrides")
     for key in ("population", "replicates", "max_evaluations"):
         if not isinstance(c[key], int) or c[key] < 1:
             raise ConfigError(f"calibration.{key}", c[key], "an integer >= 1")
@@ -64,7 +79,7 @@ def read_calibration(path: Path) -> dict:
     if not params:
         raise ConfigError("calibration.parameters", params, "at least one parameter with [low, high]")
     for key, b in params.items():
-        if not (isinstance(b, list) and len(b) == 2 and b[0] < b[1]):
+        if not (isinstance(b, list) and len(b) == 2 and all(isinstance(v, (int, float)) for v in b) and b[0] < b[1]):
             raise ConfigError(f"calibration.parameters.{key}", b, "[low, high] with low < high")
     try:
         load_targets(c["target_set"])
@@ -114,9 +129,10 @@ class Objective:
 
 
 def calibrate(path: Path, out_root: Path = Path("results/calibration"),
-              preset_dir: Path = CONFIG_DIR / "experiment") -> Path:
+              preset_dir: Path = CONFIG_DIR / "experiment", force: bool = False) -> Path:
     logging.getLogger("MESA").setLevel(logging.WARNING)
     c = read_calibration(path)
+    refuse_committed(preset_dir / f"{c['preset']}.yaml", force)    # before minutes of search, not after
     f = Objective(c)
     defaults = OmegaConf.structured(load_config(_overrides(c, {})))   # start from the current defaults
     x0 = np.clip([float(OmegaConf.select(defaults, k)) for k in f.names], f.bounds[:, 0], f.bounds[:, 1])
@@ -177,19 +193,21 @@ def _figure(c: dict, runs: list[pd.DataFrame], table: pd.DataFrame, path: Path, 
     fig.text(0.01, 0.005, f"calibration '{c['name']}' · {c['population']:,} customers · {c['replicates']} "
              f"replicates · {evals} evaluations in {seconds:.0f} s", fontsize=8, color="0.35")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
-    fig.savefig(path, dpi=130)
+    atomic_write(path, lambda p: fig.savefig(p, dpi=130, format="png"))
     plt.close(fig)
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.calibrate", description=__doc__,
+    parser = Parser(prog="python -m experiments.calibrate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("calibration", type=Path, nargs="?", default=CONFIG_DIR / "calibration" / "seed.yaml")
     parser.add_argument("--out", type=Path, default=Path("results/calibration"))
     parser.add_argument("--preset-dir", type=Path, default=CONFIG_DIR / "experiment")
+    parser.add_argument("--force", action="store_true", help="overwrite a committed preset file")
     args = parser.parse_args(argv)
     return run_from_file(args.calibration, "calibration",
-                         lambda: calibrate(args.calibration, args.out, args.preset_dir))
+                         lambda: calibrate(args.calibration, args.out, args.preset_dir, args.force))
 
 
 if __name__ == "__main__":

@@ -1,14 +1,18 @@
 """Merge a sweep's runs into one table: `python -m experiments.collect results/sweeps/<study>`.
 
-Reads every complete run (a folder whose run.json was written last) and every failure
-(error.json) under the sweep folder, and writes <sweep>/collected/:
+Reads every complete run (a folder whose run.json, written last, lists every file with the
+size and checksum it still has) and every failure (error.json) under the sweep folder,
+and writes <sweep>/collected/:
   timeseries.parquet    one row per run, replicate and month, keyed by the swept values,
                         replicate, seed and config hash
   institutions.parquet  the same per institution
-  runs.csv              one row per job and replicate: status (complete or failed), error, keys
+  runs.csv              one row per job and replicate: status (complete, failed, or damaged:
+                        a truncated, edited or unreadable run, left out of the tables), error, keys
   columns.csv           unit and meaning of every column; swept keys with their config key
 Swept config keys are columns with '.' as '_' (switching_cost.scale -> switching_cost_scale), so
-pandas `query` and DuckDB take them unquoted.
+pandas `query` and DuckDB take them unquoted. A replicate is counted once: the same job,
+config hash and replicate found twice (a sweep extended from replicates=1 to 2 in an older
+layout) is kept where first found.
 Query with pandas (`pd.read_parquet`) or DuckDB (`SELECT ... FROM 'collected/timeseries.parquet'`).
 A Hydra callback runs this at the end of every sweep.
 """
@@ -28,11 +32,13 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from sim.outputs import atomic_write, write_units
+from experiments.errors import CommandError, Parser, command, describe, one_line, read_json
+from sim.outputs import atomic_write, check_run, write_units
 
 log = logging.getLogger("experiments.collect")
 OUT = "collected"
 KEY_COLUMNS = ["study", "job", "config_hash", "replicate", "seed", "replicate_seed", "scenario"]
+LAST_SWEEP: dict = {}     # the summary of the sweep this process collected last, for run's exit status
 
 
 def column_name(key: str) -> str:
@@ -70,31 +76,58 @@ def _run_keys(info: dict, folder: Path, root: Path) -> dict:
             "replicate_seed": info.get("replicate_seed"), "scenario": info.get("scenario", "")}
 
 
+def _read_run(folder: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """A complete run's record and tables; ValueError saying what is wrong with a damaged one."""
+    problem = check_run(folder)
+    if problem:
+        raise ValueError(problem)
+    info = json.loads((folder / "run.json").read_text())
+    try:
+        return info, pd.read_parquet(folder / "timeseries.parquet"), pd.read_parquet(folder / "institutions.parquet")
+    except Exception as e:  # noqa: BLE001 - pyarrow raises many kinds for a damaged file
+        raise ValueError(f"unreadable table: {one_line(str(e))}") from None
+
+
 def collect(root: Path) -> Path:
-    """Write <root>/collected/ from the runs under root; returns that folder."""
+    """Write <root>/collected/ from the runs under root; returns that folder.
+
+    Damaged runs are skipped and listed in runs.csv with what is wrong; one never stops the others.
+    """
     root = Path(root).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"no sweep folder at {root}")
     series, institutions, runs, infos = [], [], [], []
     swept_keys: list[str] = []
-    for run_json in sorted(root.rglob("run.json")):
+    seen: set[tuple] = set()
+    for run_json in sorted(root.rglob("run.json"), key=lambda p: (len(p.parts), p)):
         folder = run_json.parent
         if OUT in folder.relative_to(root).parts:
             continue
-        info = json.loads(run_json.read_text())
+        try:
+            info, ts, inst = _read_run(folder)
+        except ValueError as e:
+            runs.append({"job": str(folder.relative_to(root)), "status": "damaged", "error": str(e)})
+            continue
         infos.append(info)
         keys = _run_keys(info, folder, root)
+        if (keys["job"], keys["config_hash"], keys["replicate"]) in seen:
+            continue
+        seen.add((keys["job"], keys["config_hash"], keys["replicate"]))
         swept = swept_values(info.get("overrides", []))
         swept_keys += [k for k in swept if k not in swept_keys]
         extra = {**keys, **{k: v for k, v in swept.items() if k not in keys}}
-        series.append(pd.read_parquet(folder / "timeseries.parquet").assign(**extra))
-        institutions.append(pd.read_parquet(folder / "institutions.parquet").assign(**extra))
+        series.append(ts.assign(**extra))
+        institutions.append(inst.assign(**extra))
         runs.append({**extra, "status": "complete", "error": "", "model_seconds": info.get("model_seconds")})
     for err_json in sorted(root.rglob("error.json")):
         folder = err_json.parent
         if OUT in folder.relative_to(root).parts or (folder / "run.json").exists():
             continue
-        info = json.loads(err_json.read_text())
+        try:
+            info = read_json(err_json, "failure record")
+        except CommandError as e:
+            runs.append({"job": str(folder.relative_to(root)), "status": "damaged", "error": str(e)})
+            continue
         swept = swept_values(info.get("overrides", []))
         keys = _run_keys(info, folder, root)
         runs.append({**keys, **{k: v for k, v in swept.items() if k not in keys}, "status": "failed",
@@ -116,10 +149,18 @@ def collect(root: Path) -> Path:
     atomic_write(out / "runs.csv", lambda p: table.to_csv(p, index=False))
     renamed = _config_keys(infos)
     meta = {"swept": swept_keys, "config_keys": {v: k for k, v in renamed.items()},
-            "complete": int((table["status"] == "complete").sum()), "failed": int((table["status"] == "failed").sum())}
+            **{status: int((table["status"] == status).sum()) for status in ("complete", "failed", "damaged")}}
     atomic_write(out / "sweep.json", lambda p: p.write_text(json.dumps(meta, indent=2)))
     write_units(out, renamed)
+    for row in table[table["status"] == "damaged"].itertuples():
+        log.info("skipped damaged run %s: %s", row.job, row.error)
     return out
+
+
+def summary(out: Path) -> str:
+    meta = read_json(out / "sweep.json", "sweep summary")
+    return (f"{meta['complete']} complete, {meta['failed']} failed and {meta['damaged']} damaged runs"
+            + (" (damaged ones skipped; see runs.csv)" if meta["damaged"] else ""))
 
 
 def sweep_size(config: DictConfig) -> int:
@@ -152,6 +193,7 @@ class CollectWhenSweepEnds(Callback):
         root = Path(config.hydra.sweep.dir)
         replicates = config.get("replicates", 1) if isinstance(config.get("replicates"), int) else 1
         total = sweep_size(config) * replicates
+        self._total = total
         self._stop = threading.Event()
         bar = tqdm(total=total, desc=f"sweep {config.get('study', '')}", unit="run", file=sys.stderr,
                    disable=None, position=1, leave=True)
@@ -179,24 +221,27 @@ class CollectWhenSweepEnds(Callback):
             self._stop.set()
             self._watcher.join(timeout=5)
         root = Path(config.hydra.sweep.dir)
-        out = collect(root)
-        meta = json.loads((out / "sweep.json").read_text())
-        log.info("collected %d complete and %d failed runs into %s", meta["complete"], meta["failed"], out)
+        try:
+            out = collect(root)
+        except Exception as e:  # noqa: BLE001 - Hydra would reduce it to a warning and exit 0
+            LAST_SWEEP.update(error=describe(e), out=str(root / OUT))
+            return
+        LAST_SWEEP.update(json.loads((out / "sweep.json").read_text()), out=str(out),
+                          expected=getattr(self, "_total", 0))
+        log.info("collected %s into %s", summary(out), out)
         print(out)
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.collect", description=__doc__,
+    parser = Parser(prog="python -m experiments.collect", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sweep", type=Path, help="a sweep folder, e.g. results/sweeps/<study>")
     args = parser.parse_args(argv)
-    try:
-        out = collect(args.sweep)
-    except FileNotFoundError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    meta = json.loads((out / "sweep.json").read_text())
-    print(f"{meta['complete']} complete and {meta['failed']} failed runs", file=sys.stderr)
+    if not args.sweep.is_dir():
+        raise CommandError(f"error: no sweep folder at {args.sweep}")
+    out = collect(args.sweep)
+    print(summary(out), file=sys.stderr)
     print(out)
     return 0
 

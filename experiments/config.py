@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
 import re
-import sys
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -17,10 +17,11 @@ from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import HydraException
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from sim.config import Config, ConfigError, validate
+from experiments.errors import CommandError
+from sim.config import KNOWN_KEY, Config, ConfigError, validate
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 
@@ -32,47 +33,123 @@ CONFIG_FAILURES = (ConfigError, HydraException, OmegaConfBaseException)
 
 def to_config(cfg: DictConfig) -> Config:
     """A validated Config from a composed Hydra config (the `hydra` node, if any, is ignored)."""
-    cfg = OmegaConf.masked_copy(cfg, [k for k in cfg.keys() if k != "hydra"]) if "hydra" in cfg else cfg
+    if "hydra" in cfg:
+        cfg = cfg.copy()
+        with open_dict(cfg):
+            cfg.pop("hydra")
     config = OmegaConf.to_object(cfg)
     assert isinstance(config, Config), type(config)
     validate(config)
+    check_memory(config.population.size)
     return config
 
 
+# Peak bytes per customer measured by bench_engine (README, Speed: 131-226), with room to spare,
+# and what the interpreter, libraries and tables need besides.
+BYTES_PER_CUSTOMER = 400
+BYTES_BESIDES = 1 << 30
+
+
+def available_memory() -> int:
+    """Bytes this machine can still give a run (MemAvailable, or physical memory where unknown)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+def check_memory(size: int) -> None:
+    """Refuse a population this machine cannot hold, before a single customer is built."""
+    need, have = size * BYTES_PER_CUSTOMER + BYTES_BESIDES, available_memory()
+    if need > have:
+        raise ConfigError("population.size", size, f"at most {(have - BYTES_BESIDES) // BYTES_PER_CUSTOMER:,} "
+                          f"customers on this machine (about {BYTES_PER_CUSTOMER} bytes each; "
+                          f"{have / 2**30:.1f} GiB available)")
+
+
 def run_from_file(path: Path, kind: str, action: Callable[[], Path]) -> int:
-    """Shared tail of the file-driven commands: print the output folder, or one error line and exit 2."""
+    """Shared tail of the file-driven commands: print the output folder; a config failure becomes
+    the one line of CommandError (experiments.errors.command prints it and exits 2)."""
     if not path.is_file():
-        print(f"error: no {kind} file at {path}", file=sys.stderr)
-        return 2
+        raise CommandError(f"error: no {kind} file at {path}")
     try:
         out = action()
     except CONFIG_FAILURES as e:
-        print(explain(e), file=sys.stderr)
-        return 2
+        raise CommandError(explain(e)) from None
     print(out)
     return 0
 
 
-def load_config(overrides: Iterable[str] = ()) -> Config:
-    """Compose configs/config.yaml with command-line style overrides; for tests and notebooks."""
+def load_config(overrides: Iterable[str] = (), hydra: bool = False) -> Config:
+    """Compose configs/config.yaml with command-line style overrides; for tests and notebooks.
+
+    With hydra=True, Hydra's own settings are composed too, so `hydra/launcher=...` and
+    `hydra.*` overrides are checked as well.
+    """
+    overrides = list(overrides)
+    for item in overrides:
+        key, _, value = item.partition("=")
+        if value.strip() == "{}" and not key.startswith(("~", "hydra")):   # a list is replaced; a mapping merged
+            raise ConfigError(key.lstrip("+"), value.strip(), "a non-empty mapping: an empty one changes nothing "
+                              "(delete an entry with ~KEY)")
+    return to_config(_compose(overrides, hydra))
+
+
+def _compose(overrides: Iterable[str] = (), hydra: bool = False) -> DictConfig:
+    """configs/config.yaml composed with overrides, outside any Hydra application."""
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
-            cfg = compose(config_name="config", overrides=list(overrides))
+            return compose(config_name="config", overrides=list(overrides), return_hydra_config=hydra)
     finally:
         GlobalHydra.instance().clear()
-    return to_config(cfg)
+
+
+def check_sweep(overrides: list[str]) -> None:
+    """Check every value of a sweep's swept keys before the sweep starts; raises what load_config raises.
+
+    The first values are composed together; each value is then checked with the others at their
+    first value. Values of plain keys are set on the composed config (cheap); a config group's
+    options (experiment=a,b) are composed in full. A long numeric sweep is checked at its extremes.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    parsed = OverridesParser.create().parse_overrides(overrides)
+
+    def plain(o, text: str) -> str:
+        return f"{'+' if o.is_add() else ''}{o.get_key_element()}={text}"
+    first = [plain(o, next(iter(o.sweep_string_iterator()))) if o.is_sweep_override() else o.input_line
+             for o in parsed]
+    base = _compose(first, hydra=True)
+    to_config(base)
+    for i, o in enumerate(parsed):
+        if not o.is_sweep_override():
+            continue
+        key = o.key_or_group
+        pairs = list(zip(o.sweep_string_iterator(), o.sweep_iterator()))
+        numbers = [v for _, v in pairs if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if len(numbers) == len(pairs) > 3:       # ranges are intervals: the extremes (and any nan) stand for all
+            pairs = [pairs[numbers.index(v)] for v in (min(numbers), max(numbers))] + \
+                    [p for p in pairs if p[1] != p[1]]
+        for text, value in pairs:
+            if "/" in key or key.startswith("hydra") or (CONFIG_DIR / key).is_dir():
+                load_config([*first[:i], plain(o, text), *first[i + 1:]], hydra=True)
+                continue
+            cfg = base.copy()
+            with open_dict(cfg):
+                OmegaConf.update(cfg, key, value, merge=True)
+            to_config(cfg)
 
 
 @functools.lru_cache(maxsize=1)
 def _all_keys() -> tuple[str, ...]:
     """Dotted names of every key in the default config, for suggesting the nearest valid key."""
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
-            cfg = OmegaConf.to_container(compose(config_name="config"), resolve=False)
-    finally:
-        GlobalHydra.instance().clear()
+    cfg = OmegaConf.to_container(_compose(), resolve=False)
     keys: list[str] = []
 
     def walk(node, prefix):
@@ -96,17 +173,25 @@ def _nearest(key: str) -> str:
 def explain(exc: BaseException, overrides: Iterable[str] = ()) -> str:
     """One line naming the key, the value and what is allowed, for any config failure."""
     if isinstance(exc, ConfigError):
-        return str(exc)
+        return str(exc) + (_nearest(exc.key) if exc.allowed == KNOWN_KEY else "")
     chain, e = [], exc
     while e is not None:
         chain.append(e)
         e = e.__cause__ or e.__context__
     text = " ".join(str(x) for x in chain)
 
+    m = re.search(r'in "([^"]+)", line (\d+)', text)              # a YAML syntax error in a config file
+    if m:
+        return f"config error: {m.group(1)} is not valid YAML (line {m.group(2)}): {str(chain[-1]).splitlines()[0]}"
+    if any(isinstance(x, UnicodeDecodeError) for x in chain):
+        return f"config error: {_undecodable() or 'a file under ' + str(CONFIG_DIR)} is not UTF-8 text"
+
     m = re.search(r"Could not find '([\w/]+)/([^']+)'", text)
     if m:
         group, name = m.groups()
-        options = sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+        options = (sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+                   or re.findall(r"^\t(\S+)$", text.split("Available options", 1)[-1].split("Config search path")[0],
+                                 re.M))
         close = difflib.get_close_matches(name, options, n=1)
         return (f"config error: {group}={name!r} is not allowed; expected one of {options}"
                 + (f" (did you mean '{close[0]}'?)" if close else ""))
@@ -124,6 +209,16 @@ def explain(exc: BaseException, overrides: Iterable[str] = ()) -> str:
         return f"config error: {full_key or 'a key'}={value!r} is not allowed; expected a value of type {kind}"
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return f"config error: {first}"
+
+
+def _undecodable() -> str:
+    """The first config file that is not UTF-8 (Hydra's error does not name it)."""
+    for path in sorted(CONFIG_DIR.rglob("*.yaml")):
+        try:
+            path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            return str(path)
+    return ""
 
 
 def _override_value(text: str, key: str) -> str:

@@ -28,6 +28,7 @@ from scipy import stats  # noqa: E402
 from scipy.stats import qmc  # noqa: E402
 from experiments import progress  # noqa: E402
 from experiments.config import load_config, run_from_file  # noqa: E402
+from experiments.errors import Parser, check_name, command, read_yaml  # noqa: E402
 from sim import plots  # noqa: E402
 from sim.config import ConfigError  # noqa: E402
 from sim.market import MarketModel  # noqa: E402
@@ -39,12 +40,13 @@ DESIGN_KEYS = {"name", "question", "method", "samples", "replicates", "outputs",
 
 
 def read_design(path: Path) -> dict:
-    """Load and check a design file; raises ConfigError naming the bad key."""
-    d = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    """Load and check a design file; raises ConfigError naming the bad key, before any point runs."""
+    d = read_yaml(path, "design")
     unknown = set(d) - DESIGN_KEYS
     if unknown:
         raise ConfigError(f"design.{sorted(unknown)[0]}", d[sorted(unknown)[0]], f"one of the keys {sorted(DESIGN_KEYS)}")
     d.setdefault("name", Path(path).stem)
+    check_name("design.name", d["name"])
     d.setdefault("replicates", 1)
     d.setdefault("overrides", [])
     d.setdefault("seed", 42)
@@ -61,11 +63,21 @@ def read_design(path: Path) -> dict:
         if not (isinstance(bounds, list) and len(bounds) == 2 and all(isinstance(b, (int, float)) for b in bounds)
                 and bounds[0] < bounds[1]):
             raise ConfigError(f"design.parameters.{key}", bounds, "[low, high] with low < high")
-    if not d.get("outputs"):
+    if not isinstance(d.get("outputs"), list) or not d["outputs"]:
         raise ConfigError("design.outputs", d.get("outputs"), "a list of timeseries columns, e.g. [share_platform]")
+    if not isinstance(d["overrides"], list):
+        raise ConfigError("design.overrides", d["overrides"], "a list of KEY=VALUE overrides")
     # every parameter and override must compose and validate at the low and high ends
     for end in (0, 1):
         cfg = load_config([*d["overrides"], *(f"{k}={v[end]}" for k, v in params.items())])
+    defaults = OmegaConf.structured(cfg)
+    d["integers"] = [k for k in params if isinstance(OmegaConf.select(defaults, k), int)
+                     and not isinstance(OmegaConf.select(defaults, k), bool)]
+    columns = _columns(cfg)
+    for out in d["outputs"]:
+        if out not in columns:
+            numeric = [c for c in columns if c not in ("date", "step")]
+            raise ConfigError("design.outputs", out, f"a timeseries column, e.g. one of {numeric[:12]} ...")
     months = pd.period_range(cfg.start, cfg.end, freq="M").strftime("%Y-%m")
     d.setdefault("date", months[-1])
     if d["date"] not in set(months):
@@ -73,7 +85,23 @@ def read_design(path: Path) -> dict:
     return d
 
 
+def _columns(cfg) -> list[str]:
+    """The timeseries columns a run of this config writes (from a one-month run of 100 customers)."""
+    from dataclasses import replace
+    tiny = replace(cfg, population=replace(cfg.population, size=100), end=cfg.start)
+    return list(MarketModel(tiny).run().recorder.timeseries().columns)
+
+
 def sample(d: dict) -> np.ndarray:
+    """The design points, with integer parameters (e.g. ties_per_customer) rounded."""
+    x = _sample(d)
+    for i, name in enumerate(d["parameters"]):
+        if name in d.get("integers", ()):
+            x[:, i] = np.round(x[:, i])
+    return x
+
+
+def _sample(d: dict) -> np.ndarray:
     names = list(d["parameters"])
     bounds = np.array([d["parameters"][k] for k in names], dtype=float)
     problem = {"num_vars": len(names), "names": names, "bounds": bounds.tolist()}
@@ -92,7 +120,7 @@ def run_point(d: dict, point: int, values: np.ndarray) -> list[dict]:
     logging.getLogger("MESA").setLevel(logging.WARNING)
     names = list(d["parameters"])
     cfg = load_config([*d["overrides"], f"replicates={d['replicates']}",
-                       *(f"{k}={float(v)!r}" for k, v in zip(names, values))])
+                       *(f"{k}={int(v) if k in d['integers'] else float(v)!r}" for k, v in zip(names, values))])
     rows = []
     for r in range(d["replicates"]):
         ts = MarketModel(cfg, replicate=r).run().recorder.timeseries().set_index("date")
@@ -176,8 +204,9 @@ def run_design(path: Path, jobs: int = -1, out_root: Path = Path("results/design
     return out
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.design", description=__doc__,
+    parser = Parser(prog="python -m experiments.design", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("design", type=Path, help="a design file, e.g. configs/design/morris_levers.yaml")
     parser.add_argument("--jobs", type=int, default=-1, help="parallel processes (default: every core)")

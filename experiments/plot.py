@@ -17,12 +17,12 @@ column schema, policy changes are dotted lines, and panels meant to be compared 
 their axes.
 
 SWEEP is a sweep folder (results/sweeps/<study>); its collected/ tables are read, and
-made from the stored runs first if missing. Figures go to SWEEP/figures/.
+made from the stored runs first if missing or older than a run. Figures go to SWEEP/figures/.
+Damaged collected tables and impossible requests get one line and exit 2.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -35,24 +35,41 @@ import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from experiments.collect import OUT, collect, column_name  # noqa: E402
+from experiments.errors import CommandError, Parser, command, read_json, read_table  # noqa: E402
 from sim import plots  # noqa: E402
 
 MAIN_METRICS = ("share_mobile", "share_platform", "share_branch", "off_counter_rate", "churn_rate")
 INSTITUTION_MEASURES = ("customer_share", "user_share", "profit", "balance")
 
 
-class PlotError(ValueError):
-    pass
+class PlotError(CommandError):
+    """A figure that cannot be drawn from these tables; one line for the user."""
+
+    def __init__(self, message: str):
+        super().__init__(f"error: {message}")
+
+
+def _stale(sweep: Path, folder: Path) -> bool:
+    """Whether collected/ is missing, or older than a file of a run (finished, failed, or changed since)."""
+    marker = folder / "sweep.json"
+    if not (folder / "timeseries.parquet").exists() or not marker.exists():
+        return True
+    made = marker.stat().st_mtime_ns
+    return any(p.stat().st_mtime_ns > made for p in Path(sweep).rglob("*")
+               if p.is_file() and not {OUT, "figures"} & set(p.relative_to(sweep).parts))
 
 
 def load(sweep: Path) -> tuple[pd.DataFrame, list[str]]:
     folder = Path(sweep) / OUT
-    if not (folder / "timeseries.parquet").exists():
+    if _stale(sweep, folder):
         collect(sweep)
-    ts = pd.read_parquet(folder / "timeseries.parquet")
+    ts = read_table(folder / "timeseries.parquet", "collected table")
     if ts.empty:
         raise PlotError(f"no complete runs stored under {sweep}")
-    swept = [column_name(k) for k in json.loads((folder / "sweep.json").read_text())["swept"]]
+    swept = read_json(folder / "sweep.json", "sweep summary").get("swept")
+    if not isinstance(swept, list) or not {"date", "config_hash", "replicate", "study"} <= set(ts.columns):
+        raise PlotError(f"{folder} is damaged: run `python -m experiments.collect {sweep}` again")
+    swept = [column_name(k) for k in swept]
     varying = [k for k in swept if k in ts and ts[k].nunique() > 1]
     ts["month"] = plots.dates(ts)
     ts["date"] = ts["month"].dt.strftime("%Y-%m")
@@ -164,6 +181,8 @@ def institutions(sweep: Path, measure: str) -> Path:
 def heatmap(sweep: Path, metric: str, x: str, y: str, date: str) -> Path:
     ts, varying = load(sweep)
     _check_metric(ts, metric)
+    if x == y:
+        raise PlotError(f"--x and --y are both {x!r}; a heatmap needs two different swept parameters")
     x, y = column_name(x), column_name(y)
     for key in (x, y):
         if key not in varying:
@@ -241,8 +260,9 @@ def everything(sweep: Path) -> list[Path]:
     return paths
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.plot", description=__doc__,
+    parser = Parser(prog="python -m experiments.plot", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sweep", type=Path, help="sweep folder, e.g. results/sweeps/<study>")
     sub = parser.add_subparsers(dest="kind", required=True)
@@ -262,22 +282,17 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("all", help="the main figures")
     args = parser.parse_args(argv)
     if not args.sweep.is_dir():
-        print(f"error: no sweep folder at {args.sweep}", file=sys.stderr)
-        return 2
-    try:
-        if args.kind == "fan":
-            paths = [fan(args.sweep, args.metric)]
-        elif args.kind == "heatmap":
-            paths = [heatmap(args.sweep, args.metric, args.x, args.y, args.date)]
-        elif args.kind == "institutions":
-            paths = [institutions(args.sweep, args.measure)]
-        elif args.kind == "diff":
-            paths = [diff(args.sweep, args.metric, args.key, args.baseline)]
-        else:
-            paths = everything(args.sweep)
-    except PlotError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        raise PlotError(f"no sweep folder at {args.sweep}")
+    if args.kind == "fan":
+        paths = [fan(args.sweep, args.metric)]
+    elif args.kind == "heatmap":
+        paths = [heatmap(args.sweep, args.metric, args.x, args.y, args.date)]
+    elif args.kind == "institutions":
+        paths = [institutions(args.sweep, args.measure)]
+    elif args.kind == "diff":
+        paths = [diff(args.sweep, args.metric, args.key, args.baseline)]
+    else:
+        paths = everything(args.sweep)
     for path in paths:
         print(path)
     return 0

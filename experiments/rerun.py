@@ -1,74 +1,100 @@
-"""Re-run a stored run from its folder and report whether the tables match.
+"""Re-run a stored run from its folder and report whether every table matches.
 
   python -m experiments.rerun results/baseline/<time>_seed42 [--out FOLDER]
 
-Reads the folder's resolved config.yaml and run.json (seed, replicate), runs the model
-again, and compares the new timeseries and institutions tables with the stored ones,
-value for value. Exits 0 when they are identical and 1 when they differ (naming the
-first differing column); with --out the new run is also written there.
+Reads the folder's resolved config.yaml and run.json (seed, replicate, config hash, file
+checksums), runs the model again, writes its tables to a scratch folder and compares
+every stored table (timeseries and institutions as CSV and Parquet, yearly, targets_fit)
+with the new one, value for value and type for type. It also checks that config.yaml
+still has the hash run.json recorded and that no file changed after the run. Exits 0 when
+everything is identical and 1 when anything differs (naming what); a folder that is not
+a run folder, or whose files are damaged, gets one line and exit 2. With --out the new
+run is also written there (over a committed file only with --force).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 from omegaconf import OmegaConf
 
-from sim.config import Config, ConfigError, validate
+from experiments.errors import CommandError, Parser, command, one_line, read_table, refuse_committed
+from experiments.run import config_hash
+from sim.config import Config, validate
 from sim.market import MarketModel
-from sim.outputs import as_recorded, write_run
+from sim.outputs import TABLES, check_run, read_run_info, write_run
 
 
-def stored_config(folder: Path) -> tuple[Config, int]:
-    """The Config and replicate a run folder was made with."""
-    merged = OmegaConf.merge(OmegaConf.structured(Config), OmegaConf.load(folder / "config.yaml"))
-    config = OmegaConf.to_object(merged)
+def stored_config(folder: Path) -> tuple[Config, int, dict]:
+    """The Config and replicate a run folder was made with, and its run.json."""
+    try:
+        info = read_run_info(folder)
+    except ValueError as e:
+        raise CommandError(f"error: {folder} is not a complete run folder: {e}") from None
+    try:
+        stored = OmegaConf.load(folder / "config.yaml")
+        merged = OmegaConf.merge(OmegaConf.structured(Config), stored)
+        config = OmegaConf.to_object(merged)
+    except Exception as e:  # noqa: BLE001 - YAML, unknown keys and wrong types alike
+        raise CommandError(f"error: {folder / 'config.yaml'} is damaged: {one_line(str(e))}") from None
     validate(config)
-    replicate = json.loads((folder / "run.json").read_text()).get("replicate") or 0
-    return config, int(replicate)
+    replicate = info.get("replicate") or 0
+    if not isinstance(replicate, int) or replicate < 0:
+        raise CommandError(f"error: {folder / 'run.json'} is damaged: replicate={replicate!r}")
+    return config, replicate, {**info, "stored_hash": config_hash(stored)}
 
 
 def first_difference(stored: pd.DataFrame, fresh: pd.DataFrame) -> str | None:
-    """None when the tables hold the same values exactly (missing values compare equal)."""
+    """None when the tables hold the same values of the same types exactly (missing values compare equal)."""
     try:
-        pd.testing.assert_frame_equal(stored, fresh, check_dtype=False, check_exact=True)
+        pd.testing.assert_frame_equal(stored, fresh, check_dtype=True, check_exact=True)
     except AssertionError as e:
         return " ".join(str(e).split())[:300]
     return None
 
 
 def rerun(folder: Path, out: Path | None = None) -> dict[str, str | None]:
+    """What differs, per stored file (None where identical), plus the config and the files' checksums."""
     logging.getLogger("MESA").setLevel(logging.WARNING)
-    config, replicate = stored_config(folder)
+    folder = Path(folder)
+    config, replicate, info = stored_config(folder)
+    result: dict[str, str | None] = {
+        "config.yaml": None if info.get("config_hash") in (None, info["stored_hash"]) else
+        f"its hash is {info['stored_hash']}, run.json recorded {info['config_hash']} (edited after the run)",
+        "checksums": check_run(folder)}
     started = time.perf_counter()
     model = MarketModel(config, replicate=replicate).run()
+    same = {k: info[k] for k in ("overrides", "replicate", "config_hash") if k in info}   # the tables' identity
     if out is not None:
-        write_run(model, out, time.perf_counter() - started, extra={"rerun_of": str(folder)},
+        write_run(model, out, time.perf_counter() - started, extra={"rerun_of": str(folder), **same},
                   figures=config.figures)
-    fresh = {"timeseries": model.recorder.timeseries(), "institutions": model.recorder.institutions()}
-    return {name: first_difference(as_recorded(pd.read_parquet(folder / f"{name}.parquet")), table)
-            for name, table in fresh.items()}
+    with tempfile.TemporaryDirectory(prefix="rerun.") as scratch:
+        write_run(model, Path(scratch), 0.0, extra=same, figures=False)
+        for name in TABLES:
+            result[name] = first_difference(read_table(folder / name, "stored table"),
+                                            read_table(Path(scratch) / name, "new table"))
+    return result
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.rerun", description=__doc__,
+    parser = Parser(prog="python -m experiments.rerun", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", type=Path, help="a run folder holding config.yaml and run.json")
     parser.add_argument("--out", type=Path, help="also write the new run here")
+    parser.add_argument("--force", action="store_true", help="let --out overwrite committed files")
     args = parser.parse_args(argv)
+    if args.out is not None:
+        for name in (*TABLES, "columns.csv", "config.yaml", "run.json"):
+            refuse_committed(args.out / name, args.force)
     if not (args.folder / "run.json").is_file() or not (args.folder / "config.yaml").is_file():
-        print(f"error: {args.folder} is not a complete run folder (config.yaml and run.json needed)", file=sys.stderr)
-        return 2
-    try:
-        result = rerun(args.folder, args.out)
-    except ConfigError as e:
-        print(str(e), file=sys.stderr)
-        return 2
+        raise CommandError(f"error: {args.folder} is not a complete run folder (config.yaml and run.json needed)")
+    result = rerun(args.folder, args.out)
     for name, problem in result.items():
         print(f"{name}: {'identical' if problem is None else 'DIFFERENT - ' + problem}")
     same = all(p is None for p in result.values())

@@ -5,11 +5,14 @@ replicates of its config (replicate r draws from SeedSequence(seed, spawn_key=(r
 writes each as a run folder (tables as CSV and Parquet, resolved config, provenance,
 figures) and prints the job's folder as its last line.
 
-In a sweep (`-m`), jobs go to results/sweeps/<study>/<swept values>/. A replicate whose
-folder already holds complete results for the same config hash is skipped, so an
-interrupted or extended sweep resumes; a replicate that fails writes error.json and the
-sweep goes on. At the end the sweep is collected into one Parquet table
-(experiments/collect.py).
+In a sweep (`-m`), jobs go to results/sweeps/<study>/<swept values>/rep_NNN/. A replicate
+whose folder already holds complete results for the same config hash (every file as
+run.json recorded it) is skipped, so an interrupted or extended sweep resumes; a
+replicate that fails writes error.json and the sweep goes on, then exits 1. At the end
+the sweep is collected into one Parquet table (experiments/collect.py).
+
+Every value, swept ones included, is checked before anything is written; bad input,
+a folder that cannot be written and Ctrl-C each end with one line (experiments/errors.py).
 
 Examples:
   python -m experiments.run                                   # baseline, 100,000 customers
@@ -23,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import sys
 import time
 import traceback
@@ -34,11 +38,13 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from experiments.config import explain, load_config, to_config
+from experiments import collect as collect_module
+from experiments.config import check_sweep, explain, load_config, to_config
+from experiments.errors import BAD_INPUT, CommandError, command, describe
 from experiments.headline import run_summary
 from sim.config import ConfigError, month_index, replicate_seed
 from sim.market import MarketModel
-from sim.outputs import atomic_write, folder_tag, write_run
+from sim.outputs import atomic_write, check_run, discard_unfinished, folder_tag, write_run
 
 log = logging.getLogger("experiments.run")
 # hydra.run.dir ends in a short tag of the overrides (configs/config.yaml), so runs with overrides are told apart
@@ -55,26 +61,48 @@ def config_hash(cfg: DictConfig) -> str:
     return hashlib.sha256(json.dumps(container, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def replicate_folder(job_dir: Path, replicate: int, replicates: int) -> Path:
-    return job_dir if replicates == 1 else job_dir / f"rep_{replicate:03d}"
+def replicate_folder(job_dir: Path, replicate: int, replicates: int, sweep: bool = False) -> Path:
+    """A replicate's folder. In a sweep every replicate has its own rep_NNN, so extending a sweep
+    from replicates=1 to 2 finds replicate 0 where it left it instead of running it twice."""
+    return job_dir if replicates == 1 and not sweep else job_dir / f"rep_{replicate:03d}"
 
 
 def is_complete(folder: Path, chash: str) -> bool:
-    """Complete results for this config: run.json (written last) with the same hash."""
-    try:
-        return json.loads((folder / "run.json").read_text()).get("config_hash") == chash
-    except (OSError, ValueError):
+    """Complete results for this config: run.json (written last) with the same hash, and every
+    file it lists present with the size and checksum it recorded."""
+    if check_run(folder) is not None:
         return False
+    return json.loads((folder / "run.json").read_text()).get("config_hash") == chash
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C that arrived while compiled code ran and surfaced as another exception."""
+
+
+def _interrupted_during(exc: BaseException) -> bool:
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _record_failure(folder: Path, info: dict, exc: BaseException) -> None:
     info = {**info, "status": "failed", "error": explain(exc) if isinstance(exc, ConfigError) else repr(exc),
             "traceback": traceback.format_exc()}
-    atomic_write(folder / "error.json", lambda p: p.write_text(json.dumps(info, indent=2, default=str)))
+    try:
+        atomic_write(folder / "error.json", lambda p: p.write_text(json.dumps(info, indent=2, default=str)))
+    except OSError as e:   # a full or read-only disk: the log line is all that can be kept
+        log.error("could not record the failure in %s: %s", folder, describe(e))
 
 
-def run_job(cfg: DictConfig, job_dir: Path, overrides: list[str], show_progress: bool = True) -> dict:
-    """Run every replicate of one job; returns counts of done, skipped and failed replicates."""
+def run_job(cfg: DictConfig, job_dir: Path, overrides: list[str], show_progress: bool = True,
+            sweep: bool = False) -> dict:
+    """Run every replicate of one job; returns counts of done, skipped and failed replicates.
+
+    Ctrl-C stops the job (it is never recorded as a failed replicate). Outside a sweep a
+    folder that cannot be written raises OSError; inside one it fails that replicate only.
+    """
     job_dir.mkdir(parents=True, exist_ok=True)
     chash = config_hash(cfg)
     base = {"config_hash": chash, "overrides": overrides, "study": cfg.get("study", "")}
@@ -92,7 +120,7 @@ def run_job(cfg: DictConfig, job_dir: Path, overrides: list[str], show_progress:
     with tqdm(total=n * months, desc=f"{config.scenario} seed {config.seed} x{n}", unit="month",
               disable=None if show_progress else True, file=sys.stderr) as bar:
         for r in range(n):
-            folder = replicate_folder(job_dir, r, n)
+            folder = replicate_folder(job_dir, r, n, sweep)
             stream = int(replicate_seed(config.seed, r).generate_state(1)[0])
             info = {**base, "replicate": r, "replicates": n, "replicate_seed": stream}
             if is_complete(folder, chash):
@@ -108,7 +136,15 @@ def run_job(cfg: DictConfig, job_dir: Path, overrides: list[str], show_progress:
                     write_run(model, folder, model_seconds, extra=info, figures=config.figures,
                               config_yaml=config_yaml)
                     status["done"] += 1
+                except KeyboardInterrupt:
+                    discard_unfinished(folder)        # finished replicates stay; this one leaves nothing
+                    raise
                 except Exception as e:  # noqa: BLE001 - one failed replicate must not stop a sweep
+                    if _interrupted_during(e):
+                        discard_unfinished(folder)
+                        raise Interrupted() from e
+                    if isinstance(e, OSError) and not sweep:
+                        raise
                     log.error("replicate %d failed: %r", r, e)
                     _record_failure(folder, {**info, "seed": config.seed}, e)
                     status["failed"] += 1
@@ -120,8 +156,18 @@ def app(cfg: DictConfig) -> dict:
     logging.getLogger("MESA").setLevel(logging.WARNING)   # Mesa logs every step at INFO
     hc = HydraConfig.get()
     job_dir = Path(hc.runtime.output_dir)
-    status = run_job(cfg, job_dir, list(hc.overrides.task))
-    if hc.mode == RunMode.RUN:
+    sweep = hc.mode == RunMode.MULTIRUN
+    try:
+        status = run_job(cfg, job_dir, list(hc.overrides.task), sweep=sweep)
+    except OSError as e:             # Hydra would print a traceback; one line, as for any bad input
+        discard_unfinished(job_dir)
+        print(describe(e), file=sys.stderr)
+        sys.exit(BAD_INPUT)
+    except KeyboardInterrupt:        # a sweep keeps its finished replicates; a run leaves nothing half-made
+        if not sweep:
+            discard_unfinished(job_dir)
+        raise
+    if not sweep:
         if status["failed"]:
             print(f"run failed: see {job_dir}/error.json", file=sys.stderr)
             sys.exit(1)
@@ -131,24 +177,80 @@ def app(cfg: DictConfig) -> dict:
     return status
 
 
+HYDRA_FLAGS = {"-m", "--multirun", "--run", "-r", "--resolve", "-h", "--help", "--hydra-help", "--version",
+               "-sc", "--shell-completion"}
+HYDRA_OPTIONS = {"-c", "--cfg", "-p", "--package", "-cp", "--config-path", "-cn", "--config-name",
+                 "-cd", "--config-dir", "--experimental-rerun", "-i", "--info"}     # these take a value
+INFO_TOPICS = {"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
+
+
 def _overrides(argv: list[str]) -> list[str] | None:
-    """The config overrides on a plain run, or None where Hydra should handle the arguments itself."""
-    if any(a in ("-m", "--multirun", "-h", "--help", "--hydra-help", "-c", "--cfg", "--info",
-                 "-i", "--shell-completion", "-sc") or a.startswith(("--cfg", "--info")) for a in argv):
-        return None
-    return [a for a in argv if not a.startswith("-") and not a.lstrip("+~").startswith("hydra")]
+    """The overrides of a run, a sweep or --cfg/--info, or None for help, which Hydra prints itself.
+
+    An option Hydra does not know is refused here in one line (Hydra would print its usage)."""
+    overrides, i = [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-h", "--help", "--hydra-help", "--version", "-sc", "--shell-completion"):
+            return None
+        if a in HYDRA_OPTIONS:
+            takes_value = a not in ("-i", "--info") or (i + 1 < len(argv) and argv[i + 1] in INFO_TOPICS)
+            i += 2 if takes_value else 1
+            continue
+        if a.startswith("-") and a not in HYDRA_FLAGS and a.split("=", 1)[0] not in HYDRA_OPTIONS:
+            raise CommandError(f"error: unknown option {a} (see python -m experiments.run --help)")
+        if not a.startswith("-"):
+            overrides.append(a)
+        i += 1
+    return overrides
 
 
-def main() -> None:
-    overrides = _overrides(sys.argv[1:])
+def check_overrides(overrides: list[str], multirun: bool) -> None:
+    """Refuse bad input before any folder is made: every value of a sweep, and Hydra's own settings."""
+    try:
+        check_sweep(overrides) if multirun else load_config(overrides, hydra=True)
+    except Exception as e:  # noqa: BLE001 - every composition failure becomes one line
+        raise CommandError(explain(e, overrides)) from None
+    _check_writable(overrides, multirun)
+
+
+def _check_writable(overrides: list[str], multirun: bool) -> None:
+    """The results folder (or the nearest folder that exists above it) must be writable."""
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    target = Path(next((o.split("=", 1)[1] for o in overrides if o.lstrip("+").startswith(key + "=")), "results"))
+    while not target.exists() and target != target.parent:
+        target = target.parent
+    if not target.is_dir():
+        raise CommandError(f"error: cannot write results under {target}: it is a file, not a folder")
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise CommandError(f"error: cannot write results under {target}: permission denied")
+
+
+@command
+def main() -> int:
+    argv = sys.argv[1:]
+    overrides = _overrides(argv)
+    multirun = "-m" in argv or "--multirun" in argv
+    if multirun:   # after Ctrl-C, joblib's resource tracker would add a two-line warning to our one line
+        os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
     if overrides is not None:
-        try:
-            load_config(overrides)   # refuse bad input before any folder is made
-        except Exception as e:  # noqa: BLE001 - every composition failure becomes one line
-            print(explain(e, overrides), file=sys.stderr)
-            sys.exit(2)
+        check_overrides(overrides, multirun)
+    collect_module.LAST_SWEEP.clear()
     app()
+    summary = collect_module.LAST_SWEEP
+    if not (multirun and summary):
+        return 0
+    if "error" in summary:
+        print(f"sweep: its results could not be collected: {summary['error']}", file=sys.stderr)
+        return 1
+    found = summary["failed"] + summary["damaged"] + summary["complete"]
+    missing = max(0, summary["expected"] - found)     # failures that could not even be recorded (a full disk)
+    if summary["failed"] or summary["damaged"] or missing:
+        print(f"sweep: {summary['failed']} failed and {summary['damaged']} damaged of {found} runs"
+              + (f", {missing} missing" if missing else "") + f"; see {summary['out']}/runs.csv", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

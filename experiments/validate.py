@@ -29,6 +29,7 @@ from scipy import stats  # noqa: E402
 
 from experiments import progress  # noqa: E402
 from experiments.config import load_config  # noqa: E402
+from experiments.errors import CommandError, Parser, command  # noqa: E402
 from sim import plots  # noqa: E402
 from sim.market import MarketModel  # noqa: E402
 from sim.metrics import yearly  # noqa: E402
@@ -309,16 +310,17 @@ def _report(out: Path, replicates: int, size: int) -> Path:
     return out / "report.md"
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.validate", description=__doc__,
+    parser = Parser(prog="python -m experiments.validate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--replicates", type=int, default=10)
     parser.add_argument("--size", type=int, default=20_000)
     parser.add_argument("--out", type=Path, default=Path("results/validation"))
     args = parser.parse_args(argv)
     if args.replicates < 2 or args.size < 100:
-        print("error: --replicates must be >= 2 and --size >= 100", file=sys.stderr)
-        return 2
+        raise CommandError("error: --replicates must be >= 2 and --size >= 100")
+    load_config([f"population.size={args.size}"])       # refuse a size this machine cannot hold, first
     print(report(args.out, args.replicates, args.size))
     return 0
 

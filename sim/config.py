@@ -8,8 +8,11 @@ value and what is allowed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+import fnmatch
+import math
+import re
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -324,22 +327,26 @@ def _exact_keys(key: str, mapping: Dict[str, Any], allowed: tuple) -> None:
         raise ConfigError(key, sorted(mapping), f"exactly the keys {list(allowed)}")
 
 
-def _in_period(key: str, date: str, first: int, last: int) -> int:
+def _in_period(key: str, date: str, first: Optional[int], last: int) -> int:
+    """The month of `date`, which must fall in the period (or anywhere up to its end with first=None)."""
     idx = month_index(date, key)
-    if not first <= idx <= last:
+    if first is None and idx > last:
+        raise ConfigError(key, date, f"a month up to {month_label(last)}")
+    if first is not None and not first <= idx <= last:
         raise ConfigError(key, date, f"a month between {month_label(first)} and {month_label(last)}")
     return idx
 
 
 def validate(cfg: Config) -> None:
     """Check every value the model reads; raise ConfigError on the first bad one."""
+    numbers = list(_numbers(cfg, ""))           # refuses keys the schema does not know first
+    check_name("scenario", cfg.scenario)
     first, last = month_index(cfg.start, "start"), month_index(cfg.end, "end")
     if last < first:
         raise ConfigError("end", cfg.end, f"a month on or after start={cfg.start}")
     if not isinstance(cfg.seed, int) or cfg.seed < 0:
         raise ConfigError("seed", cfg.seed, "an integer >= 0")
-    if not cfg.study or not all(ch.isalnum() or ch in "-_." for ch in cfg.study):
-        raise ConfigError("study", cfg.study, "a name of letters, digits, '-', '_' or '.'")
+    check_name("study", cfg.study)
     if not isinstance(cfg.replicates, int) or not 1 <= cfg.replicates <= 10_000:
         raise ConfigError("replicates", cfg.replicates, "an integer in [1, 10000]")
     if cfg.target_set not in ("seed", "cba"):
@@ -436,7 +443,7 @@ def validate(cfg: Config) -> None:
             _prob(f"{k}.strategy.{f}", getattr(st, f))
         if st.adaptive_max_multiplier < 1:
             raise ConfigError(f"{k}.strategy.adaptive_max_multiplier", st.adaptive_max_multiplier, "a number >= 1")
-        _in_period(f"{k}.strategy.closure_start", st.closure_start, first, last)
+        _in_period(f"{k}.strategy.closure_start", st.closure_start, None, last)   # earlier: from the start
         if st.partner_platform:
             if st.partner_platform not in cfg.platforms:
                 raise ConfigError(f"{k}.strategy.partner_platform", st.partner_platform,
@@ -501,6 +508,8 @@ def validate(cfg: Config) -> None:
     for i, v in enumerate(t.age_count_factor):
         _nonneg(f"transactions.age_count_factor[{i}]", v)
     _nonneg("transactions.wealth_ticket_elasticity", t.wealth_ticket_elasticity)
+    for key, value in numbers:                  # last, so the specific checks above speak first
+        _in_range(key, value)
 
 
 def _validate_policy(prefix: str, levers: Dict[str, Any]) -> None:
@@ -516,3 +525,76 @@ def _validate_policy(prefix: str, levers: Dict[str, Any]) -> None:
             raise ConfigError(key, value, "true or false")
         if lever == "ukey_friction":
             _nonneg(key, value)
+
+
+# ----------------------------------------------------------------------------- every key at once
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+KNOWN_KEY = "a known key (see them all with --cfg job)"
+
+# Physical range of every numeric key, first matching pattern wins; no key documents infinity,
+# so every number must also be finite. Patterns follow the naming conventions (*_bn, *_rmb, ...)
+# so that keys added later are covered; utils, rates and counts get room far beyond any
+# plausible scenario but stop absurd values (1e308 RMB, 1e9 utils) before they reach the model.
+RANGES: Tuple[Tuple[str, float, float, str], ...] = (
+    ("seed", 0, 2 ** 63 - 1, "an integer seed in [0, 2**63)"),
+    ("population.size", 100, 2_000_000_000, "an integer in [100, 2e9] customers"),
+    ("population.represents_adults", 1, 1e10, "a number of adults in [1, 1e10]"),
+    ("population.wealth_median_*", 1, 1e9, "RMB in [1, 1e9]"),
+    ("population.wealth_sigma", 0, 10, "a log-normal spread in [0, 10]"),
+    ("*ticket_rmb*", 1, 1e8, "RMB per transaction in [1, 1e8]"),
+    ("transactions.monthly_count.*", 0, 1e4, "transactions a month in [0, 10000]"),
+    ("customers.mobile_tech_mid_year", 1900, 2200, "a year in [1900, 2200]"),
+    ("customers.mobile_tech_width_years", 0, 100, "years in (0, 100]"),
+    ("customers.marketing_reference_rmb", 0, 1e6, "RMB per adult in (0, 1e6]"),
+    ("*_rmb", 0, 1e9, "RMB in [0, 1e9]"),
+    ("*_bn", 0, 1e5, "RMB bn a year in [0, 1e5]"),
+    ("*.branches", 0, 10_000_000, "branches in [0, 1e7]"),
+    ("*.branch_cost_m", 0, 1e4, "RMB m per branch in [0, 1e4]"),
+    ("*mmf_purchase_limit", 0, 1e12, "RMB in [0, 1e12]"),
+    ("*marketing_budget*", 0, 1e5, "RMB bn a year in [0, 1e5]"),
+    ("*", -1e6, 1e6, "a number in [-1e6, 1e6]"),
+)
+
+
+def check_name(key: str, value: Any) -> str:
+    """A name used to build a folder or file name: letters, digits, '-', '_', '.', never a path."""
+    if not isinstance(value, str) or not NAME.match(value) or ".." in value:
+        raise ConfigError(key, value, "a name of letters, digits, '-', '_' or '.' (not a path)")
+    return value
+
+
+def _numbers(node: Any, key: str) -> Iterator[Tuple[str, float]]:
+    """Every number in a config as (dotted key, value); refuses attributes the schema does not have.
+
+    OmegaConf turns a `+key=value` addition into an attribute on the dataclass, so this is
+    where a misspelt addition is caught.
+    """
+    join = (lambda k: f"{key}.{k}") if key else (lambda k: str(k))
+    if is_dataclass(node):
+        names = [f.name for f in fields(node)]
+        for extra in vars(node):
+            if extra not in names:
+                stray, value = join(extra), getattr(node, extra)
+                while isinstance(value, dict) and len(value) == 1:   # name the whole +a.b.c=value
+                    (k, value), = value.items()
+                    stray += f".{k}"
+                raise ConfigError(stray, value, KNOWN_KEY)
+        for name in names:
+            yield from _numbers(getattr(node, name), join(name))
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            yield from _numbers(v, join(k))
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from _numbers(v, f"{key}[{i}]")
+    elif isinstance(node, (int, float)) and not isinstance(node, bool):
+        yield key, node
+
+
+def _in_range(key: str, value: float) -> None:
+    for pattern, low, high, allowed in RANGES:
+        if fnmatch.fnmatchcase(key, pattern):
+            if not (math.isfinite(value) and low <= value <= high):
+                raise ConfigError(key, value, allowed if math.isfinite(value) else f"a finite number, {allowed}")
+            return

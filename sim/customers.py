@@ -135,7 +135,6 @@ class Customers:
         self.wealth_power0 = self.wealth0 ** cfg.transactions.wealth_ticket_elasticity
         self.wealth_power_factor = 1.0
         self.wealth_reference = float(np.mean(self.wealth_power0))
-        t = cfg.transactions
 
         aware_p = np.concatenate([bank_awareness, platform_awareness])
         # (provider, customer), padded with True to whole 8-byte words for kernels.learn_of_providers

@@ -230,16 +230,22 @@ def yearly(timeseries: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+FITTED_SERIES = ("off_counter_rate", "mobile_value_share")   # the target series the model reproduces
+FIT_COLUMNS = ["target_set", "series", "year", "target", "simulated", "residual", "unit", "source"]
+
+
 def fit_to_targets(timeseries: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
-    """Each target beside the simulated yearly value (percent), for the series the model reproduces."""
+    """Each target beside the simulated yearly value (percent), for the series the model reproduces.
+
+    A period holding no full target year gives an empty table with the same columns."""
     yr = yearly(timeseries).set_index("year")
     rows = []
     for t in targets.itertuples():
-        if t.series not in ("off_counter_rate", "mobile_value_share") or t.year not in yr.index:
+        if t.series not in FITTED_SERIES or t.year not in yr.index:
             continue
         if yr.loc[t.year, "months"] < 12:
             continue
         sim = 100 * yr.loc[t.year, t.series]
         rows.append({"target_set": t.target_set, "series": t.series, "year": t.year, "target": t.value, "simulated": sim,
                      "residual": sim - t.value, "unit": "percent", "source": t.source})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=FIT_COLUMNS)

@@ -1,8 +1,10 @@
 """Writing a finished run to its folder: tables, config, provenance and figures.
 
-Every file is written to a temporary name in the same folder and renamed into place,
-so a reader never sees a half-written table; `run.json` is written last and marks
-the folder complete.
+Every file is written to a uniquely named temporary file in the same folder and renamed
+into place, so a reader never sees a half-written table; files get the permissions the
+user's umask gives (mkstemp alone would make them private). `run.json` is written last
+and records the size and SHA-256 of every other file, so `check_run` tells a complete
+folder from one whose tables were truncated or edited afterwards.
 """
 from __future__ import annotations
 
@@ -33,15 +35,28 @@ IDENTITY = ("scenario", "overrides", "seed", "replicate", "config_hash")   # fir
 NOT_IN_TAG = ("replicates", "study", "figures")                           # overrides that change no result
 # unit and meaning of every stored column, from the one schema (sim/schema.py); plots read labels here
 UNITS = {c.name: (c.unit, c.meaning) for c in COLUMNS}
+TABLES = ("timeseries.csv", "timeseries.parquet", "institutions.csv", "institutions.parquet", "yearly.csv",
+          "yearly.parquet", "targets_fit.csv")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_umask()
 
 
 def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
-    """Call write(tmp) on a temporary file beside `path`, then rename it into place."""
+    """Call write(tmp) on a uniquely named temporary file beside `path`, then rename it into place."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -84,12 +99,6 @@ def identified(df: pd.DataFrame, identity: dict) -> pd.DataFrame:
     for i, key in enumerate(IDENTITY):
         out.insert(i, key, identity.get(key))
     return out
-
-
-def as_recorded(stored: pd.DataFrame) -> pd.DataFrame:
-    """A stored table back as the recorder makes it (for comparing a re-run with its folder)."""
-    out = stored.drop(columns=[c for c in (*IDENTITY, "customer_share", "user_share") if c in stored])
-    return out.assign(date=pd.to_datetime(out["date"]).dt.strftime("%Y-%m"))
 
 
 def write_units(folder: Path, renamed: dict[str, str] | None = None) -> None:
@@ -160,9 +169,70 @@ def write_run(model: "MarketModel", folder: Path, model_seconds: float, extra: d
         "python": platform.python_version(),
         "libraries": {lib: _lib_version(lib) for lib in ("mesa", "numpy", "pandas", "hydra-core")},
         "model_seconds": round(model_seconds, 4), "argv": sys.argv[1:], **(extra or {}),
+        "files": {p.name: fingerprint(p) for p in sorted(folder.iterdir())   # not Hydra's growing run.log
+                  if p.is_file() and not p.name.startswith(".") and p.suffix in (".csv", ".parquet", ".yaml", ".png")},
     }
     _text(folder / "run.json", json.dumps(info, indent=2, default=str))
     return folder
+
+
+def discard_unfinished(folder: Path) -> None:
+    """Remove what an interrupted or failed plain run left in its folder (no run.json): the tables
+    and figures it wrote, temporary files and Hydra's record; the folder too, once empty.
+    Files the run did not write are left alone."""
+    import shutil
+    folder = Path(folder)
+    if not folder.is_dir() or (folder / "run.json").exists():
+        return
+    for p in folder.iterdir():
+        if p.is_file() and (p.suffix in (".csv", ".parquet", ".yaml", ".png", ".log") or p.name.endswith(".tmp")):
+            p.unlink(missing_ok=True)
+    shutil.rmtree(folder / ".hydra", ignore_errors=True)
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def fingerprint(path: Path) -> dict:
+    """Size and SHA-256 of a file, as run.json records them."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def read_run_info(folder: Path) -> dict:
+    """A run folder's run.json; ValueError saying what is wrong when it is missing or damaged."""
+    try:
+        info = json.loads((Path(folder) / "run.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError("run.json is missing (the run never finished)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ValueError(f"run.json is damaged ({type(e).__name__})") from None
+    if not isinstance(info, dict) or not isinstance(info.get("files"), dict):
+        raise ValueError("run.json is damaged or from an older version (no file checksums)")
+    return info
+
+
+def check_run(folder: Path) -> str | None:
+    """None when every file run.json lists is there, unchanged; otherwise what is wrong, in a few words."""
+    folder = Path(folder)
+    try:
+        info = read_run_info(folder)
+    except ValueError as e:
+        return str(e)
+    for name in TABLES:
+        if name not in info["files"]:
+            return f"run.json does not list {name}"
+    for name, recorded in info["files"].items():
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if path.stat().st_size != recorded.get("bytes") or fingerprint(path) != recorded:
+            return f"{name} has changed since the run (size or checksum differs from run.json)"
+    return None
 
 
 @functools.lru_cache(maxsize=4)

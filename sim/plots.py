@@ -22,7 +22,7 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from .config import AGE_BANDS, CHANNELS  # noqa: E402
 from .metrics import yearly  # noqa: E402
-from .outputs import UNITS  # noqa: E402
+from .outputs import UNITS, atomic_write  # noqa: E402
 
 plt.rcParams.update({"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
                      "xtick.labelsize": 9, "ytick.labelsize": 9})
@@ -138,9 +138,7 @@ def save(fig, path: Path, note: str = "") -> Path:
         if lines:
             fig.text(0.01, 0.005, "\n".join(lines), fontsize=8, color="0.35", ha="left", va="bottom")
         fig.tight_layout(rect=(0, (0.01 + 0.14 * len(lines)) / height, 1, 1))
-        tmp = path.with_name(f".{path.name}.tmp.png")
-        fig.savefig(tmp, dpi=130, bbox_inches="tight")
-        tmp.replace(path)
+        atomic_write(path, lambda p: fig.savefig(p, dpi=130, bbox_inches="tight", format="png"))  # a unique temporary name
     finally:
         plt.close(fig)
     return path

@@ -140,7 +140,6 @@ def portfolio_month(rng, state, terms, tables, available, utility, literacy_weig
     secondary_at = np.zeros(n_banks, dtype=np.int64)
     deposits, funds_by_platform = np.zeros(n_banks), np.zeros(n_platforms)
     tie_share = np.zeros(n_categories)
-    k_ties = state.ties.shape[1]
     in_cell = np.zeros((8, 4, n_banks, n_segments), dtype=np.int64)    # (holdings key, preferred, bank, segment)
     power_in_cell = np.zeros((8, 4, n_banks, n_segments))
     main_channel = np.zeros((4, n_banks, n_segments), dtype=np.int64)

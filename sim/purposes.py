@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from .config import AGE_BANDS, CHANNELS, TransactionConfig
+from .config import CHANNELS, TransactionConfig
 
 N_HOLDINGS = 8          # bit 0 PC banking, bit 1 the bank's app, bit 2 any wallet
 BRANCH, PC, MOBILE, WALLET = range(4)

@@ -188,7 +188,7 @@ class CustomerAgent(mesa.Agent):
         return m.cfg.customers.tie_weight * sum(m.category_now[t] == category for t in self.ties) / max(len(self.ties), 1)
 
     def branch_utility(self, literacy: float) -> float:
-        m, c, menu = self.model, self.model.cfg.customers, self.model.menu_now
+        c, menu = self.model.cfg.customers, self.model.menu_now
         branch = 3 * self.bank
         if not menu["available"][branch]:
             return -math.inf

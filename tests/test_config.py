@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
     ("banks.joint_stock.strategy.partner_platform=taobao", "banks.joint_stock.strategy.partner_platform",
      "taobao", "alipay"),
     ("banks.joint_stock.strategy.closure_start=2030-01", "banks.joint_stock.strategy.closure_start", "2030-01",
-     "between"),
+     "up to 2020-12"),
     ("regulation.client_fund_reserve_ratio=2", "regulation.client_fund_reserve_ratio", "2", "[0, 1]"),
     ("transactions.purposes.cash_service.fit.branch=null", "transactions.purposes.cash_service.fit", "None",
      "at least one channel"),

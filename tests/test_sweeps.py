@@ -86,24 +86,33 @@ def test_resume_skips_finished_runs_and_failed_runs_are_recorded(tmp_path):
     assert first.returncode == 0, first.stderr[-3000:]
     done = sorted((tmp_path / "resume").rglob("run.json"))
     stamps = {p: p.stat().st_mtime_ns for p in done}
-    victim = done[0]
+    victim, broken = done[0], done[1]
     victim.unlink()                                  # as if killed before this replicate finished
-    # a second pass adds one job whose config is invalid: it fails, the others are skipped
-    again = subprocess.run([sys.executable, "-m", "experiments.run", "-m", *SWEEP[:-2],
-                            "switching_cost.scale=0.5,2,-1", "experiment=baseline,no_ukey", "study=resume",
-                            f"hydra.sweep.dir={tmp_path}/resume"], cwd=ROOT, capture_output=True, text=True,
-                           timeout=600)
-    assert again.returncode == 0, again.stderr[-3000:]
+    broken.unlink()                                  # and this one cannot be written when re-run:
+    (broken.parent / "timeseries.csv").unlink()      # a folder stands where a table goes
+    (broken.parent / "timeseries.csv").mkdir()
+    # a bad swept value is refused before anything runs or changes
+    bad = subprocess.run([sys.executable, "-m", "experiments.run", "-m", *SWEEP[:-2],
+                          "switching_cost.scale=0.5,2,-1", "experiment=baseline,no_ukey", "study=resume",
+                          f"hydra.sweep.dir={tmp_path}/resume"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=600)
+    assert bad.returncode == 2 and bad.stderr.strip() == (
+        "config error: switching_cost.scale=-1.0 is not allowed; expected a number >= 0")
+    assert not victim.exists()
+    # resuming re-runs the missing replicate, skips the others, records the failure and exits 1
+    again = sweep(tmp_path, "resume")
+    assert again.returncode == 1, again.stderr[-3000:]
+    assert again.stderr.strip().splitlines()[-1].startswith("sweep: 1 failed and 0 damaged of 12 runs")
     for p in done:
-        if p != victim:
+        if p not in (victim, broken):
             assert p.stat().st_mtime_ns == stamps[p]  # untouched: skipped
     assert victim.exists()                           # re-run
     table = pd.read_csv(tmp_path / "resume" / "collected" / "runs.csv")
-    assert (table["status"] == "complete").sum() == 12
+    assert (table["status"] == "complete").sum() == 11
     failed = table[table["status"] == "failed"]
-    assert len(failed) == 2 and failed["error"].str.contains("switching_cost.scale").all()
+    assert len(failed) == 1 and failed["error"].str.contains("IsADirectoryError").all()
     errors = list((tmp_path / "resume").rglob("error.json"))
-    assert len(errors) == 2 and "traceback" in json.loads(errors[0].read_text())
+    assert len(errors) == 1 and "traceback" in json.loads(errors[0].read_text())
 
 
 def test_collect_ignores_half_written_runs(joblib_sweep, tmp_path):
