@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +25,16 @@ GROUPS = [g for g in BANK_GROUPS if g != "direct"]
 
 
 def presets() -> list[str]:
-    """Scenario presets a user can start from (sweep studies excluded)."""
+    """Scenario presets a user can start from (sweep studies excluded). A file that is not UTF-8
+    text is left out with one warning line, so one bad file cannot keep the dashboard from starting."""
     names = []
     for path in sorted((CONFIG_DIR / "experiment").glob("*.yaml")):
-        text = path.read_text()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError) as e:
+            logging.getLogger("experiments.whatif").warning("preset %s left out: not readable UTF-8 text (%s)",
+                                                            path, type(e).__name__)
+            continue
         if "hydra:" not in text:
             names.append(path.stem)
     return names

@@ -26,6 +26,16 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "results" / "test-artifacts"
 
 
+def test_a_preset_that_is_not_utf8_is_left_out_instead_of_stopping_the_dashboard(tmp_path, monkeypatch, caplog):
+    import experiments.whatif as whatif
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "good.yaml").write_text("scenario: good\n")
+    (tmp_path / "experiment" / "bad.yaml").write_bytes(b"scenario: \xff\xfe bad\n")
+    monkeypatch.setattr(whatif, "CONFIG_DIR", tmp_path)
+    assert whatif.presets() == ["good"]
+    assert "bad.yaml" in caplog.text
+
+
 def test_levers_become_the_config():
     cfg = build_config(Levers(preset="no_ukey", population=2000, functional_from="2017-01", partnership=True,
                               ukey_friction=0.3, marketing_bn={"joint_stock": 25.0}, switching_cost_scale=2.0))
