@@ -3,29 +3,30 @@
 Real customers multi-home (domain.md, "How customers really behave"): they keep a
 primary bank, may use its PC banking *and* its app, hold several platform wallets, open a
 secondary (Class II) account at another bank, and keep money-fund balances at the
-platforms whose wallets they hold. The main channel (`kernels.choose`) is one choice;
-this module is everything else a customer does in a month, customer by customer:
+platforms whose wallets they hold. The preferred channel and primary bank
+(`kernels.choose`) are one choice; this module is everything else a customer does in a
+month, customer by customer, in this order:
 
 1. **Adoption.** Each channel or wallet not held (PC banking and the app of the primary
    bank, each platform's wallet) is adopted with a monthly hazard
    `customers.adoption_rate[kind]` times the chance that it beats the counter in a binary
-   logit: the same utility terms as the main-channel choice (`kernels.menu_terms`:
+   logit: the same utility terms as the preferred-channel choice (`kernels.menu_terms`:
    constant, literacy, smartphone maturity, app quality, U-key friction, marketing,
    subsidies, yield, ties) against the customer's branch utility (branch presence, age's
    branch preference) plus `customers.adoption_threshold`. A wallet also costs its
    onboarding (`switching_cost.platform`, plus KYC friction under compliance). Only open
    providers the customer knows of can be adopted. What is adopted stays held
    (registered users); it may lie dormant.
-2. **Use.** The customer's month of transactions by purpose is split over what it holds
-   (`sim/purposes.py`); a held channel is used if it gets at least one of them (Poisson
-   counts), a wallet user has paid by phone, and so has an app user with a payment among
-   its app transactions. The channel with the most transactions is the main channel of
-   the month.
-3. **Secondary account.** A customer with a digital channel and no secondary account
+2. **Secondary account.** A customer with a digital channel and no secondary account
    opens one with hazard `customers.secondary_account_rate` times the logit chance that
    another bank's app beats its own less the opening cost (`switching_cost.secondary_account`,
    plus `branch_visit_to_open` while remote opening is not allowed); inside a partner
    platform's wallet the cost is cut by `switching_cost.partnership_discount`.
+3. **Use.** The customer's month of transactions by purpose is split over what it holds
+   (`sim/purposes.py`); a held channel is used if it gets at least one of them (Poisson
+   counts), a wallet user has paid by phone, and so has an app user with a payment among
+   its app transactions. The channel with the most transactions is the main channel of
+   the month.
 4. **Savings.** A wallet holder's money-fund target is a share of its wealth that rises
    with the best fund spread over its deposit rate (`market.mmf_*`), split over the
    wallets it holds by each fund's `fund_weight`, cut by `mmf_dormant_factor` for a wallet
@@ -33,8 +34,10 @@ this module is everything else a customer does in a month, customer by customer:
    gap each month. The rest is deposits: `market.secondary_deposit_share` of them at the
    secondary bank, the remainder at the primary bank. Changing platform moves no balance.
 
-Every draw comes from the model's generator, one uniform per customer and item, so the
-pass is exact in distribution and reproducible from the seed.
+Every draw comes from the model's generator. Those who consider adopting an item or
+opening an account are found by geometric skips and thinned by their odds, and each
+held item's use is one uniform, so the pass is exact in distribution and reproducible
+from the seed.
 """
 from __future__ import annotations
 
@@ -57,7 +60,7 @@ class PortfolioState(NamedTuple):
     secondary: np.ndarray          # int8 (customer,): bank of the secondary account, -1 for none
     funds: np.ndarray              # float64 (customer, platform): money-fund balance, RMB
     bank: np.ndarray               # int8: primary bank
-    channel: np.ndarray            # int8: main channel (BRANCH, PC, MOBILE, PLATFORM)
+    channel: np.ndarray            # int8: preferred channel (BRANCH, PC, MOBILE, PLATFORM), the logit choice
     platform: np.ndarray           # int8: the platform of the main channel's choice, -1 for none
     age: np.ndarray
     urban: np.ndarray
