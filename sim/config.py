@@ -190,7 +190,7 @@ class MarketConfig:
     mmf_yield_by_year: Dict[str, float] = field(default_factory=lambda: {
         "2013": 4.5, "2014": 5.0, "2015": 3.7, "2016": 2.5, "2017": 3.9,
         "2018": 3.2, "2019": 2.4, "2020": 1.8})
-    mmf_base_share: float = 0.033        # share of wealth a platform user keeps in its fund at zero spread
+    mmf_base_share: float = 0.03         # share of wealth a platform user keeps in its fund at zero spread
                                          # (fitted by hand to Yu'ebao's assets 2013-2017)
     mmf_share_per_point: float = 0.03    # extra share per percentage point of spread, times sensitivity
     mmf_max_share: float = 0.4
