@@ -2,13 +2,14 @@
 
 Every customer has an age band, an area (urban or rural), digital literacy that grows
 over time, wealth, a sensitivity to yield, ties to other customers, a primary bank, a
-main channel (branch counter, PC banking, the bank's mobile app, or a platform's app)
-and the platform of that choice, and awareness of each provider. Each month a customer
-reconsiders with some probability and picks its main channel and primary bank from the
-menu (each bank's branch, PC and mobile channels, and each platform's app) by a
-multinomial logit rule (`kernels.choose`).
+preferred channel (branch counter, PC banking, the bank's mobile app, or a platform's
+app) and the platform of that choice, and awareness of each provider. Each month a
+customer reconsiders with some probability and picks its preferred channel and primary
+bank from the menu (each bank's branch, PC and mobile channels, and each platform's app)
+by a multinomial logit rule (`kernels.choose`). Its main channel of the month is the one
+with most transactions (`sim/purposes.py`).
 
-Besides the main channel each customer holds a portfolio (`sim/portfolio.py`): the PC
+Besides the preferred channel each customer holds a portfolio (`sim/portfolio.py`): the PC
 banking and app of its bank, any platform wallets, a secondary bank account, and a
 money-fund balance at each wallet's platform; which of them it used this month is kept
 too. All of it is decided customer by customer in compiled loops.

@@ -97,26 +97,28 @@ class MarketModel(mesa.Model):
         Returns (ChoiceOutcome, inflow, (transaction counts, values), Tally after the month), per
         simulated customer scale.
         """
-        return self.customers.decide_month(self._institution_terms(), self._layout_args, self._switch_costs(),
-                                           self._awareness_constants, self.years_elapsed, self._portfolio_terms(),
+        institutions, switch_costs = self._institution_terms(), self._switch_costs()
+        return self.customers.decide_month(institutions, self._layout_args, switch_costs,
+                                           self._awareness_constants, self.years_elapsed,
+                                           self._portfolio_terms(institutions, switch_costs),
                                            self_service, maturity, self.rng)
 
-    def _portfolio_terms(self):
+    def _portfolio_terms(self, institutions: tuple | None = None, switch_costs: tuple | None = None):
         """This month's terms of the customers' portfolios (`sim/portfolio.py`): fund yields and deposit
         rates, the purchase limit, the cost of a secondary account (a branch visit while accounts cannot
-        be opened remotely), wallet onboarding, and each bank's partner platform."""
+        be opened remotely), wallet onboarding, and each bank's partner platform. `institutions` and
+        `switch_costs` are the month's `_institution_terms()` and `_switch_costs()`, if already built."""
         sc, pol = self.cfg.switching_cost, self.policy
+        institutions = self._institution_terms() if institutions is None else institutions
+        switch_costs = self._switch_costs() if switch_costs is None else switch_costs
         visit = 0.0 if pol.remote_account_opening else sc.branch_visit_to_open
         partner = [self.platform_index[b.partner] if b.partner is not None else -1 for b in self.banks]
-        return self.customers.portfolio_terms(self.years_elapsed, *self._savings_terms(),
+        month, _, _, platforms, bank_fixed, platform_fixed, *_ = institutions
+        return self.customers.portfolio_terms(self.years_elapsed,
+                                              *kernels.savings_rates(month, platforms, bank_fixed, platform_fixed),
+                                              pol.mmf_purchase_limit,
                                               secondary_cost=sc.scale * (sc.secondary_account + visit),
-                                              wallet_onboarding=self._switch_costs()[1], bank_partner=np.array(partner))
-
-    def _savings_terms(self):
-        """Each open platform's fund yield, each bank's deposit rate (%), the purchase limit (RMB or None);
-        the engine reads the same inside its monthly kernel call."""
-        month, _, _, platforms, bank_fixed, platform_fixed, *_ = self._institution_terms()
-        return (*kernels.savings_rates(month, platforms, bank_fixed, platform_fixed), self.policy.mmf_purchase_limit)
+                                              wallet_onboarding=switch_costs[1], bank_partner=np.array(partner))
 
     def run(self, progress=None) -> "MarketModel":
         """Run to the end month; `progress(model)` is called after each month if given."""
