@@ -85,14 +85,26 @@ class MetricsRecorder:
         """The market table as one dict per month."""
         return self._table("rows", lambda: self._table("timeseries", self._timeseries).to_dict("records"))
 
+    def columns(self, table: str) -> dict[str, object]:
+        """The months so far as {column: values} for `table` ("timeseries" or "institutions"), without a
+        DataFrame: a study turns them straight into Arrow tables (experiments/study.py)."""
+        build = {"timeseries": self._timeseries_columns, "institutions": self._institutions_columns}[table]
+        return self._table(f"{table}_columns", build)
+
     def _stack(self, field: int) -> np.ndarray:
         return np.array([month[field] for month in self._months])
 
     def _timeseries(self) -> pd.DataFrame:
+        return pd.DataFrame(self.columns("timeseries")) if self._months else pd.DataFrame()
+
+    def _institutions(self) -> pd.DataFrame:
+        return pd.DataFrame(self.columns("institutions")) if self._months else pd.DataFrame()
+
+    def _timeseries_columns(self) -> dict[str, object]:
         m, size, n = self.model, self.model.customers.size, len(self._months)
         millions = m.scale / 1e6
         if n == 0:
-            return pd.DataFrame()
+            return {}
         outcomes = [month[1] for month in self._months]
         tallies = [month[5] for month in self._months]
         counts = np.stack([t.counts for t in tallies])                  # (month, channel, platform + 1, bank, segment)
@@ -157,12 +169,12 @@ class MetricsRecorder:
         col["policy_client_fund_reserve_ratio"] = np.array([p.client_fund_reserve_ratio for p in policies], dtype=float)
         col["policy_remote_account_opening"] = np.array([p.remote_account_opening for p in policies], dtype=bool)
         col["policy_ukey_friction"] = np.array([p.ukey_friction for p in policies], dtype=float)
-        return pd.DataFrame(col)
+        return col
 
-    def _institutions(self) -> pd.DataFrame:
+    def _institutions_columns(self) -> dict[str, object]:
         m, size, n = self.model, self.model.customers.size, len(self._months)
         if n == 0:
-            return pd.DataFrame()
+            return {}
         millions = m.scale / 1e6
         dates = [month_label(month[0]) for month in self._months]
         steps = np.arange(1, n + 1)
@@ -188,7 +200,7 @@ class MetricsRecorder:
         banks_only = lambda a: both(a, nan_platforms)  # noqa: E731
         platforms_only = lambda a: both(nan_banks, a)  # noqa: E731
         each = lambda values: np.tile(np.array(values, dtype=object), n)  # noqa: E731
-        return pd.DataFrame({
+        return {
             "date": np.repeat(dates, nb + npl), "step": np.repeat(steps, nb + npl),
             "institution": each([i.name for i in [*m.banks, *m.platforms]]),
             "label": each([i.cfg.label or i.name for i in [*m.banks, *m.platforms]]),
@@ -215,7 +227,7 @@ class MetricsRecorder:
             "pc_holders": banks_only(held[:, 0]), "pc_active_users": banks_only(used[:, 0]),
             "secondary_accounts": banks_only(secondary),
             "subsidy_per_year": platforms_only(books[:, :, 4]),
-        })
+        }
 
 def yearly(timeseries: pd.DataFrame) -> pd.DataFrame:
     """Yearly off-counter rate and mobile value share, as ratios of yearly sums."""

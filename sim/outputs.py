@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
@@ -98,6 +99,29 @@ def identified(df: pd.DataFrame, identity: dict) -> pd.DataFrame:
     out = df.assign(date=pd.to_datetime(df["date"], format="%Y-%m")) if "date" in df else df.copy()
     for i, key in enumerate(IDENTITY):
         out.insert(i, key, identity.get(key))
+    return out
+
+
+def arrow_tables(model: "MarketModel", identity: dict, extra: dict | None = None) -> dict[str, "pa.Table"]:
+    """The run's timeseries and institutions tables as Arrow tables, with the columns and types that
+    write_run stores (identity columns first, `date` a timestamp, institutions' unambiguous shares),
+    and `extra` key columns after the identity: a study streams these without building DataFrames."""
+    import pyarrow as pa
+    out = {}
+    for name in ("timeseries", "institutions"):
+        cols = dict(model.recorder.columns(name))
+        n = len(cols["date"])
+        cols["date"] = np.asarray(cols["date"], dtype="datetime64[M]").astype("datetime64[us]")
+        if name == "institutions":
+            bank = np.asarray(cols["kind"]) == "bank"
+            share = np.asarray(cols["share"], dtype=float)
+            cols["customer_share"] = np.where(bank, share, np.nan)
+            cols["user_share"] = np.where(bank, np.nan, share)
+        keys = {**{k: identity.get(k) for k in IDENTITY}, **(extra or {})}
+        arrays = {k: pa.array([v] * n) if v is not None else pa.nulls(n) for k, v in keys.items()}
+        for k, v in cols.items():
+            arrays[k] = pa.array(v, from_pandas=True)        # from_pandas: NaN in a text column is null
+        out[name] = pa.table(arrays)
     return out
 
 

@@ -1,0 +1,374 @@
+"""One runner for everything that runs many configurations: sweeps, designs, ensembles.
+
+A study is a list of points (a validated `Config` each, with the swept values that tell
+it apart) and a number of replicates per point. The runner
+- composes nothing itself: callers compose each distinct configuration once and make the
+  points from it with `with_changes`, which applies typed changes to the dataclasses
+  (no Hydra composition per point);
+- skips every run whose config hash and replicate the study's dataset already holds
+  complete (`experiments.dataset`), and retries failed ones;
+- runs chunks of runs per task, serially in this process, in local worker processes
+  (`concurrent.futures`, forked after the compiled kernels are loaded, so a worker starts
+  at once), or as Ray tasks (a local Ray or a cluster by address);
+- streams each run's tables as Arrow into the study's Parquet dataset: a writer commits a
+  part at least every `FLUSH_S` seconds and when its chunk ends, so a killed study loses at
+  most the last second of a worker's runs and never leaves a part a reader would take;
+- records a failed run as a row of the runs table with its error and goes on;
+- shows runs done, failures and time left, updated as runs (serial) or chunks finish,
+  at a cost that does not grow with the number of runs.
+Per-run folders with CSV and figures (as a single run writes) are written only on request.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import math
+import os
+import socket
+import sys
+import time
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import pyarrow as pa
+
+from experiments import dataset, progress
+from sim.config import KNOWN_KEY, Config, ConfigError, month_index, replicate_seed, validate
+from sim.market import MarketModel
+from sim.outputs import arrow_tables, override_tag, write_run, write_units
+
+NOT_HASHED = ("replicates", "study", "figures", "question")   # none changes what one replicate computes
+FLUSH_S = 1.0                   # a writer commits its finished runs at least this often
+CHUNK_S = 8.0                   # a task holds about this much work (at RATE), so progress stays fresh
+RATE = 4e6                      # customer-months per second assumed when sizing chunks (bench_engine: 4-16 M)
+BACKENDS = ("serial", "local", "ray")
+
+
+# ----------------------------------------------------------------------------- points
+
+def config_hash(config: Config) -> str:
+    """Short hash of everything that determines a replicate's results (the same for a single run)."""
+    values = dataclasses.asdict(config)
+    for key in NOT_HASHED:
+        values.pop(key, None)
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class NotTyped(Exception):
+    """A change `with_changes` cannot apply to the dataclasses (a list, a mapping, a new key):
+    the caller composes it instead."""
+
+
+@functools.lru_cache(maxsize=None)
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _coerce(key: str, value: Any, hint: Any, current: Any) -> Any:
+    """`value` as the type the schema declares for `key`, as Hydra would accept it; ConfigError if not."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is typing.Union and type(None) in args:
+        if value is None:
+            return None
+        hint = next(a for a in args if a is not type(None))
+    if hint is Any:
+        hint = type(current) if current is not None else Any
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if hint is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if hint is bool and isinstance(value, bool):
+        return value
+    if hint is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    if hint in (float, int, bool, str):
+        kind = {float: "a number", int: "an integer", bool: "true or false", str: "text"}[hint]
+        raise ConfigError(key, value, kind)
+    raise NotTyped(key)
+
+
+def _changed(obj: Any, path: list[str], value: Any, key: str) -> Any:
+    name, rest = path[0], path[1:]
+    if is_dataclass(obj):
+        if name not in {f.name for f in fields(obj)}:
+            raise ConfigError(key, value, KNOWN_KEY)
+        current = getattr(obj, name)
+        new = _changed(current, rest, value, key) if rest else _coerce(key, value, _hints(type(obj))[name], current)
+        return dataclasses.replace(obj, **{name: new})
+    if isinstance(obj, dict) and name in obj:
+        current = obj[name]
+        if rest:
+            new = _changed(current, rest, value, key)
+        elif isinstance(current, (int, float, str, bool)) and not isinstance(current, (list, dict)):
+            new = _coerce(key, value, type(current), current)
+        else:
+            raise NotTyped(key)
+        return {**obj, name: new}
+    raise NotTyped(key)
+
+
+def with_changes(config: Config, changes: dict[str, Any]) -> Config:
+    """`config` with each dotted key set to its value, typed as the schema says, then validated.
+
+    Raises ConfigError naming a bad key or value, or NotTyped for a change that only composing
+    the config can make (lists, mappings, keys not in the config, config groups)."""
+    from experiments.config import check_memory
+    for key, value in changes.items():
+        config = _changed(config, key.split("."), value, key)
+    validate(config)
+    check_memory(config.population.size)
+    return config
+
+
+@dataclass(frozen=True)
+class Point:
+    """One configuration of a study: its config, what sets it apart, and its hash."""
+    index: int
+    config: Config
+    overrides: tuple[str, ...] = ()                 # as typed, e.g. ("switching_cost.scale=0.5",)
+    values: dict[str, Any] = field(default_factory=dict)   # swept values under their column names
+    config_hash: str = ""
+
+    @staticmethod
+    def make(index: int, config: Config, overrides: Iterable[str] = (), values: dict | None = None) -> "Point":
+        return Point(index, config, tuple(overrides), dict(values or {}), config_hash(config))
+
+
+@dataclass
+class Study:
+    """What to run and where to store it."""
+    name: str
+    root: Path
+    points: list[Point]
+    config_keys: dict[str, str] = field(default_factory=dict)   # swept column -> config key
+    folders: bool = False            # also write each run's folder (CSV, figures) under <root>/folders/
+    command: list[str] = field(default_factory=list)
+
+    def runs(self) -> list[tuple[int, int]]:
+        return [(p.index, r) for p in self.points for r in range(p.config.replicates)]
+
+
+def uniform_values(points: list[Point]) -> list[Point]:
+    """Points whose swept values have one type per column (0, 0.5, 1 -> 0.0, 0.5, 1.0), so every part
+    of the dataset has the same schema."""
+    columns = {k for p in points for k in p.values}
+    floats = {k for k in columns
+              if any(isinstance(p.values.get(k), float) for p in points)
+              and all(isinstance(p.values.get(k), (int, float)) and not isinstance(p.values.get(k), bool)
+                      for p in points if p.values.get(k) is not None)}
+    texts = {k for k in columns - floats
+             if len({type(p.values.get(k)) for p in points if p.values.get(k) is not None}) > 1}
+    return [dataclasses.replace(p, values={k: float(v) if k in floats and v is not None else
+                                           str(v) if k in texts and v is not None else v
+                                           for k, v in p.values.items()}) for p in points]
+
+
+# ----------------------------------------------------------------------------- running
+
+def _keys(study: str, p: Point, r: int) -> dict:
+    stream = int(replicate_seed(p.config.seed, r).generate_state(1)[0])
+    return {"study": study, "point": p.index, "config_hash": p.config_hash, "replicate": r,
+            "seed": p.config.seed, "replicate_seed": stream, "scenario": p.config.scenario,
+            "overrides": override_tag(list(p.overrides))}
+
+
+class _Writer:
+    """Finished runs of one task, committed as a part every FLUSH_S seconds and at the end."""
+
+    def __init__(self, root: Path, flush_s: float):
+        self.root, self.flush_s = Path(root), flush_s
+        self.tables: dict[str, list[pa.Table]] = {name: [] for name in dataset.TABLES}
+        self.rows: list[dict] = []
+        self.last = time.monotonic()
+
+    def add(self, row: dict, tables: dict[str, pa.Table] | None) -> None:
+        self.rows.append(row)
+        for name, table in (tables or {}).items():
+            self.tables[name].append(table)
+        if time.monotonic() - self.last >= self.flush_s:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            data = {name: pa.concat_tables(ts, promote_options="permissive") for name, ts in self.tables.items() if ts}
+            dataset.commit(self.root, data, _runs_table(self.rows))
+        self.tables = {name: [] for name in dataset.TABLES}
+        self.rows = []
+        self.last = time.monotonic()
+
+
+def _runs_table(rows: list[dict]) -> pa.Table:
+    table = pa.Table.from_pylist(rows)
+    fixed = {"model_seconds": pa.float64(), "error": pa.string(), "status": pa.string()}
+    return table.cast(pa.schema([pa.field(f.name, fixed.get(f.name, f.type)) for f in table.schema]))
+
+
+def run_chunk(root: str, study: str, points: dict[int, Point], items: list[tuple[int, int]],
+              folders: bool = False, flush_s: float = FLUSH_S,
+              on_run: Callable[[dict], None] | None = None) -> list[dict]:
+    """Run `items` ((point, replicate) pairs) and commit their tables; returns their runs rows.
+
+    A failing run becomes a row with its error. On Ctrl-C the runs already finished are
+    committed before the interrupt goes on."""
+    import logging
+    logging.getLogger("MESA").setLevel(logging.WARNING)
+    from experiments.config import explain
+    writer = _Writer(Path(root), flush_s)
+    done: list[dict] = []
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    try:
+        for index, r in items:
+            p = points[index]
+            keys = _keys(study, p, r)
+            tables = None
+            try:
+                started = time.perf_counter()
+                model = MarketModel(p.config, replicate=r).run()
+                seconds = time.perf_counter() - started
+                identity = {k: keys[k] for k in ("scenario", "overrides", "seed", "replicate", "config_hash")}
+                extra = {"study": study, "point": p.index, "replicate_seed": keys["replicate_seed"], **p.values}
+                tables = arrow_tables(model, identity, extra)
+                if folders:
+                    folder = Path(root) / "folders" / (override_tag(list(p.overrides)) or "base") / f"rep_{r:03d}"
+                    write_run(model, folder, seconds, extra={**keys, "overrides": list(p.overrides)},
+                              figures=p.config.figures)
+                row = {**keys, **p.values, "status": "complete", "error": "", "model_seconds": seconds}
+            except KeyboardInterrupt:
+                raise
+            except Exception as e:  # noqa: BLE001 - a failed run is a row; the study goes on
+                text = explain(e) if isinstance(e, ConfigError) else f"{type(e).__name__}: {e}"
+                row = {**keys, **p.values, "status": "failed", "error": text.splitlines()[0] if text else "",
+                       "model_seconds": None}
+                tables = None
+            row.update(finished=time.time(), worker=worker)
+            writer.add(row, tables)
+            done.append(row)
+            if on_run is not None:
+                on_run(row)
+    finally:
+        writer.flush()
+    return done
+
+
+def _chunks(items: list[tuple[int, int]], points: dict[int, Point], workers: int) -> list[list[tuple[int, int]]]:
+    """Items in order, cut into chunks: at least 4 per worker, each about CHUNK_S seconds of work."""
+    if not items:
+        return []
+    cfg = points[items[0][0]].config
+    per_run = cfg.population.size * (month_index(cfg.end) - month_index(cfg.start) + 1)
+    size = max(1, min(math.ceil(len(items) / (4 * workers)), math.ceil(CHUNK_S * RATE / per_run)))
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def warm_up() -> None:
+    """Load the compiled kernels in this process (a run of 100 customers for one month), so that
+    forked workers start with them and runs are timed without kernel load."""
+    from experiments.config import load_config
+    MarketModel(dataclasses.replace(load_config(["population.size=100", "end=2013-01"]), figures=False)).run()
+
+
+def run_study(study: Study, backend: str = "serial", workers: int | None = None, address: str | None = None,
+              show_progress: bool = True, flush_s: float = FLUSH_S) -> dict:
+    """Run every run of the study not yet complete in its dataset; returns counts and the root.
+
+    backend: serial (this process), local (`workers` processes, default every core), or ray
+    (a Ray cluster at `address`, or a local one with `workers` CPUs)."""
+    if backend not in BACKENDS:
+        raise ConfigError("backend", backend, f"one of {list(BACKENDS)}")
+    root = Path(study.root)
+    root.mkdir(parents=True, exist_ok=True)
+    dataset.clean(root)
+    done = dataset.complete_runs(root)
+    points = {p.index: p for p in study.points}
+    todo = [(i, r) for i, r in study.runs() if (points[i].config_hash, r) not in done]
+    skipped = len(study.runs()) - len(todo)
+    _write_meta(study, root, skipped)
+    workers = max(1, workers or os.cpu_count() or 1) if backend != "serial" else 1
+    counts = {"complete": 0, "failed": 0}
+    desc = f"study {study.name}" + (f" ({skipped} done before)" if skipped else "")
+    with progress.bar(len(todo), desc, "run") as bar:
+        def tally(rows: list[dict]) -> None:
+            for row in rows:
+                counts[row["status"]] += 1
+            bar.update(len(rows))
+            if counts["failed"]:
+                bar.set_postfix(failed=counts["failed"], refresh=False)
+        if backend == "serial" or not todo:
+            run_chunk(str(root), study.name, points, todo, study.folders, flush_s, on_run=lambda row: tally([row]))
+        elif backend == "local":
+            _run_local(study, root, points, todo, workers, flush_s, tally)
+        else:
+            _run_ray(study, root, points, todo, workers, address, flush_s, tally)
+    return _finish(study, root, skipped, counts)
+
+
+def _run_local(study, root, points, todo, workers, flush_s, tally) -> None:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    warm_up()
+    chunks = _chunks(todo, points, workers)
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending = {pool.submit(run_chunk, str(root), study.name, {i: points[i] for i in {i for i, _ in c}}, c,
+                               study.folders, flush_s) for c in chunks}
+        try:
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    tally(f.result())
+        except BaseException:
+            for f in pending:
+                f.cancel()
+            raise
+
+
+def _run_ray(study, root, points, todo, workers, address, flush_s, tally) -> None:
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    import ray
+    started_here = not ray.is_initialized()
+    if started_here:
+        kwargs = {"address": address} if address else {"num_cpus": workers, "include_dashboard": False}
+        ray.init(**kwargs, log_to_driver=False, configure_logging=False)
+    try:
+        task = ray.remote(run_chunk)
+        total_cpus = int(ray.cluster_resources().get("CPU", workers))
+        chunks = _chunks(todo, points, max(1, total_cpus))
+        pending = [task.remote(str(root), study.name, {i: points[i] for i in {i for i, _ in c}}, c,
+                               study.folders, flush_s) for c in chunks]
+        while pending:
+            finished, pending = ray.wait(pending, num_returns=1)
+            for f in finished:
+                tally(ray.get(f))
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _write_meta(study: Study, root: Path, skipped: int) -> None:
+    old = dataset.read_meta(root)
+    swept = list(dict.fromkeys([*old.get("swept", []), *study.config_keys]))
+    meta = {"study": study.name, "swept": swept, "config_keys": {**old.get("config_keys", {}), **study.config_keys},
+            "points": len(study.points), "runs": len(study.runs()), "skipped": skipped,
+            "command": study.command, "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "status": "running"}
+    dataset.write_meta(root, meta)
+
+
+def _finish(study: Study, root: Path, skipped: int, counts: dict) -> dict:
+    from sim.outputs import atomic_write
+    runs = dataset.load_runs(root)
+    atomic_write(root / "runs.csv", lambda p: runs.to_csv(p, index=False))
+    meta = dataset.read_meta(root)
+    renamed = {key: column for column, key in meta.get("config_keys", {}).items() if key != column}
+    write_units(root, renamed)
+    stored = runs["status"].value_counts().to_dict() if len(runs) else {}
+    meta.update(status="finished", finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                complete=int(stored.get("complete", 0)), failed=int(stored.get("failed", 0)))
+    dataset.write_meta(root, meta)
+    return {"root": root, "skipped": skipped, "complete": counts["complete"], "failed": counts["failed"],
+            "stored_complete": meta["complete"], "stored_failed": meta["failed"], "expected": len(study.runs())}
