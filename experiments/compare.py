@@ -27,12 +27,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-from omegaconf import OmegaConf
 from tqdm import tqdm
 
 from experiments.config import CONFIG_FAILURES, explain, load_config
 from experiments.report import write
-from experiments.run import config_hash
+from experiments.study import config_hash
 from sim.config import Config, month_index
 from sim.market import MarketModel
 from sim.outputs import atomic_write, folder_tag, identified, override_tag, unambiguous_shares
@@ -56,7 +55,7 @@ def run_all(cfgs: dict[str, Config], replicates: int, overrides: list[str],
     with tqdm(total=replicates * sum(months.values()), unit="month", file=sys.stderr,
               disable=None if progress else True) as bar:
         for name, cfg in cfgs.items():
-            chash = config_hash(OmegaConf.structured(cfg))
+            chash = config_hash(cfg)
             for r in range(replicates):
                 bar.set_description(f"{name} replicate {r + 1}/{replicates}")
                 model = MarketModel(cfg, replicate=r).run(progress=lambda m: bar.update(1))

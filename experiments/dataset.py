@@ -4,6 +4,7 @@
   <study>/institutions/part-<id>.parquet   one row per run, month and institution
   <study>/runs/part-<id>.parquet           one row per run: keys, status, error, model seconds
   <study>/study.json, columns.csv, runs.csv   what was swept, units and meanings, the runs table as CSV
+  <study>/damaged/                          parts found unreadable, moved aside (their runs are re-run)
 
 Every writer (a worker process, a Ray task, or the command itself) writes whole parts
 under its own unique id, so writers never collide. A part is written in a staging folder,
@@ -35,9 +36,15 @@ from sim.outputs import atomic_write
 TABLES = ("timeseries", "institutions")
 RUNS = "runs"
 STAGING = ".staging"
+DAMAGED = "damaged"
 RUN_KEY = ["config_hash", "replicate"]
 ROW_KEYS = {"timeseries": RUN_KEY + ["date"], "institutions": RUN_KEY + ["date", "institution"]}
 ORPHAN_AGE_S = 60.0         # a data part without its runs part for this long was left by a crash
+
+
+def column_name(key: str) -> str:
+    """A config key as a column name that pandas `query` and DuckDB take unquoted: 'switching_cost_scale'."""
+    return key.replace(".", "_").replace("/", "_")
 
 
 def new_part_id() -> str:
@@ -71,14 +78,38 @@ def parts(root: Path, table: str) -> dict[str, Path]:
 
 
 def committed(root: Path) -> set[str]:
-    return set(parts(root, RUNS))
+    """Ids of the committed parts whose files are all readable Parquet (see `damaged`)."""
+    return set(parts(root, RUNS)) - set(damaged(root))
+
+
+def damaged(root: Path) -> dict[str, str]:
+    """{part id: what is wrong} for committed parts with a file that is not readable Parquet (truncated,
+    overwritten). Their runs count as not done, so a resumed study runs them again."""
+    out = {}
+    for table in (RUNS, *TABLES):
+        for part, path in parts(root, table).items():
+            if part in out:
+                continue
+            try:
+                pq.ParquetFile(path).close()
+            except Exception as e:  # noqa: BLE001 - pyarrow raises several kinds for a damaged file
+                out[part] = f"{table}/{path.name} is not readable Parquet ({type(e).__name__})"
+    return out
 
 
 def clean(root: Path, older_than_s: float = ORPHAN_AGE_S) -> int:
     """Remove data parts that were never committed (a crash between the renames) and stale staging
-    folders, once older than `older_than_s` (a writer at work is never touched); returns how many."""
+    folders, once older than `older_than_s` (a writer at work is never touched); move damaged parts
+    to <root>/damaged/ (kept, but out of the way of readers that glob the tables); returns how many."""
     root, now, removed = Path(root), time.time(), 0
-    done = committed(root)
+    for part in damaged(root):
+        for table in (RUNS, *TABLES):
+            path = parts(root, table).get(part)
+            if path is not None:
+                (root / DAMAGED / table).mkdir(parents=True, exist_ok=True)
+                os.replace(path, root / DAMAGED / table / path.name)
+                removed += 1
+    done = set(parts(root, RUNS))
     for table in TABLES:
         for part, path in parts(root, table).items():
             if part not in done and now - path.stat().st_mtime > older_than_s:
@@ -101,8 +132,9 @@ def _read(files: list[Path], columns: list[str] | None = None) -> pd.DataFrame:
 
 def load_runs(root: Path) -> pd.DataFrame:
     """The runs table, one row per config hash and replicate: its first complete attempt, or, if none
-    completed, its latest failure (a failed run is retried on resume)."""
-    runs = _read(list(parts(root, RUNS).values()))
+    completed, its latest failure (a failed run is retried on resume). Damaged parts are left out."""
+    done = committed(root)
+    runs = _read([p for part, p in parts(root, RUNS).items() if part in done])
     if runs.empty:
         return runs
     runs["_complete"] = runs["status"] == "complete"
@@ -116,7 +148,8 @@ def load_runs(root: Path) -> pd.DataFrame:
 
 def complete_runs(root: Path) -> set[tuple[str, int]]:
     """(config hash, replicate) of every committed complete run."""
-    files = list(parts(root, RUNS).values())
+    done = committed(root)
+    files = [p for part, p in parts(root, RUNS).items() if part in done]
     if not files:
         return set()
     runs = _read(files, ["config_hash", "replicate", "status"])

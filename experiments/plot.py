@@ -16,9 +16,9 @@ Swept keys may be given as config keys (switching_cost.scale) or as their column
 column schema, policy changes are dotted lines, and panels meant to be compared share
 their axes.
 
-SWEEP is a sweep folder (results/sweeps/<study>); its collected/ tables are read, and
-made from the stored runs first if missing or older than a run. Figures go to SWEEP/figures/.
-Damaged collected tables and impossible requests get one line and exit 2.
+SWEEP is a study folder (results/sweeps/<study>); its dataset is read (experiments/dataset.py:
+committed runs only, each once). Figures go to SWEEP/figures/.
+Damaged tables and impossible requests get one line and exit 2.
 """
 from __future__ import annotations
 
@@ -34,8 +34,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from experiments.collect import OUT, collect, column_name  # noqa: E402
-from experiments.errors import CommandError, Parser, command, read_json, read_table  # noqa: E402
+from experiments import dataset  # noqa: E402
+from experiments.dataset import column_name  # noqa: E402
+from experiments.errors import CommandError, Parser, command, one_line  # noqa: E402
 from sim import plots  # noqa: E402
 
 MAIN_METRICS = ("share_mobile", "share_platform", "share_branch", "off_counter_rate", "churn_rate")
@@ -49,31 +50,31 @@ class PlotError(CommandError):
         super().__init__(f"error: {message}")
 
 
-def _stale(sweep: Path, folder: Path) -> bool:
-    """Whether collected/ is missing, or older than a file of a run (finished, failed, or changed since)."""
-    marker = folder / "sweep.json"
-    if not (folder / "timeseries.parquet").exists() or not marker.exists():
-        return True
-    made = marker.stat().st_mtime_ns
-    return any(p.stat().st_mtime_ns > made for p in Path(sweep).rglob("*")
-               if p.is_file() and not {OUT, "figures"} & set(p.relative_to(sweep).parts))
-
-
 def load(sweep: Path) -> tuple[pd.DataFrame, list[str]]:
-    folder = Path(sweep) / OUT
-    if _stale(sweep, folder):
-        collect(sweep)
-    ts = read_table(folder / "timeseries.parquet", "collected table")
+    """The study's timeseries (committed runs, each once) and the swept columns that vary."""
+    if not dataset.is_study(sweep):
+        raise PlotError(f"no study at {sweep} (no runs/ or study.json; run a sweep with -m first)")
+    try:
+        ts = dataset.load(sweep, "timeseries")
+    except Exception as e:  # noqa: BLE001 - pyarrow raises many kinds for a damaged file
+        raise PlotError(f"a stored table under {sweep} is damaged: {one_line(str(e))}") from None
     if ts.empty:
         raise PlotError(f"no complete runs stored under {sweep}")
-    swept = read_json(folder / "sweep.json", "sweep summary").get("swept")
+    swept = dataset.read_meta(sweep).get("swept", [])
     if not isinstance(swept, list) or not {"date", "config_hash", "replicate", "study"} <= set(ts.columns):
-        raise PlotError(f"{folder} is damaged: run `python -m experiments.collect {sweep}` again")
+        raise PlotError(f"{sweep}/study.json or its tables are damaged")
     swept = [column_name(k) for k in swept]
     varying = [k for k in swept if k in ts and ts[k].nunique() > 1]
     ts["month"] = plots.dates(ts)
     ts["date"] = ts["month"].dt.strftime("%Y-%m")
     return ts, varying
+
+
+def load_institutions(sweep: Path) -> pd.DataFrame:
+    try:
+        return dataset.load(sweep, "institutions")
+    except Exception as e:  # noqa: BLE001
+        raise PlotError(f"a stored table under {sweep} is damaged: {one_line(str(e))}") from None
 
 
 def _axis_label(metric: str) -> str:
@@ -154,7 +155,7 @@ def fan(sweep: Path, metric: str) -> Path:
 def institutions(sweep: Path, measure: str) -> Path:
     """Who gains: one panel per institution, a line per swept combination (mean, 90 % band), shared axes."""
     ts, varying = load(sweep)
-    inst = pd.read_parquet(Path(sweep) / OUT / "institutions.parquet")
+    inst = load_institutions(sweep)
     if measure not in inst:
         raise PlotError(f"measure {measure!r} is not in the institutions table; choose one of "
                         f"{[c for c in INSTITUTION_MEASURES if c in inst]}")
@@ -251,7 +252,7 @@ def diff(sweep: Path, metric: str, key: str, baseline) -> Path:
 def everything(sweep: Path) -> list[Path]:
     ts, varying = load(sweep)
     paths = [fan(sweep, m) for m in MAIN_METRICS if m in ts]
-    inst = pd.read_parquet(Path(sweep) / OUT / "institutions.parquet", columns=None)
+    inst = load_institutions(sweep)
     paths += [institutions(sweep, m) for m in INSTITUTION_MEASURES if m in inst]
     if len(varying) >= 2:
         paths += [heatmap(sweep, m, varying[0], varying[1], ts["date"].max()) for m in ("share_platform", "churn_rate")]

@@ -24,7 +24,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from experiments.errors import CommandError, Parser, command, one_line, read_table, refuse_committed
-from experiments.run import config_hash
+from experiments.study import config_hash
 from sim.config import Config, validate
 from sim.market import MarketModel
 from sim.outputs import TABLES, check_run, read_run_info, write_run
@@ -46,7 +46,7 @@ def stored_config(folder: Path) -> tuple[Config, int, dict]:
     replicate = info.get("replicate") or 0
     if not isinstance(replicate, int) or replicate < 0:
         raise CommandError(f"error: {folder / 'run.json'} is damaged: replicate={replicate!r}")
-    return config, replicate, {**info, "stored_hash": config_hash(stored)}
+    return config, replicate, {**info, "stored_hash": config_hash(config)}
 
 
 def first_difference(stored: pd.DataFrame, fresh: pd.DataFrame) -> str | None:

@@ -1,15 +1,19 @@
 """Run one scenario, or sweep many: `python -m experiments.run [-m] [experiment=<name>] [key=value ...]`.
 
-A Hydra application over configs/config.yaml. Each job runs `replicates` independent
+A Hydra application over configs/config.yaml. A run does `replicates` independent
 replicates of its config (replicate r draws from SeedSequence(seed, spawn_key=(r,))),
 writes each as a run folder (tables as CSV and Parquet, resolved config, provenance,
-figures) and prints the job's folder as its last line.
+figures) and prints the folder as its last line.
 
-In a sweep (`-m`), jobs go to results/sweeps/<study>/<swept values>/rep_NNN/. A replicate
-whose folder already holds complete results for the same config hash (every file as
-run.json recorded it) is skipped, so an interrupted or extended sweep resumes; a
-replicate that fails writes error.json and the sweep goes on, then exits 1. At the end
-the sweep is collected into one Parquet table (experiments/collect.py).
+A sweep (`-m`) is a study (experiments/sweep.py, experiments/study.py): its jobs are
+expanded as Hydra's basic sweeper does, each distinct composition is composed once, and
+every run streams its tables into one Parquet dataset, results/sweeps/<study>/
+(timeseries/, institutions/, runs/, runs.csv, columns.csv). Runs the dataset already
+holds complete (same config hash and replicate) are skipped, so an interrupted or
+extended sweep resumes; a run that fails is a row of the runs table with its error, the
+sweep goes on, then exits 1. `hydra/launcher=joblib` runs it on local processes and
+`hydra/launcher=ray` on Ray. Per-run folders (CSV, figures) are written in a sweep only
+when the command line says figures=true.
 
 Every value, swept ones included, is checked before anything is written; bad input,
 a folder that cannot be written and Ctrl-C each end with one line (experiments/errors.py).
@@ -23,7 +27,6 @@ Examples:
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -38,10 +41,10 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from experiments import collect as collect_module
 from experiments.config import check_sweep, explain, load_config, to_config
 from experiments.errors import BAD_INPUT, CommandError, command, describe
 from experiments.headline import run_summary
+from experiments.study import config_hash
 from sim.config import ConfigError, month_index, replicate_seed
 from sim.market import MarketModel
 from sim.outputs import atomic_write, check_run, discard_unfinished, folder_tag, write_run
@@ -50,15 +53,6 @@ log = logging.getLogger("experiments.run")
 # hydra.run.dir ends in a short tag of the overrides (configs/config.yaml), so runs with overrides are told apart
 OmegaConf.register_new_resolver("tag", lambda dirname: ("_" + folder_tag(dirname.split(","))) if dirname else "",
                                 replace=True)
-NOT_HASHED = ("replicates", "study", "figures")   # none changes what one replicate computes
-
-
-def config_hash(cfg: DictConfig) -> str:
-    """Short hash of everything that determines a replicate's results."""
-    container = OmegaConf.to_container(cfg, resolve=True)
-    for key in ("hydra", *NOT_HASHED):
-        container.pop(key, None)
-    return hashlib.sha256(json.dumps(container, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def replicate_folder(job_dir: Path, replicate: int, replicates: int, sweep: bool = False) -> Path:
@@ -104,11 +98,11 @@ def run_job(cfg: DictConfig, job_dir: Path, overrides: list[str], show_progress:
     folder that cannot be written raises OSError; inside one it fails that replicate only.
     """
     job_dir.mkdir(parents=True, exist_ok=True)
-    chash = config_hash(cfg)
-    base = {"config_hash": chash, "overrides": overrides, "study": cfg.get("study", "")}
+    base = {"config_hash": "", "overrides": overrides, "study": cfg.get("study", "")}
     status = {"done": 0, "skipped": 0, "failed": 0}
     try:
         config = to_config(cfg)
+        chash = base["config_hash"] = config_hash(config)
     except ConfigError as e:
         print(explain(e), file=sys.stderr)
         _record_failure(job_dir, {**base, "replicate": None, "seed": cfg.get("seed")}, e)
@@ -231,23 +225,34 @@ def main() -> int:
     argv = sys.argv[1:]
     overrides = _overrides(argv)
     multirun = "-m" in argv or "--multirun" in argv
-    if multirun:   # after Ctrl-C, joblib's resource tracker would add a two-line warning to our one line
-        os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
+    if multirun and overrides is not None and not set(argv) & (HYDRA_OPTIONS | {"--resolve"}):
+        return run_sweep(overrides, argv)
     if overrides is not None:
         check_overrides(overrides, multirun)
-    collect_module.LAST_SWEEP.clear()
     app()
-    summary = collect_module.LAST_SWEEP
-    if not (multirun and summary):
-        return 0
-    if "error" in summary:
-        print(f"sweep: its results could not be collected: {summary['error']}", file=sys.stderr)
-        return 1
-    found = summary["failed"] + summary["damaged"] + summary["complete"]
-    missing = max(0, summary["expected"] - found)     # failures that could not even be recorded (a full disk)
-    if summary["failed"] or summary["damaged"] or missing:
-        print(f"sweep: {summary['failed']} failed and {summary['damaged']} damaged of {found} runs"
-              + (f", {missing} missing" if missing else "") + f"; see {summary['out']}/runs.csv", file=sys.stderr)
+    return 0
+
+
+def run_sweep(overrides: list[str], argv: list[str]) -> int:
+    """A multirun as one study (experiments/sweep.py, experiments/study.py): every job validated first,
+    runs already in the study's dataset skipped, failures recorded; exit 1 if any run failed."""
+    from experiments import study as study_module
+    from experiments import sweep
+    try:
+        spec, settings = sweep.plan(overrides, ["experiments.run", *argv])
+        kind, workers, address = sweep.backend(settings)
+    except Exception as e:  # noqa: BLE001 - every composition failure becomes one line
+        raise CommandError(explain(e, overrides)) from None
+    _check_writable(overrides, multirun=True)
+    started = time.perf_counter()
+    result = study_module.run_study(spec, backend=kind, workers=workers, address=address)
+    root = result["root"]
+    print(f"study {spec.name}: {result['complete']} runs done, {result['failed']} failed, {result['skipped']} "
+          f"already stored, in {time.perf_counter() - started:.1f} s ({kind}"
+          + (f", {workers} workers" if kind != "serial" else "") + ")", file=sys.stderr)
+    print(root)
+    if result["failed"]:
+        print(f"sweep: {result['failed']} of {result['expected']} runs failed; see {root}/runs.csv", file=sys.stderr)
         return 1
     return 0
 

@@ -26,21 +26,22 @@ import hashlib
 import json
 import math
 import os
+import signal
 import socket
-import sys
+import threading
 import time
 import typing
+from datetime import datetime, timezone
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-import numpy as np
 import pyarrow as pa
 
 from experiments import dataset, progress
 from sim.config import KNOWN_KEY, Config, ConfigError, month_index, replicate_seed, validate
 from sim.market import MarketModel
-from sim.outputs import arrow_tables, override_tag, write_run, write_units
+from sim.outputs import arrow_tables, override_tag, write_run
 
 NOT_HASHED = ("replicates", "study", "figures", "question")   # none changes what one replicate computes
 FLUSH_S = 1.0                   # a writer commits its finished runs at least this often
@@ -177,6 +178,30 @@ def _keys(study: str, p: Point, r: int) -> dict:
             "overrides": override_tag(list(p.overrides))}
 
 
+class _BetweenMonths:
+    """Ctrl-C taken between months: the handler only notes it, and `check` (called after each month
+    and between runs) raises it. A KeyboardInterrupt raised while a compiled kernel is being called
+    can crash the process (numba), and a crash would lose the runs not yet committed."""
+
+    def __enter__(self) -> "_BetweenMonths":
+        self.pending, self.previous = False, None
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self.previous = signal.signal(signal.SIGINT, self._note)
+        return self
+
+    def _note(self, signum, frame) -> None:
+        self.pending = True
+
+    def check(self, *_) -> None:
+        if self.pending:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
 class _Writer:
     """Finished runs of one task, committed as a part every FLUSH_S seconds and at the end."""
 
@@ -217,42 +242,62 @@ def run_chunk(root: str, study: str, points: dict[int, Point], items: list[tuple
     committed before the interrupt goes on."""
     import logging
     logging.getLogger("MESA").setLevel(logging.WARNING)
-    from experiments.config import explain
+    if items:
+        warm_up(points[items[0][0]].config)
     writer = _Writer(Path(root), flush_s)
     done: list[dict] = []
-    worker = f"{socket.gethostname()}:{os.getpid()}"
-    try:
-        for index, r in items:
-            p = points[index]
-            keys = _keys(study, p, r)
-            tables = None
-            try:
-                started = time.perf_counter()
-                model = MarketModel(p.config, replicate=r).run()
-                seconds = time.perf_counter() - started
-                identity = {k: keys[k] for k in ("scenario", "overrides", "seed", "replicate", "config_hash")}
-                extra = {"study": study, "point": p.index, "replicate_seed": keys["replicate_seed"], **p.values}
-                tables = arrow_tables(model, identity, extra)
-                if folders:
-                    folder = Path(root) / "folders" / (override_tag(list(p.overrides)) or "base") / f"rep_{r:03d}"
-                    write_run(model, folder, seconds, extra={**keys, "overrides": list(p.overrides)},
-                              figures=p.config.figures)
-                row = {**keys, **p.values, "status": "complete", "error": "", "model_seconds": seconds}
-            except KeyboardInterrupt:
-                raise
-            except Exception as e:  # noqa: BLE001 - a failed run is a row; the study goes on
-                text = explain(e) if isinstance(e, ConfigError) else f"{type(e).__name__}: {e}"
-                row = {**keys, **p.values, "status": "failed", "error": text.splitlines()[0] if text else "",
-                       "model_seconds": None}
-                tables = None
-            row.update(finished=time.time(), worker=worker)
-            writer.add(row, tables)
-            done.append(row)
-            if on_run is not None:
-                on_run(row)
-    finally:
-        writer.flush()
+    with _BetweenMonths() as interrupt:
+        try:
+            _run_items(study, points, items, folders, root, writer, done, interrupt, on_run)
+        finally:
+            writer.flush()
+        interrupt.check()
     return done
+
+
+def _run_items(study: str, points: dict[int, Point], items: list[tuple[int, int]], folders: bool, root: str,
+               writer: _Writer, done: list[dict], interrupt: _BetweenMonths, on_run) -> None:
+    from experiments.config import explain
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    for index, r in items:
+        interrupt.check()
+        p = points[index]
+        keys = _keys(study, p, r)
+        tables = None
+        try:
+            started = time.perf_counter()
+            model = MarketModel(p.config, replicate=r).run(progress=interrupt.check)
+            seconds = time.perf_counter() - started
+            identity = {k: keys[k] for k in ("scenario", "overrides", "seed", "replicate", "config_hash")}
+            extra = {"study": study, "point": p.index, "replicate_seed": keys["replicate_seed"], **p.values}
+            tables = arrow_tables(model, identity, extra)
+            if folders:
+                folder = Path(root) / "folders" / (override_tag(list(p.overrides)) or "base") / f"rep_{r:03d}"
+                write_run(model, folder, seconds, extra={**keys, "overrides": list(p.overrides)},
+                          figures=p.config.figures)
+            row = {**keys, **p.values, "status": "complete", "error": "", "model_seconds": seconds}
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:  # noqa: BLE001 - a failed run is a row; the study goes on
+            if _interrupted_during(e):     # Ctrl-C that compiled code reported as another error
+                raise KeyboardInterrupt from e
+            text = explain(e) if isinstance(e, ConfigError) else f"{type(e).__name__}: {e}"
+            row = {**keys, **p.values, "status": "failed", "error": text.splitlines()[0] if text else "",
+                   "model_seconds": None}
+            tables = None
+        row.update(finished=datetime.now(timezone.utc), worker=worker)
+        writer.add(row, tables)
+        done.append(row)
+        if on_run is not None:
+            on_run(row)
+
+
+def _interrupted_during(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _chunks(items: list[tuple[int, int]], points: dict[int, Point], workers: int) -> list[list[tuple[int, int]]]:
@@ -265,11 +310,21 @@ def _chunks(items: list[tuple[int, int]], points: dict[int, Point], workers: int
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def warm_up() -> None:
-    """Load the compiled kernels in this process (a run of 100 customers for one month), so that
-    forked workers start with them and runs are timed without kernel load."""
-    from experiments.config import load_config
-    MarketModel(dataclasses.replace(load_config(["population.size=100", "end=2013-01"]), figures=False)).run()
+_warm: list[bool] = []
+
+
+def warm_up(config: Config) -> None:
+    """Load the compiled kernels in this process (a run of `config` with 100 customers for one month),
+    so that forked workers start with them and model seconds do not count kernel load."""
+    if _warm:
+        return
+    _warm.append(True)
+    tiny = dataclasses.replace(config, population=dataclasses.replace(config.population, size=100), end=config.start)
+    try:
+        MarketModel(tiny).run()
+    except Exception as e:  # noqa: BLE001 - a config that cannot run fails its runs, recorded there
+        if _interrupted_during(e):
+            raise KeyboardInterrupt from e
 
 
 def run_study(study: Study, backend: str = "serial", workers: int | None = None, address: str | None = None,
@@ -298,6 +353,8 @@ def run_study(study: Study, backend: str = "serial", workers: int | None = None,
             bar.update(len(rows))
             if counts["failed"]:
                 bar.set_postfix(failed=counts["failed"], refresh=False)
+        if todo and backend != "ray":
+            warm_up(points[todo[0][0]].config)
         if backend == "serial" or not todo:
             run_chunk(str(root), study.name, points, todo, study.folders, flush_s, on_run=lambda row: tally([row]))
         elif backend == "local":
@@ -310,7 +367,6 @@ def run_study(study: Study, backend: str = "serial", workers: int | None = None,
 def _run_local(study, root, points, todo, workers, flush_s, tally) -> None:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    warm_up()
     chunks = _chunks(todo, points, workers)
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
@@ -360,15 +416,10 @@ def _write_meta(study: Study, root: Path, skipped: int) -> None:
 
 
 def _finish(study: Study, root: Path, skipped: int, counts: dict) -> dict:
-    from sim.outputs import atomic_write
-    runs = dataset.load_runs(root)
-    atomic_write(root / "runs.csv", lambda p: runs.to_csv(p, index=False))
+    from experiments.collect import collect
+    collect(root)
     meta = dataset.read_meta(root)
-    renamed = {key: column for column, key in meta.get("config_keys", {}).items() if key != column}
-    write_units(root, renamed)
-    stored = runs["status"].value_counts().to_dict() if len(runs) else {}
-    meta.update(status="finished", finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
-                complete=int(stored.get("complete", 0)), failed=int(stored.get("failed", 0)))
+    meta.update(status="finished", finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
     dataset.write_meta(root, meta)
     return {"root": root, "skipped": skipped, "complete": counts["complete"], "failed": counts["failed"],
             "stored_complete": meta["complete"], "stored_failed": meta["failed"], "expected": len(study.runs())}

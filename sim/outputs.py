@@ -127,8 +127,8 @@ def arrow_tables(model: "MarketModel", identity: dict, extra: dict | None = None
 
 def write_units(folder: Path, renamed: dict[str, str] | None = None) -> None:
     """columns.csv: the schema (sim/schema.py), one row per table and column; `renamed` adds the swept
-    config keys a collected table stores under a queryable name."""
-    swept = pd.DataFrame([("collected", new, "as configured", f"the config value {old}", old)
+    config keys a study's tables store (under a name pandas and DuckDB take unquoted)."""
+    swept = pd.DataFrame([("study", new, "as configured", f"the config value {old}", old)
                           for old, new in (renamed or {}).items()], columns=SCHEMA_COLUMNS)
     units = pd.concat([columns_table(), swept], ignore_index=True) if len(swept) else columns_table()
     atomic_write(Path(folder) / "columns.csv", lambda p: units.to_csv(p, index=False))

@@ -113,10 +113,16 @@ COLUMNS = [
     Column("yearly", "mobile_value_share", "fraction", "yearly mobile value / yearly off-counter value"),
     Column("yearly", "offcounter_value_tn", "RMB tn", "yearly off-counter value"),
     Column("yearly", "months", "count", "months of the year simulated"),
-    # ---------------------------------------------------------------- added when a sweep is collected
-    Column("collected", "study", "name", "a sweep's name"),
-    Column("collected", "job", "path", "a sweep job's folder"),
-    Column("collected", "replicate_seed", "integer", "the replicate's own stream, from SeedSequence(seed, spawn_key=(replicate,))"),
+    # ---------------------------------------------------------------- added to every row of a study's dataset
+    Column("study", "study", "name", "the study's name (a sweep's `study`)"),
+    Column("study", "point", "index", "the configuration's number within the study as it was started"),
+    Column("study", "replicate_seed", "integer", "the replicate's own stream, from SeedSequence(seed, spawn_key=(replicate,))"),
+    # ---------------------------------------------------------------- a study's runs table: a row per run
+    Column("runs", "status", "text", "complete, or failed (then re-run when the study resumes)"),
+    Column("runs", "error", "text", "why a failed run failed, one line"),
+    Column("runs", "model_seconds", "seconds", "time in the model: population built and months stepped"),
+    Column("runs", "finished", "UTC time", "when the run finished"),
+    Column("runs", "worker", "host:pid", "the process that ran it"),
 ]
 
 
@@ -125,7 +131,7 @@ SCHEMA_COLUMNS = ["table", "column", "unit", "meaning", "config_key"]
 
 
 def columns_table() -> pd.DataFrame:
-    """The schema as written to columns.csv (config_key is filled for swept columns of collected tables)."""
+    """The schema as written to columns.csv (config_key is filled for the swept columns of a study)."""
     return pd.DataFrame([(*c, "") for c in COLUMNS], columns=SCHEMA_COLUMNS)
 
 

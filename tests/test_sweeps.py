@@ -1,45 +1,53 @@
-"""Sweeps through Hydra's launchers, the results store, resuming, failures, and plots."""
+"""Studies: a Hydra multirun through the study runner on every backend, the dataset, resuming,
+failures, kills, readers, and plots from the stored dataset."""
 from __future__ import annotations
 
-import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
-from experiments.collect import collect
+from experiments import dataset
+from experiments.config import load_config
 from experiments.plot import main as plot_main
+from experiments.study import Point, Study, run_study, with_changes
+from sim.config import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
-SWEEP = ["population.size=1500", "end=2015-12", "figures=false", "replicates=3",
+SWEEP = ["population.size=1500", "end=2015-12", "replicates=3",
          "switching_cost.scale=0.5,2", "experiment=baseline,no_ukey"]
+ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
 
 
-def sweep(tmp_path: Path, study: str, *extra: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
-    return subprocess.run([sys.executable, "-m", "experiments.run", "-m", *SWEEP, f"study={study}",
+def sweep(tmp_path: Path, study: str, *extra: str, args=SWEEP) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "experiments.run", "-m", *args, f"study={study}",
                            f"hydra.sweep.dir={tmp_path}/{study}", *extra],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+                          cwd=ROOT, capture_output=True, text=True, timeout=600, env=ENV)
 
 
-def collected(tmp_path: Path, study: str) -> pd.DataFrame:
-    ts = pd.read_parquet(tmp_path / study / "collected" / "timeseries.parquet")
-    return ts.sort_values(["switching_cost_scale", "experiment", "replicate", "step"]).reset_index(drop=True)
+def stored(root: Path, table: str = "timeseries") -> pd.DataFrame:
+    """A study's table without the columns that name the study or time the run."""
+    return dataset.load(root, table).drop(columns=["study"])
 
 
 @pytest.fixture(scope="module")
-def joblib_sweep(tmp_path_factory):
+def local_sweep(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sweeps")
-    proc = sweep(tmp, "viajoblib", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    proc = sweep(tmp, "vialocal", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return tmp
+    assert proc.stdout.strip().splitlines()[-1] == str(tmp / "vialocal")
+    return tmp / "vialocal"
 
 
-def test_joblib_sweep_collects_twelve_runs_with_distinct_replicate_streams(joblib_sweep):
-    ts = collected(joblib_sweep, "viajoblib")
+def test_a_sweep_stores_twelve_runs_with_distinct_replicate_streams(local_sweep):
+    ts = stored(local_sweep)
     runs = ts.drop_duplicates(["config_hash", "replicate"])
     assert len(runs) == 12 and len(ts) == 12 * 36
     assert runs["config_hash"].nunique() == 4
@@ -47,90 +55,175 @@ def test_joblib_sweep_collects_twelve_runs_with_distinct_replicate_streams(jobli
     assert set(runs["switching_cost_scale"]) == {0.5, 2.0} and set(runs["experiment"]) == {"baseline", "no_ukey"}
     per_rep = ts[ts["step"] == 36].groupby(["config_hash"])["share_mobile"].nunique()
     assert (per_rep > 1).all()                       # replicates differ from each other
-    table = pd.read_csv(joblib_sweep / "viajoblib" / "collected" / "runs.csv")
-    assert (table["status"] == "complete").sum() == 12
+    table = pd.read_csv(local_sweep / "runs.csv")
+    assert (table["status"] == "complete").sum() == 12 and table["model_seconds"].gt(0).all()
+    assert not (local_sweep / "folders").exists()    # no per-run folders unless figures=true is asked for
 
 
-def test_collected_tables_are_queryable_unquoted_in_pandas_and_duckdb(joblib_sweep):
+def test_the_dataset_is_queryable_unquoted_in_pandas_and_duckdb(local_sweep):
     import duckdb
-    out = joblib_sweep / "viajoblib" / "collected"
-    ts = pd.read_parquet(out / "timeseries.parquet")
-    month = pd.Timestamp("2015-12-01")                                     # dates are dates
+    ts = pd.read_parquet(local_sweep / "timeseries")                       # the folder is one dataset
+    month = pd.Timestamp("2015-12-01")
     wanted = ts.query("switching_cost_scale == 2 and experiment == 'no_ukey' and date == @month")
     assert len(wanted) == 3
-    table = str(out / "timeseries.parquet")
+    table = f"{local_sweep}/timeseries/*.parquet"
     got = duckdb.sql(f"SELECT replicate, share_mobile, date FROM '{table}' WHERE switching_cost_scale = 2 "
                      "AND experiment = 'no_ukey' AND date = DATE '2015-12-01' ORDER BY replicate").df()
     assert got["share_mobile"].tolist() == wanted.sort_values("replicate")["share_mobile"].tolist()
     assert duckdb.sql(f"SELECT typeof(date) FROM '{table}' LIMIT 1").fetchall()[0][0].startswith("TIMESTAMP")
-    inst = duckdb.sql(f"SELECT DISTINCT kind, customer_share IS NULL AS no_customer_share, scenario, overrides "
-                      f"FROM '{out / 'institutions.parquet'}'").df()
+    inst = duckdb.sql(f"SELECT DISTINCT kind, customer_share IS NULL AS no_customer_share "
+                      f"FROM '{local_sweep}/institutions/*.parquet'").df()
     assert set(zip(inst["kind"], inst["no_customer_share"])) == {("bank", False), ("platform", True)}
-    units = pd.read_csv(out / "columns.csv")
+    units = pd.read_csv(local_sweep / "columns.csv")
     renamed = units[units["column"] == "switching_cost_scale"]
     assert renamed["config_key"].tolist() == ["switching_cost.scale"]
-    assert {"customer_share", "user_share", "date", "share_*", "replicate_seed", "job"} <= set(units["column"])
+    assert {"customer_share", "user_share", "date", "share_*", "replicate_seed", "point"} <= set(units["column"])
 
 
-def test_ray_sweep_gives_identical_results_for_identical_seeds(joblib_sweep, tmp_path):
-    proc = sweep(tmp_path, "viaray", "hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=2",
-                 "+hydra.launcher.ray.init.include_dashboard=false")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    a = collected(joblib_sweep, "viajoblib").drop(columns=["study"])
-    b = collected(tmp_path, "viaray").drop(columns=["study"])
-    pd.testing.assert_frame_equal(a, b)
+def test_every_stored_column_is_declared_in_columns_csv(local_sweep):
+    units = pd.read_csv(local_sweep / "columns.csv")
+    from fnmatch import fnmatchcase
+    for table in ("timeseries", "institutions"):
+        declared = units[units["table"].isin([table, "study"])]["column"].tolist()
+        swept = units[units["config_key"].notna()]["column"].tolist()
+        for column in dataset.load(local_sweep, table).columns:
+            assert column in swept or any(fnmatchcase(column, p) for p in declared), (table, column)
 
 
-def test_resume_skips_finished_runs_and_failed_runs_are_recorded(tmp_path):
-    first = sweep(tmp_path, "resume")
-    assert first.returncode == 0, first.stderr[-3000:]
-    done = sorted((tmp_path / "resume").rglob("run.json"))
-    stamps = {p: p.stat().st_mtime_ns for p in done}
-    victim, broken = done[0], done[1]
-    victim.unlink()                                  # as if killed before this replicate finished
-    broken.unlink()                                  # and this one cannot be written when re-run:
-    (broken.parent / "timeseries.csv").unlink()      # a folder stands where a table goes
-    (broken.parent / "timeseries.csv").mkdir()
-    # a bad swept value is refused before anything runs or changes
-    bad = subprocess.run([sys.executable, "-m", "experiments.run", "-m", *SWEEP[:-2],
-                          "switching_cost.scale=0.5,2,-1", "experiment=baseline,no_ukey", "study=resume",
-                          f"hydra.sweep.dir={tmp_path}/resume"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=600)
-    assert bad.returncode == 2 and bad.stderr.strip() == (
-        "config error: switching_cost.scale=-1.0 is not allowed; expected a number >= 0")
-    assert not victim.exists()
-    # resuming re-runs the missing replicate, skips the others, records the failure and exits 1
-    again = sweep(tmp_path, "resume")
-    assert again.returncode == 1, again.stderr[-3000:]
-    assert again.stderr.strip().splitlines()[-1].startswith("sweep: 1 failed and 0 damaged of 12 runs")
-    for p in done:
-        if p not in (victim, broken):
-            assert p.stat().st_mtime_ns == stamps[p]  # untouched: skipped
-    assert victim.exists()                           # re-run
-    table = pd.read_csv(tmp_path / "resume" / "collected" / "runs.csv")
-    assert (table["status"] == "complete").sum() == 11
-    failed = table[table["status"] == "failed"]
-    assert len(failed) == 1 and failed["error"].str.contains("IsADirectoryError").all()
-    errors = list((tmp_path / "resume").rglob("error.json"))
-    assert len(errors) == 1 and "traceback" in json.loads(errors[0].read_text())
+def test_serial_local_and_ray_give_identical_datasets(local_sweep, tmp_path):
+    serial = sweep(tmp_path, "viaserial")
+    ray = sweep(tmp_path, "viaray", "hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=2")
+    assert serial.returncode == 0, serial.stderr[-3000:]
+    assert ray.returncode == 0, ray.stderr[-3000:]
+    a = stored(local_sweep)
+    for other in ("viaserial", "viaray"):
+        pd.testing.assert_frame_equal(a, stored(tmp_path / other))
+        pd.testing.assert_frame_equal(stored(local_sweep, "institutions"), stored(tmp_path / other, "institutions"))
 
 
-def test_collect_ignores_half_written_runs(joblib_sweep, tmp_path):
-    import shutil
-    root = tmp_path / "copy"
-    shutil.copytree(joblib_sweep / "viajoblib", root)
-    shutil.rmtree(root / "collected")
-    broken = next(root.rglob("rep_001"))
-    (broken / "run.json").unlink()                  # tables there, but the run never finished
-    out = collect(root)
-    ts = pd.read_parquet(out / "timeseries.parquet")
-    assert ts.drop_duplicates(["config_hash", "replicate"]).shape[0] == 11
+def test_a_run_alone_and_inside_a_sweep_give_identical_tables(local_sweep, tmp_path):
+    alone = subprocess.run([sys.executable, "-m", "experiments.run", *SWEEP[:3], "switching_cost.scale=2",
+                            "experiment=no_ukey", "figures=false", f"hydra.run.dir={tmp_path}/alone"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert alone.returncode == 0, alone.stderr[-2000:]
+    ts = stored(local_sweep)
+    for r in range(3):
+        a = pd.read_parquet(tmp_path / "alone" / f"rep_{r:03d}" / "timeseries.parquet")
+        b = ts[(ts["switching_cost_scale"] == 2) & (ts["experiment"] == "no_ukey") & (ts["replicate"] == r)]
+        assert b["config_hash"].iloc[0] == a["config_hash"].iloc[0]
+        pd.testing.assert_frame_equal(a.drop(columns="overrides"), b[a.columns].drop(columns="overrides")
+                                      .reset_index(drop=True))
 
 
-def test_plot_command_draws_from_stored_results_only(joblib_sweep, monkeypatch):
+def _study(tmp_path: Path, seeds=(1, 2, 3), replicates=2, size=600) -> Study:
+    base = load_config([f"population.size={size}", "end=2013-12", "figures=false"])
+    points = [Point.make(i, with_changes(base, {"seed": s, "replicates": replicates}), [f"seed={s}"], {"seed": s})
+              for i, s in enumerate(seeds)]
+    return Study("unit", tmp_path / "unit", points, {"seed": "seed"})
+
+
+def test_resume_skips_finished_runs_and_a_failing_point_is_recorded_while_the_rest_complete(tmp_path, monkeypatch):
+    import sim.market
+    study = _study(tmp_path)
+    real = sim.market.MarketModel.run
+
+    def fails_for_seed_2(self, progress=None):
+        if self.cfg.seed == 2:
+            raise RuntimeError("boom at seed 2")
+        return real(self, progress)
+    monkeypatch.setattr(sim.market.MarketModel, "run", fails_for_seed_2)
+    first = run_study(study, show_progress=False)
+    assert (first["complete"], first["failed"]) == (4, 2)
+    runs = dataset.load_runs(study.root)
+    failed = runs[runs["status"] == "failed"]
+    assert len(failed) == 2 and set(failed["seed"]) == {2} and failed["error"].str.contains("boom at seed 2").all()
+    assert set(dataset.load(study.root)["seed"]) == {1, 3}
+    parts = {p: p.stat().st_mtime_ns for p in (study.root / "runs").iterdir()}
+
+    monkeypatch.setattr(sim.market.MarketModel, "run", real)
+    again = run_study(study, show_progress=False)          # the failures are retried; the rest skipped
+    assert (again["skipped"], again["complete"], again["failed"]) == (4, 2, 0)
+    assert all(p.stat().st_mtime_ns == t for p, t in parts.items())
+    runs = dataset.load_runs(study.root)
+    assert len(runs) == 6 and (runs["status"] == "complete").all()
+    assert dataset.load(study.root).groupby(["seed", "replicate"]).size().eq(12).all()
+    third = run_study(study, show_progress=False)
+    assert (third["skipped"], third["complete"]) == (6, 0)
+
+
+def test_a_bad_value_is_refused_before_anything_is_written(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "experiments.run", "-m", *SWEEP[:3], "switching_cost.scale=0.5,-1",
+                           f"hydra.sweep.dir={tmp_path}/bad"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "config error: switching_cost.scale=-1.0 is not allowed; expected a number >= 0"
+    assert not (tmp_path / "bad").exists()
+    with pytest.raises(ConfigError, match="population.size"):
+        with_changes(load_config([]), {"population.size": "many"})
+
+
+def test_readers_never_see_an_uncommitted_or_damaged_part(tmp_path):
+    study = _study(tmp_path, seeds=(1, 2))
+    run_study(study, show_progress=False, flush_s=0)              # a part per run
+    root = study.root
+    whole = dataset.load(root)
+    part = next((root / "timeseries").iterdir())
+    # a data part whose runs part was never written (a crash between the renames) is not read
+    orphan = root / "timeseries" / "part-99990101T000000-1-deadbeef.parquet"
+    shutil.copy(part, orphan)
+    pd.testing.assert_frame_equal(dataset.load(root), whole)
+    # a damaged committed part is left out (its runs count as not done) and moved aside on resume
+    victim = next((root / "institutions").iterdir())
+    victim.write_bytes(victim.read_bytes()[:100])
+    left = dataset.load(root)
+    assert len(left) < len(whole) and left.groupby(["seed", "replicate"]).size().eq(12).all()
+    os.utime(orphan, (time.time() - 3600, time.time() - 3600))
+    again = run_study(study, show_progress=False)
+    assert again["complete"] == len(whole) // 12 - len(left) // 12
+    assert (root / "damaged" / "institutions" / victim.name).exists() and not orphan.exists()
+    pd.testing.assert_frame_equal(dataset.load(root).drop(columns="study"), whole.drop(columns="study"))
+
+
+def test_two_studies_writing_one_dataset_at_once_store_each_run_once(tmp_path):
+    args = ["-m", "population.size=1500", "end=2016-12", "seed=range(0,3)", "replicates=2",
+            f"hydra.sweep.dir={tmp_path}/sweep"]
+    procs = [subprocess.Popen([sys.executable, "-m", "experiments.run", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err[-2000:]
+    ts = dataset.load(tmp_path / "sweep")
+    assert ts.drop_duplicates(["config_hash", "replicate"]).shape[0] == 6
+    assert not ts.duplicated(["config_hash", "replicate", "step"]).any()
+    assert not list((tmp_path / "sweep").rglob("*.tmp")) and not list((tmp_path / "sweep" / ".staging").iterdir())
+
+
+@pytest.mark.slow
+def test_a_study_killed_with_sigkill_resumes_to_the_same_dataset(tmp_path):
+    args = ["population.size=4000", "end=2020-12", "seed=range(0,30)"]
+    proc = subprocess.Popen([sys.executable, "-m", "experiments.run", "-m", *args,
+                             f"hydra.sweep.dir={tmp_path}/killed", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(dataset.parts(tmp_path / "killed", "runs")) < 2:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)                   # the command and its workers
+    proc.wait()
+    done = dataset.load_runs(tmp_path / "killed")
+    assert 1 <= len(done) < 30, "the study should have been killed part-way"
+    kept = dataset.load(tmp_path / "killed")
+    assert kept.groupby(["config_hash", "replicate"]).size().eq(96).all()   # whole runs only
+    again = sweep(tmp_path, "killed", args=args)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"{len(done)} already stored" in again.stderr
+    whole = sweep(tmp_path, "uninterrupted", args=args)
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    pd.testing.assert_frame_equal(stored(tmp_path / "killed"), stored(tmp_path / "uninterrupted"))
+
+
+def test_plot_command_draws_from_the_stored_dataset_only(local_sweep, monkeypatch):
     import sim.market
     monkeypatch.setattr(sim.market.MarketModel, "step", lambda self: pytest.fail("plot re-ran the model"))
-    root = joblib_sweep / "viajoblib"
+    root = local_sweep
     assert plot_main([str(root), "all"]) == 0
     assert plot_main([str(root), "heatmap", "--metric", "churn_rate", "--x", "switching_cost.scale",
                       "--y", "experiment", "--date", "2014-06"]) == 0
@@ -140,3 +233,4 @@ def test_plot_command_draws_from_stored_results_only(joblib_sweep, monkeypatch):
     assert {"fan_share_mobile.png", "diff_share_mobile_vs_baseline.png", "heatmap_churn_rate_2014-06.png",
             "institutions_customer_share.png", "institutions_profit.png", "diff_share_platform_vs_2.0.png"} <= figures
     assert plot_main([str(root), "fan", "--metric", "not_a_metric"]) == 2
+    assert pq.read_metadata(next((root / "timeseries").iterdir())).num_rows > 0

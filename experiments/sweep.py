@@ -1,0 +1,129 @@
+"""A Hydra multirun command (`python -m experiments.run -m ...`) as a study.
+
+The command line and `hydra.sweeper.params` of a preset are expanded into jobs exactly as
+Hydra's basic sweeper does (the cartesian product, keys in order, the command line
+winning over the preset). Each distinct composition (config group choices such as
+`experiment=a,b`, added or deleted keys, lists) is composed once; swept plain values
+(`seed=1,2,3`, `switching_cost.scale=0.5,1,2`) are applied to it as typed changes. Every
+job is validated before anything is written. The launcher chosen with `hydra/launcher=`
+picks the backend: basic -> serial, joblib -> local processes (`hydra.launcher.n_jobs`,
+-1 for every core), ray -> Ray (`+hydra.launcher.ray.init.address=...` for a cluster).
+The study is stored under `hydra.sweep.dir` (results/sweeps/<study>/) as one dataset.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+from collections import OrderedDict
+from pathlib import Path
+
+import yaml
+from omegaconf import DictConfig, OmegaConf
+
+from experiments.dataset import column_name
+from experiments.config import CONFIG_DIR, _compose, to_config
+from experiments.study import NotTyped, Point, Study, uniform_values, with_changes
+
+NOT_COLUMNS = ("replicates", "study", "figures")    # overrides that set no column of the tables
+
+
+def _parsed_value(text: str):
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def _composed_only(key: str, value) -> bool:
+    """Whether a change needs composing: a config group, an added or deleted key, Hydra's own, a list or mapping."""
+    bare = key.lstrip("+~")
+    return (key != bare or "/" in bare or bare.startswith("hydra") or (CONFIG_DIR / bare).is_dir()
+            or isinstance(value, (list, dict)))
+
+
+def expand(overrides: list[str], params: dict | None) -> list[list[tuple[str, str, object]]]:
+    """The jobs of a sweep: for each, (key, override text, value) per key, in Hydra's order."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    parser = OverridesParser.create()
+    options: OrderedDict[str, list[tuple[str, str, object]]] = OrderedDict()
+    for o in parser.parse_overrides([f"{k}={v}" for k, v in (params or {}).items()] + list(overrides)):
+        key = o.get_key_element()
+        if o.is_sweep_override():
+            options[key] = [(key, f"{key}={text}", _parsed_value(text)) for text in o.sweep_string_iterator()]
+        elif o.is_delete():
+            options[key] = [(key, o.input_line, None)]
+        else:
+            options[key] = [(key, f"{key}={o.get_value_element_as_str()}", o.value())]
+    return [list(job) for job in itertools.product(*options.values())]
+
+
+def _first_values(overrides: list[str]) -> list[str]:
+    return [job_override for _, job_override, _ in expand(overrides, None)[0]] if overrides else []
+
+
+def hydra_settings(overrides: list[str]) -> DictConfig:
+    """Hydra's settings for the sweep (launcher, sweep dir, sweeper params), from the first job's values."""
+    return _compose(_first_values(overrides), hydra=True).hydra
+
+
+def plan(overrides: list[str], command: list[str] | None = None) -> tuple[Study, DictConfig]:
+    """The study a multirun command means, every job validated; and Hydra's settings.
+
+    Raises what composing or validating raises (ConfigError, Hydra's and OmegaConf's errors)."""
+    settings = hydra_settings(overrides)
+    params = settings.sweeper.get("params")
+    params = OmegaConf.to_container(params, resolve=False) if params is not None else {}
+    jobs = expand(overrides, params)
+    composed: dict[tuple[str, ...], object] = {}
+    points, config_keys = [], {}
+    swept = {key for key, values in _options(overrides, params).items() if len(values) > 1}
+    for index, job in enumerate(jobs):
+        fixed = tuple(text for key, text, value in job if not key.lstrip("+~").startswith("hydra")
+                      and (key not in swept or _composed_only(key, value)))
+        changes = {key: value for key, text, value in job if key in swept and not _composed_only(key, value)}
+        if fixed not in composed:
+            composed[fixed] = to_config(_compose(list(fixed)))
+        try:
+            config = with_changes(composed[fixed], changes)
+        except NotTyped:
+            config = to_config(_compose([text for key, text, _ in job if not key.lstrip("+~").startswith("hydra")]))
+        values = {}
+        for key, text, value in job:
+            bare = key.lstrip("+~")
+            if bare.startswith("hydra") or bare in NOT_COLUMNS:
+                continue
+            config_keys[column_name(bare)] = bare
+            values[column_name(bare)] = value if not isinstance(value, (list, dict)) else str(value)
+        texts = [text for key, text, _ in job if not key.lstrip("+~").startswith("hydra")]
+        points.append(Point.make(index, config, texts, values))
+    base = points[0].config
+    root = Path(settings.sweep.dir)
+    return Study(base.study, root, uniform_values(points), config_keys, folders=_asks_for_folders(overrides),
+                 command=list(command or [])), settings
+
+
+def _options(overrides: list[str], params: dict) -> dict[str, list]:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    options: dict[str, list] = {}
+    for o in OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in (params or {}).items()] + overrides):
+        options[o.get_key_element()] = list(o.sweep_string_iterator()) if o.is_sweep_override() else [o.input_line]
+    return options
+
+
+def _asks_for_folders(overrides: list[str]) -> bool:
+    """Per-run folders (CSV and figures) only when the command line says figures=true."""
+    return any(o.replace(" ", "").lower() in ("figures=true", "figures=yes") for o in overrides)
+
+
+def backend(settings: DictConfig) -> tuple[str, int | None, str | None]:
+    """(backend, workers, address) from the launcher Hydra was told to use."""
+    launcher = settings.launcher
+    target = str(launcher.get("_target_", ""))
+    if "joblib" in target.lower():
+        n = launcher.get("n_jobs", -1)
+        n = int(n) if n is not None else -1
+        return "local", (os.cpu_count() or 1) if n < 0 else max(1, n), None
+    if "ray" in target.lower():
+        init = OmegaConf.to_container(launcher.get("ray", {}).get("init", {}) or {}, resolve=True)
+        return "ray", init.get("num_cpus"), init.get("address")
+    return "serial", 1, None
