@@ -34,6 +34,7 @@ from scipy.optimize import minimize  # noqa: E402
 from experiments import progress  # noqa: E402
 from experiments.config import CONFIG_DIR, load_config, run_from_file  # noqa: E402
 from experiments.errors import Parser, check_name, command, read_yaml, refuse_committed  # noqa: E402
+from experiments.study import with_changes  # noqa: E402
 from sim.config import ConfigError  # noqa: E402
 from sim.market import MarketModel  # noqa: E402
 from sim.metrics import FITTED_SERIES, fit_to_targets, yearly  # noqa: E402
@@ -103,13 +104,16 @@ class Objective:
         self.bounds = np.array([c["parameters"][k] for k in self.names], dtype=float)
         self.targets = load_targets(c["target_set"])
         self.history: list[dict] = []
+        self.base = None
         self.bar = None                     # a progress bar counting evaluations, while calibrate runs
 
     def values(self, x) -> dict:
         return {k: float(v) for k, v in zip(self.names, x)}
 
     def simulate(self, x) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
-        cfg = load_config(_overrides(self.c, self.values(x)))
+        if self.base is None:                       # composed once; each candidate is typed changes to it
+            self.base = load_config(_overrides(self.c, {}))
+        cfg = with_changes(self.base, self.values(x))
         runs = [MarketModel(cfg, replicate=r).run().recorder.timeseries() for r in range(self.c["replicates"])]
         fits = pd.concat([fit_to_targets(ts, self.targets).assign(replicate=r) for r, ts in enumerate(runs)])
         return fits, runs

@@ -46,9 +46,9 @@ def collect(root: Path) -> Path:
 
 def summary(root: Path) -> str:
     meta = dataset.read_meta(root)
-    moved = meta.get("damaged") or []
+    moved = {Path(p).stem for p in meta.get("damaged") or []}
     return (f"{meta.get('complete', 0)} complete and {meta.get('failed', 0)} failed runs"
-            + (f"; {len(moved)} unreadable files moved to {Path(root) / dataset.DAMAGED} (their runs are re-run "
+            + (f"; {len(moved)} unreadable part(s) moved to {Path(root) / dataset.DAMAGED} (their runs are re-run "
                "when the study resumes)" if moved else ""))
 
 

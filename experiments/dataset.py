@@ -175,8 +175,10 @@ def load(root: Path, table: str = "timeseries", columns: list[str] | None = None
 
 
 def read_meta(root: Path) -> dict:
+    """study.json ({} before a study first wrote it); CommandError naming it when it is damaged."""
+    from experiments.errors import read_json
     path = Path(root) / "study.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
+    return read_json(path, "study summary") if path.exists() else {}
 
 
 def write_meta(root: Path, meta: dict) -> None:

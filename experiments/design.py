@@ -6,13 +6,16 @@ A design file names parameter ranges, a method and the outputs to study:
   morris  Morris elementary effects (SALib); indices mu*, sigma with confidence
   sobol   Sobol first-order and total indices (SALib, Saltelli sampling)
 Every design point runs `replicates` replicates (common random numbers across points)
-and each output is its replicate mean at `date`. Writes results/designs/<name>/:
-points.parquet (one row per point and replicate), indices.csv, and indices.png.
+and each output is its replicate mean at `date`. The runs are a study (experiments/study.py)
+stored in results/designs/<name>/ as one dataset (timeseries/, institutions/, runs/), so a
+design that is run again, or stopped and restarted, runs only what is missing. From that
+dataset it writes points.parquet (one row per point and replicate), indices.csv and
+indices.png.
 """
 from __future__ import annotations
 
 import argparse
-import logging
+import os
 import sys
 from pathlib import Path
 
@@ -22,13 +25,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from joblib import Parallel, delayed  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 from scipy import stats  # noqa: E402
 from scipy.stats import qmc  # noqa: E402
-from experiments import progress  # noqa: E402
+from experiments import dataset  # noqa: E402
 from experiments.config import load_config, run_from_file  # noqa: E402
-from experiments.errors import Parser, check_name, command, read_yaml  # noqa: E402
+from experiments.dataset import column_name  # noqa: E402
+from experiments.errors import CommandError, Parser, check_name, command, read_yaml  # noqa: E402
+from experiments.study import Point, Study, run_study, with_changes  # noqa: E402
 from sim import plots  # noqa: E402
 from sim.config import ConfigError  # noqa: E402
 from sim.market import MarketModel  # noqa: E402
@@ -115,20 +119,6 @@ def _sample(d: dict) -> np.ndarray:
     return sobol.sample(problem, d["samples"], calc_second_order=False, seed=d["seed"])
 
 
-def run_point(d: dict, point: int, values: np.ndarray) -> list[dict]:
-    """All replicates of one design point; one row per replicate."""
-    logging.getLogger("MESA").setLevel(logging.WARNING)
-    names = list(d["parameters"])
-    cfg = load_config([*d["overrides"], f"replicates={d['replicates']}",
-                       *(f"{k}={int(v) if k in d['integers'] else float(v)!r}" for k, v in zip(names, values))])
-    rows = []
-    for r in range(d["replicates"]):
-        ts = MarketModel(cfg, replicate=r).run().recorder.timeseries().set_index("date")
-        rows.append({"point": point, "replicate": r, **dict(zip(names, map(float, values))),
-                     **{out: float(ts.loc[d["date"], out]) for out in d["outputs"]}})
-    return rows
-
-
 def indices(d: dict, x: np.ndarray, y: pd.DataFrame) -> pd.DataFrame:
     names = list(d["parameters"])
     problem = {"num_vars": len(names), "names": names, "bounds": [d["parameters"][k] for k in names]}
@@ -183,24 +173,54 @@ def figure(d: dict, table: pd.DataFrame, path: Path) -> None:
                f"{d['replicates']} replicates")
 
 
+def design_study(d: dict, x: np.ndarray, root: Path) -> Study:
+    """The design's points as a study: the overrides composed once, each point's values typed changes."""
+    names = list(d["parameters"])
+    base = load_config([*d["overrides"], f"replicates={d['replicates']}"])
+    points = []
+    for i, row in enumerate(x):
+        values = {k: int(v) if k in d["integers"] else float(v) for k, v in zip(names, row)}
+        points.append(Point.make(i, with_changes(base, values), [f"{k}={v!r}" for k, v in values.items()],
+                                 {column_name(k): v for k, v in values.items()}))
+    return Study(d["name"], root, points, {column_name(k): k for k in names})
+
+
 def run_design(path: Path, jobs: int = -1, out_root: Path = Path("results/designs")) -> Path:
+    """Run the design as a study stored in results/designs/<name>/ (runs already stored are skipped),
+    then write its points table, indices and figure from the stored dataset."""
     d = read_design(path)
     x = sample(d)
     d["n_points"] = len(x)
     out = out_root / d["name"]
-    out.mkdir(parents=True, exist_ok=True)
-    tasks = (delayed(run_point)(d, i, row) for i, row in enumerate(x))
+    study = design_study(d, x, out)
+    workers = os.cpu_count() or 1 if jobs < 1 else jobs
+    result = run_study(study, backend="serial" if workers == 1 else "local", workers=workers)
+    runs = dataset.load_runs(out)
+    wanted = {(p.config_hash, r) for p in study.points for r in range(d["replicates"])}
+    stored = runs[[(h, r) in wanted for h, r in zip(runs["config_hash"], runs["replicate"])]]
+    failed = stored[stored["status"] != "complete"]
+    if len(failed):
+        raise CommandError(f"error: {len(failed)} of {len(wanted)} runs of design '{d['name']}' failed "
+                           f"(first: {failed['error'].iloc[0]}); see {out}/runs.csv")
+    ts = dataset.load(out, "timeseries", columns=d["outputs"])
+    at = ts[ts["date"] == pd.Timestamp(d["date"] + "-01")].set_index("config_hash")
+    names = list(d["parameters"])
     rows = []
-    with progress.bar(len(x), f"{d['name']} ({d['method']})", "point") as bar:
-        for result in Parallel(n_jobs=jobs, return_as="generator")(tasks):
-            rows += result
-            bar.update(1)
+    for p in study.points:          # a point that repeats another (Morris, Saltelli) reads the same runs
+        runs_of_point = at.loc[[p.config_hash]]
+        for _, run in runs_of_point.iterrows():
+            rows.append({"point": p.index, "replicate": int(run["replicate"]),
+                         **{k: float(x[p.index, i]) for i, k in enumerate(names)},
+                         **{o: float(run[o]) for o in d["outputs"]}})
     points = pd.DataFrame(rows)
+    points = points.sort_values(["point", "replicate"]).reset_index(drop=True)
     atomic_write(out / "points.parquet", lambda p: points.to_parquet(p, index=False))
     y = points.groupby("point")[d["outputs"]].mean().sort_index()
     table = indices(d, x, y)
     atomic_write(out / "indices.csv", lambda p: table.to_csv(p, index=False))
     figure(d, table, out / "indices.png")
+    print(f"design {d['name']}: {result['complete']} runs done, {result['skipped']} already stored",
+          file=sys.stderr)
     return out
 
 

@@ -54,13 +54,17 @@ def load(sweep: Path) -> tuple[pd.DataFrame, list[str]]:
     """The study's timeseries (committed runs, each once) and the swept columns that vary."""
     if not dataset.is_study(sweep):
         raise PlotError(f"no study at {sweep} (no runs/ or study.json; run a sweep with -m first)")
+    swept = dataset.read_meta(sweep).get("swept", [])
     try:
         ts = dataset.load(sweep, "timeseries")
     except Exception as e:  # noqa: BLE001 - pyarrow raises many kinds for a damaged file
         raise PlotError(f"a stored table under {sweep} is damaged: {one_line(str(e))}") from None
     if ts.empty:
         raise PlotError(f"no complete runs stored under {sweep}")
-    swept = dataset.read_meta(sweep).get("swept", [])
+    left_out = dataset.damaged(sweep)
+    if left_out:
+        print(f"warning: {len(left_out)} unreadable part(s) left out ({next(iter(left_out.values()))}); "
+              f"run the study again to re-run their runs", file=sys.stderr)
     if not isinstance(swept, list) or not {"date", "config_hash", "replicate", "study"} <= set(ts.columns):
         raise PlotError(f"{sweep}/study.json or its tables are damaged")
     swept = [column_name(k) for k in swept]
@@ -282,8 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--measure", default="customer_share", help=f"one of {', '.join(INSTITUTION_MEASURES)}")
     sub.add_parser("all", help="the main figures")
     args = parser.parse_args(argv)
-    if not args.sweep.is_dir():
-        raise PlotError(f"no sweep folder at {args.sweep}")
+    if not dataset.is_study(args.sweep):
+        raise PlotError(f"no study at {args.sweep} (no runs/ or study.json; run a sweep with -m first)")
     if args.kind == "fan":
         paths = [fan(args.sweep, args.metric)]
     elif args.kind == "heatmap":

@@ -11,8 +11,9 @@ every run streams its tables into one Parquet dataset, results/sweeps/<study>/
 (timeseries/, institutions/, runs/, runs.csv, columns.csv). Runs the dataset already
 holds complete (same config hash and replicate) are skipped, so an interrupted or
 extended sweep resumes; a run that fails is a row of the runs table with its error, the
-sweep goes on, then exits 1. `hydra/launcher=joblib` runs it on local processes and
-`hydra/launcher=ray` on Ray. Per-run folders (CSV, figures) are written in a sweep only
+sweep goes on, then exits 1. It runs on every local core (forked processes) unless
+`hydra/launcher=basic` (serial, in this process), `hydra/launcher=joblib` (its n_jobs) or
+`hydra/launcher=ray` (Ray, local or by address) says otherwise. Per-run folders (CSV, figures) are written in a sweep only
 when the command line says figures=true.
 
 Every value, swept ones included, is checked before anything is written; bad input,
@@ -240,7 +241,7 @@ def run_sweep(overrides: list[str], argv: list[str]) -> int:
     from experiments import sweep
     try:
         spec, settings = sweep.plan(overrides, ["experiments.run", *argv])
-        kind, workers, address = sweep.backend(settings)
+        kind, workers, address = sweep.backend(settings, overrides)
     except Exception as e:  # noqa: BLE001 - every composition failure becomes one line
         raise CommandError(explain(e, overrides)) from None
     _check_writable(overrides, multirun=True)

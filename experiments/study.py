@@ -340,7 +340,11 @@ def run_study(study: Study, backend: str = "serial", workers: int | None = None,
     dataset.clean(root)
     done = dataset.complete_runs(root)
     points = {p.index: p for p in study.points}
-    todo = [(i, r) for i, r in study.runs() if (points[i].config_hash, r) not in done]
+    todo, scheduled = [], set(done)
+    for i, r in study.runs():               # a point that repeats another (same hash) runs once
+        if (points[i].config_hash, r) not in scheduled:
+            scheduled.add((points[i].config_hash, r))
+            todo.append((i, r))
     skipped = len(study.runs()) - len(todo)
     _write_meta(study, root, skipped)
     workers = max(1, workers or os.cpu_count() or 1) if backend != "serial" else 1

@@ -6,8 +6,9 @@ winning over the preset). Each distinct composition (config group choices such a
 `experiment=a,b`, added or deleted keys, lists) is composed once; swept plain values
 (`seed=1,2,3`, `switching_cost.scale=0.5,1,2`) are applied to it as typed changes. Every
 job is validated before anything is written. The launcher chosen with `hydra/launcher=`
-picks the backend: basic -> serial, joblib -> local processes (`hydra.launcher.n_jobs`,
--1 for every core), ray -> Ray (`+hydra.launcher.ray.init.address=...` for a cluster).
+picks the backend: none named -> every local core, basic -> serial in this process,
+joblib -> local processes (`hydra.launcher.n_jobs`, -1 for every core), ray -> Ray
+(`+hydra.launcher.ray.init.address=...` for a cluster).
 The study is stored under `hydra.sweep.dir` (results/sweeps/<study>/) as one dataset.
 """
 from __future__ import annotations
@@ -17,7 +18,6 @@ import os
 from collections import OrderedDict
 from pathlib import Path
 
-import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from experiments.dataset import column_name
@@ -25,13 +25,6 @@ from experiments.config import CONFIG_DIR, _compose, to_config
 from experiments.study import NotTyped, Point, Study, uniform_values, with_changes
 
 NOT_COLUMNS = ("replicates", "study", "figures")    # overrides that set no column of the tables
-
-
-def _parsed_value(text: str):
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
 
 
 def _composed_only(key: str, value) -> bool:
@@ -49,7 +42,8 @@ def expand(overrides: list[str], params: dict | None) -> list[list[tuple[str, st
     for o in parser.parse_overrides([f"{k}={v}" for k, v in (params or {}).items()] + list(overrides)):
         key = o.get_key_element()
         if o.is_sweep_override():
-            options[key] = [(key, f"{key}={text}", _parsed_value(text)) for text in o.sweep_string_iterator()]
+            options[key] = [(key, f"{key}={text}", value)
+                            for text, value in zip(o.sweep_string_iterator(), o.sweep_iterator())]
         elif o.is_delete():
             options[key] = [(key, o.input_line, None)]
         else:
@@ -115,10 +109,15 @@ def _asks_for_folders(overrides: list[str]) -> bool:
     return any(o.replace(" ", "").lower() in ("figures=true", "figures=yes") for o in overrides)
 
 
-def backend(settings: DictConfig) -> tuple[str, int | None, str | None]:
-    """(backend, workers, address) from the launcher Hydra was told to use."""
+def backend(settings: DictConfig, overrides: list[str]) -> tuple[str, int | None, str | None]:
+    """(backend, workers, address) from the launcher Hydra was told to use: none named -> every local
+    core; basic -> serial; joblib -> `n_jobs` local processes; ray -> Ray."""
     launcher = settings.launcher
     target = str(launcher.get("_target_", ""))
+    named = any(o.replace(" ", "").startswith("hydra/launcher=") for o in overrides)
+    if not named:
+        cores = os.cpu_count() or 1
+        return ("local", cores, None) if cores > 1 else ("serial", 1, None)
     if "joblib" in target.lower():
         n = launcher.get("n_jobs", -1)
         n = int(n) if n is not None else -1

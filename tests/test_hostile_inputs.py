@@ -38,8 +38,11 @@ def stored(tmp_path_factory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("stored")
     run = python_m("run", *SMALL, "seed=3", f"hydra.run.dir={tmp}/run")
     assert run.returncode == 0, run.stderr
-    sweep = python_m("run", "-m", *SMALL, "seed=1,2", "switching_cost.scale=0.5,2", f"hydra.sweep.dir={tmp}/sweep")
-    assert sweep.returncode == 0, sweep.stderr
+    # the sweep as `-m seed=1,2 switching_cost.scale=0.5,2` makes it, with a part per run (flush_s=0)
+    from experiments.study import run_study
+    from experiments.sweep import plan
+    study, _ = plan([*SMALL, "seed=1,2", "switching_cost.scale=0.5,2", f"hydra.sweep.dir={tmp}/sweep"])
+    assert run_study(study, show_progress=False, flush_s=0)["complete"] == 4
     return {"run": tmp / "run", "sweep": tmp / "sweep"}
 
 
@@ -61,9 +64,10 @@ def committed() -> dict[str, str]:
 # ----------------------------------------------------------------------------- ways to damage a copy
 
 def find(folder: Path, name: str) -> Path:
-    """The shallowest file called `name` (collected/ only where the name says so)."""
-    return next(p for p in sorted(folder.rglob(name), key=lambda p: (len(p.parts), p))
-                if "collected" not in p.parts or "collected/" in name)
+    """The shallowest file called `name`; `timeseries/part` names a study's first timeseries part."""
+    if name.endswith("/part"):
+        return sorted((folder / name.split("/")[0]).glob("part-*.parquet"))[0]
+    return next(p for p in sorted(folder.rglob(name), key=lambda p: (len(p.parts), p)))
 
 
 def truncate(name: str) -> Callable[[Path], None]:
@@ -99,12 +103,6 @@ def retype_parquet(folder: Path) -> None:
 def reseed_config(folder: Path) -> None:
     path = folder / "config.yaml"
     path.write_text(re.sub(r"^seed: \d+", "seed: 99", path.read_text(), flags=re.M))
-
-
-def error_json_garbage(folder: Path) -> None:
-    job = next(p for p in folder.iterdir() if p.is_dir() and p.name != "collected")
-    (job / "rep_009").mkdir()
-    (job / "rep_009" / "error.json").write_text("{not json")
 
 
 # ----------------------------------------------------------------------------- input files
@@ -225,28 +223,25 @@ CASES = [
      CONFIG + r"hydra/launcher='nosuch'"),
     ("sweep-plus-misspelt", "run", [*M, "seed=1,2", "+popluation.size=5"], None, None, 2,
      CONFIG + r"popluation\.size=5"),
-    # collect: damaged runs are skipped and reported, never abort the others
-    ("collect-missing", "collect", ["{out}"], None, None, 2, r"^error: no sweep folder at "),
-    ("collect-a-file", "collect", ["{file}"], ("f.txt", "x"), None, 2, r"^error: no sweep folder at "),
-    ("collect-damaged-run-json", "collect", ["{sweep}"], None, ("sweep", overwrite("run.json", "{oops")), 0,
-     r"^3 complete, 0 failed and 1 damaged runs \(damaged ones skipped"),
-    ("collect-truncated-parquet", "collect", ["{sweep}"], None, ("sweep", truncate("timeseries.parquet")), 0,
-     r"^3 complete, 0 failed and 1 damaged runs"),
-    ("collect-edited-csv", "collect", ["{sweep}"], None, ("sweep", edit_csv("timeseries.csv")), 0,
-     r"^3 complete, 0 failed and 1 damaged runs"),
-    ("collect-damaged-error-json", "collect", ["{sweep}"], None, ("sweep", error_json_garbage), 0,
-     r"^4 complete, 0 failed and 1 damaged runs"),
-    ("collect-binary-run-json", "collect", ["{sweep}"], None, ("sweep", overwrite("run.json", b"\xff\xfe\x00")), 0,
-     r"^3 complete, 0 failed and 1 damaged runs"),
+    # collect: unreadable parts are moved aside and reported, never abort the others
+    ("collect-missing", "collect", ["{out}"], None, None, 2, r"^error: no study at "),
+    ("collect-a-file", "collect", ["{file}"], ("f.txt", "x"), None, 2, r"^error: no study at "),
+    ("collect-truncated-part", "collect", ["{sweep}"], None, ("sweep", truncate("timeseries/part")), 0,
+     r"^3 complete and 0 failed runs; 1 unreadable part\(s\) moved to .*damaged \(their runs are re-run"),
+    ("collect-junk-runs-part", "collect", ["{sweep}"], None, ("sweep", overwrite("runs/part", "PAR1junk")), 0,
+     r"^3 complete and 0 failed runs; 1 unreadable part\(s\) moved to"),
+    ("collect-damaged-summary", "collect", ["{sweep}"], None, ("sweep", overwrite("study.json", "[")), 2,
+     r"^error: study summary .*study\.json is damaged"),
+    ("collect-binary-summary", "collect", ["{sweep}"], None, ("sweep", overwrite("study.json", b"\xff\xfe\x00")), 2,
+     r"^error: study summary .*study\.json is damaged"),
     # plot: damaged tables and impossible requests
-    ("plot-missing", "plot", ["{out}", "all"], None, None, 2, r"^error: no sweep folder at "),
+    ("plot-missing", "plot", ["{out}", "all"], None, None, 2, r"^error: no study at "),
     ("plot-same-axes", "plot", ["{sweep}", "heatmap", "--x", "seed", "--y", "seed", "--date", "2014-06"], None, None,
      2, r"^error: --x and --y are both 'seed'"),
-    ("plot-damaged-collected", "plot", ["{sweep}", "fan"], None,
-     ("sweep", overwrite("collected/timeseries.parquet", "PAR1junk")), 2,
-     r"^error: collected table .*timeseries\.parquet is damaged"),
-    ("plot-damaged-summary", "plot", ["{sweep}", "fan"], None, ("sweep", overwrite("collected/sweep.json", "[")), 2,
-     r"^error: sweep summary .*sweep\.json is damaged"),
+    ("plot-damaged-part", "plot", ["{sweep}", "fan"], None, ("sweep", overwrite("timeseries/part", "PAR1junk")), 0,
+     r"^warning: 1 unreadable part\(s\) left out \(timeseries/part-.*\.parquet is not readable Parquet"),
+    ("plot-damaged-summary", "plot", ["{sweep}", "fan"], None, ("sweep", overwrite("study.json", "[")), 2,
+     r"^error: study summary .*study\.json is damaged"),
     ("plot-unknown-metric", "plot", ["{sweep}", "fan", "--metric", "nosuch"], None, None, 2,
      r"^error: metric 'nosuch' is not in the stored tables"),
     ("plot-unknown-date", "plot", ["{sweep}", "heatmap", "--x", "seed", "--y", "switching_cost.scale", "--date",
@@ -307,8 +302,8 @@ CASES = [
     ("bench-engine-bad-sizes", "bench_engine", ["--sizes", "abc"], None, None, 2, r"^error: --sizes='abc'"),
     ("bench-engine-huge", "bench_engine", ["--sizes", "1900000000"], None, None, 2,
      CONFIG + r"population\.size=1900000000 is not allowed; expected at most"),
-    ("bench-sweep-bad-launcher", "bench_sweep", ["--launchers", "nosuch"], None, None, 2,
-     r"^error: --launchers must name"),
+    ("bench-sweep-bad-sizes", "bench_sweep", ["--sizes", "nosuch"], None, None, 2,
+     r"^error: --sizes must be"),
 ]
 
 
@@ -398,36 +393,26 @@ def test_rerun_notices_every_kind_of_edit(stored, tmp_path, damage, status, line
     assert line in out and ("not reproduced" in out) == (status == 1)
 
 
-def test_extending_a_sweep_reruns_a_truncated_table_and_duplicates_no_replicate(stored, tmp_path):
+def test_extending_a_sweep_reruns_a_truncated_part_and_duplicates_no_replicate(stored, tmp_path):
+    from experiments import dataset
     copy = tmp_path / "sweep"
     shutil.copytree(stored["sweep"], copy)
-    truncated = find(copy, "timeseries.parquet")
-    truncate("timeseries.parquet")(copy)
+    truncated = find(copy, "timeseries/part")
+    truncate("timeseries/part")(copy)
     before = snapshot(copy)
     again = python_m("run", "-m", *SMALL, "seed=1,2", "switching_cost.scale=0.5,2", "replicates=2",
                      f"hydra.sweep.dir={copy}")
     assert again.returncode == 0, again.stderr[-2000:]
-    runs = pd.read_csv(copy / "collected" / "runs.csv")
+    assert "5 runs done, 0 failed, 3 already stored" in again.stderr      # 4 new replicates and the damaged run
+    runs = pd.read_csv(copy / "runs.csv")
     assert (runs["status"] == "complete").sum() == 8 and len(runs) == 8
-    ts = pd.read_parquet(copy / "collected" / "timeseries.parquet")
-    assert not ts.duplicated(["job", "replicate", "step"]).any()
-    assert ts.drop_duplicates(["job", "replicate"]).shape[0] == 8
-    assert snapshot(copy)[str(truncated)] != before[str(truncated)]                 # re-run when resuming
-    kept = {p: h for p, h in before.items()
-            if "rep_000" in p and "collected" not in p and not p.startswith(str(truncated.parent))}
-    assert kept and all(snapshot(copy)[p] == h for p, h in kept.items())   # replicate 0 was not re-run
-
-
-def test_plot_recollects_when_a_run_changed_after_collecting(stored, tmp_path, capsys):
-    from experiments.plot import main as plot_main
-    copy = tmp_path / "sweep"
-    shutil.copytree(stored["sweep"], copy)
-    truncate("timeseries.parquet")(copy)               # collected/ still holds the intact table
-    assert plot_main([str(copy), "fan"]) == 0
-    runs = pd.read_csv(copy / "collected" / "runs.csv")
-    assert (runs["status"] == "damaged").sum() == 1 and (runs["status"] == "complete").sum() == 3
-    ts = pd.read_parquet(copy / "collected" / "timeseries.parquet")
-    assert ts.drop_duplicates(["job", "replicate"]).shape[0] == 3    # the figure is drawn from these
+    ts = dataset.load(copy)
+    assert not ts.duplicated(["config_hash", "replicate", "step"]).any()
+    assert ts.drop_duplicates(["config_hash", "replicate"]).shape[0] == 8
+    assert (copy / "damaged" / "timeseries" / truncated.name).exists()      # kept, out of the readers' way
+    kept = {p: h for p, h in before.items() if "/runs/" in p or "/institutions/" in p}
+    kept = {p: h for p, h in kept.items() if truncated.name not in p}
+    assert kept and all(snapshot(copy)[p] == h for p, h in kept.items())   # the other runs were not re-run
 
 
 def test_a_start_after_2013_runs_and_a_period_without_targets_gets_an_empty_fit(tmp_path):
@@ -477,9 +462,9 @@ def test_a_design_with_an_integer_parameter_runs(tmp_path):
     ("run", ["customers.habit=inf"], CONFIG + r"customers\.habit=inf"),
     ("run", ["-m", "seed=1,2", "study=../x"], CONFIG + r"study='\.\./x'"),
     ("run", ["hydra/launcher=nosuch"], CONFIG + r"hydra/launcher='nosuch'"),
-    ("collect", ["/nonexistent/sweep"], r"^error: no sweep folder"),
+    ("collect", ["/nonexistent/sweep"], r"^error: no study at"),
     ("rerun", ["/nonexistent/run"], r"^error: .* is not a complete run folder"),
-    ("bench_sweep", ["--launchers", "x"], r"^error: --launchers"),
+    ("bench_sweep", ["--sizes", "x"], r"^error: --sizes"),
 ])
 def test_the_command_line_itself(module, args, line):
     proc = python_m(module, *args)
@@ -503,24 +488,36 @@ runpy.run_module("experiments.run", run_name="__main__", alter_sys=True)
 """
 
 
+FULL_DISK_STUDY = """
+import errno, sys
+import experiments.dataset
+def no_space(table, path, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device", str(path))
+experiments.dataset.pq.write_table = no_space
+import runpy
+sys.argv = ["experiments/run.py", *sys.argv[1:]]
+runpy.run_module("experiments.run", run_name="__main__", alter_sys=True)
+"""
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("sweep, failing, status, line", [
-    (False, '".parquet"', 2, r"^error: No space left on device: .*\.parquet$"),
-    (True, '".parquet", "error.json"', 1, r"^sweep: its results could not be collected: error: No space left"),
-    (True, '"rep_000/timeseries.parquet", "error.json"', 1,
-     r"^sweep: 0 failed and 0 damaged of 0 runs, 2 missing; see "),
-], ids=["run", "sweep", "sweep-runs-only"])
-def test_a_full_disk_ends_in_one_line_and_a_failed_status(tmp_path, sweep, failing, status, line):
-    """Writes of the named files fail as on a full disk (error.json too, so failures go unrecorded)."""
+@pytest.mark.parametrize("sweep", [False, True], ids=["run", "sweep"])
+def test_a_full_disk_ends_in_one_line_and_a_failed_status(tmp_path, sweep):
+    """Writing a table fails as on a full disk: one line, exit 2, nothing partial (a sweep's finished
+    runs could not be stored either; the sweep resumes once there is room)."""
     args = ["-m", *SMALL, "seed=1,2", f"hydra.sweep.dir={tmp_path}/out"] if sweep else \
         [*SMALL, f"hydra.run.dir={tmp_path}/out"]
-    script = FULL_DISK.replace('".parquet"', f"({failing},)")
+    script = FULL_DISK_STUDY if sweep else FULL_DISK
     proc = subprocess.run([sys.executable, "-c", script, *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
-    assert proc.returncode == status, proc.stderr[-2000:]
+    assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
-    assert re.search(line, proc.stderr.strip().splitlines()[-1]), proc.stderr
-    if not sweep:
+    assert re.search(r"^error: No space left on device: .*\.parquet$", proc.stderr.strip().splitlines()[-1]), \
+        proc.stderr
+    if sweep:
+        assert not list((tmp_path / "out").rglob("*.parquet"))
+        assert not list((tmp_path / "out" / ".staging").iterdir())
+    else:
         assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
 
 

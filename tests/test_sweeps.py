@@ -40,7 +40,7 @@ def stored(root: Path, table: str = "timeseries") -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def local_sweep(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sweeps")
-    proc = sweep(tmp, "vialocal", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    proc = sweep(tmp, "vialocal")                # the default: every core
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().splitlines()[-1] == str(tmp / "vialocal")
     return tmp / "vialocal"
@@ -91,7 +91,7 @@ def test_every_stored_column_is_declared_in_columns_csv(local_sweep):
 
 
 def test_serial_local_and_ray_give_identical_datasets(local_sweep, tmp_path):
-    serial = sweep(tmp_path, "viaserial")
+    serial = sweep(tmp_path, "viaserial", "hydra/launcher=basic")
     ray = sweep(tmp_path, "viaray", "hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=2")
     assert serial.returncode == 0, serial.stderr[-3000:]
     assert ray.returncode == 0, ray.stderr[-3000:]
