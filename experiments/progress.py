@@ -20,11 +20,11 @@ from sim.market import MarketModel
 _current: list[tqdm] = []
 
 
-def bar(total: float, desc: str, unit: str) -> tqdm:
-    """A bar with elapsed time and time left, visible on a terminal and in a log."""
+def bar(total: float, desc: str, unit: str, show: bool = True) -> tqdm:
+    """A bar with elapsed time and time left, visible on a terminal and in a log (unless show is false)."""
     terminal = sys.stderr.isatty()
     return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, mininterval=0.5 if terminal else 30,
-                ascii=not terminal, unit_scale=unit == "customer-month", dynamic_ncols=terminal)
+                ascii=not terminal, unit_scale=unit == "customer-month", dynamic_ncols=terminal, disable=not show)
 
 
 @contextmanager

@@ -41,7 +41,7 @@ import pyarrow as pa
 from experiments import dataset, progress
 from sim.config import KNOWN_KEY, Config, ConfigError, month_index, replicate_seed, validate
 from sim.market import MarketModel
-from sim.outputs import arrow_tables, override_tag, write_run
+from sim.outputs import IDENTITY, arrow_table, override_tag, stored_columns, write_run
 
 NOT_HASHED = ("replicates", "study", "figures", "question")   # none changes what one replicate computes
 FLUSH_S = 1.0                   # a writer commits its finished runs at least this often
@@ -207,23 +207,23 @@ class _Writer:
 
     def __init__(self, root: Path, flush_s: float):
         self.root, self.flush_s = Path(root), flush_s
-        self.tables: dict[str, list[pa.Table]] = {name: [] for name in dataset.TABLES}
+        self.runs: list[tuple[dict, dict]] = []          # (key columns, {table: columns}) of complete runs
         self.rows: list[dict] = []
         self.last = time.monotonic()
 
-    def add(self, row: dict, tables: dict[str, pa.Table] | None) -> None:
+    def add(self, row: dict, keys: dict | None = None, tables: dict | None = None) -> None:
         self.rows.append(row)
-        for name, table in (tables or {}).items():
-            self.tables[name].append(table)
+        if tables is not None:
+            self.runs.append((keys, tables))
         if time.monotonic() - self.last >= self.flush_s:
             self.flush()
 
     def flush(self) -> None:
         if self.rows:
-            data = {name: pa.concat_tables(ts, promote_options="permissive") for name, ts in self.tables.items() if ts}
+            data = {name: arrow_table([(keys, tables[name]) for keys, tables in self.runs])
+                    for name in dataset.TABLES} if self.runs else {}
             dataset.commit(self.root, data, _runs_table(self.rows))
-        self.tables = {name: [] for name in dataset.TABLES}
-        self.rows = []
+        self.runs, self.rows = [], []
         self.last = time.monotonic()
 
 
@@ -268,9 +268,7 @@ def _run_items(study: str, points: dict[int, Point], items: list[tuple[int, int]
             started = time.perf_counter()
             model = MarketModel(p.config, replicate=r).run(progress=interrupt.check)
             seconds = time.perf_counter() - started
-            identity = {k: keys[k] for k in ("scenario", "overrides", "seed", "replicate", "config_hash")}
-            extra = {"study": study, "point": p.index, "replicate_seed": keys["replicate_seed"], **p.values}
-            tables = arrow_tables(model, identity, extra)
+            tables = stored_columns(model)
             if folders:
                 folder = Path(root) / "folders" / (override_tag(list(p.overrides)) or "base") / f"rep_{r:03d}"
                 write_run(model, folder, seconds, extra={**keys, "overrides": list(p.overrides)},
@@ -286,7 +284,9 @@ def _run_items(study: str, points: dict[int, Point], items: list[tuple[int, int]
                    "model_seconds": None}
             tables = None
         row.update(finished=datetime.now(timezone.utc), worker=worker)
-        writer.add(row, tables)
+        columns = {**{k: keys[k] for k in IDENTITY}, "study": study, "point": p.index,
+                   "replicate_seed": keys["replicate_seed"], **p.values}
+        writer.add(row, columns, tables)
         done.append(row)
         if on_run is not None:
             on_run(row)
@@ -350,7 +350,7 @@ def run_study(study: Study, backend: str = "serial", workers: int | None = None,
     workers = max(1, workers or os.cpu_count() or 1) if backend != "serial" else 1
     counts = {"complete": 0, "failed": 0}
     desc = f"study {study.name}" + (f" ({skipped} done before)" if skipped else "")
-    with progress.bar(len(todo), desc, "run") as bar:
+    with progress.bar(len(todo), desc, "run", show=show_progress) as bar:
         def tally(rows: list[dict]) -> None:
             for row in rows:
                 counts[row["status"]] += 1

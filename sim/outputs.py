@@ -102,27 +102,34 @@ def identified(df: pd.DataFrame, identity: dict) -> pd.DataFrame:
     return out
 
 
-def arrow_tables(model: "MarketModel", identity: dict, extra: dict | None = None) -> dict[str, "pa.Table"]:
-    """The run's timeseries and institutions tables as Arrow tables, with the columns and types that
-    write_run stores (identity columns first, `date` a timestamp, institutions' unambiguous shares),
-    and `extra` key columns after the identity: a study streams these without building DataFrames."""
-    import pyarrow as pa
+def stored_columns(model: "MarketModel") -> dict[str, dict[str, np.ndarray]]:
+    """The run's timeseries and institutions as {column: array}, with the columns and types write_run
+    stores after the identity (`date` a timestamp, institutions' unambiguous shares). A study keeps
+    these per run and builds one Arrow table per part (`arrow_table`), without DataFrames."""
     out = {}
     for name in ("timeseries", "institutions"):
-        cols = dict(model.recorder.columns(name))
-        n = len(cols["date"])
-        cols["date"] = np.asarray(cols["date"], dtype="datetime64[M]").astype("datetime64[us]")
+        cols = {k: np.asarray(v) for k, v in model.recorder.columns(name).items()}
+        cols["date"] = cols["date"].astype("datetime64[M]").astype("datetime64[us]")
         if name == "institutions":
-            bank = np.asarray(cols["kind"]) == "bank"
-            share = np.asarray(cols["share"], dtype=float)
-            cols["customer_share"] = np.where(bank, share, np.nan)
-            cols["user_share"] = np.where(bank, np.nan, share)
-        keys = {**{k: identity.get(k) for k in IDENTITY}, **(extra or {})}
-        arrays = {k: pa.array([v] * n) if v is not None else pa.nulls(n) for k, v in keys.items()}
-        for k, v in cols.items():
-            arrays[k] = pa.array(v, from_pandas=True)        # from_pandas: NaN in a text column is null
-        out[name] = pa.table(arrays)
+            bank = cols["kind"] == "bank"
+            cols["customer_share"] = np.where(bank, cols["share"], np.nan)
+            cols["user_share"] = np.where(bank, np.nan, cols["share"])
+        out[name] = cols
     return out
+
+
+def arrow_table(runs: list[tuple[dict, dict[str, np.ndarray]]]) -> "pa.Table":
+    """One Arrow table from runs' (keys, columns): the keys (identity first) repeated over each run's
+    rows, then the columns, each concatenated across runs."""
+    import pyarrow as pa
+    lengths = [len(cols["date"]) for _, cols in runs]
+    arrays = {}
+    for k in runs[0][0]:
+        values = [keys.get(k) for keys, _ in runs]
+        arrays[k] = pa.array(np.repeat(np.array(values, dtype=object), lengths).tolist())
+    for k in runs[0][1]:
+        arrays[k] = pa.array(np.concatenate([cols[k] for _, cols in runs]), from_pandas=True)   # NaN text: null
+    return pa.table(arrays)
 
 
 def write_units(folder: Path, renamed: dict[str, str] | None = None) -> None:
