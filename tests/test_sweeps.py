@@ -234,3 +234,38 @@ def test_plot_command_draws_from_the_stored_dataset_only(local_sweep, monkeypatc
             "institutions_customer_share.png", "institutions_profit.png", "diff_share_platform_vs_2.0.png"} <= figures
     assert plot_main([str(root), "fan", "--metric", "not_a_metric"]) == 2
     assert pq.read_metadata(next((root / "timeseries").iterdir())).num_rows > 0
+
+
+@pytest.mark.parametrize("changes, overrides", [
+    ({"switching_cost.scale": 2}, ["switching_cost.scale=2"]),
+    ({"platforms.alipay.subsidy_bn": 12.5, "seed": 9}, ["platforms.alipay.subsidy_bn=12.5", "seed=9"]),
+    ({"banks.joint_stock.strategy.marketing_budget_bn": 20}, ["banks.joint_stock.strategy.marketing_budget_bn=20"]),
+    ({"regulation.mmf_yield_cap": 3.0}, ["regulation.mmf_yield_cap=3.0"]),
+])
+def test_typed_changes_give_the_config_and_hash_that_composing_gives(changes, overrides):
+    from experiments.study import config_hash
+    changed, composed = with_changes(load_config([]), changes), load_config(overrides)
+    assert changed == composed and config_hash(changed) == config_hash(composed)
+
+
+def test_changes_that_need_composing_are_composed():
+    from experiments.study import NotTyped
+    with pytest.raises(NotTyped):
+        with_changes(load_config([]), {"population.age_shares": [0.25, 0.25, 0.25, 0.25]})
+    from experiments.sweep import plan
+    study, _ = plan(
+        ["population.size=500", "end=2013-03", "population.age_shares=[0.25,0.25,0.25,0.25],[0.3,0.3,0.2,0.2]"])
+    assert [p.config.population.age_shares for p in study.points] == [[0.25] * 4, [0.3, 0.3, 0.2, 0.2]]
+
+
+def test_a_preset_with_sweeper_params_expands_like_hydra():
+    from experiments.sweep import plan
+    study, settings = plan(["experiment=study_regulation_x_switching", "population.size=500"])
+    assert study.name == "regulation_x_switching" and len(study.points) == 9 and len(study.runs()) == 45
+    grid = {(p.config.regulation.platform_compliance_cost, p.config.switching_cost.scale) for p in study.points}
+    assert grid == {(c, s) for c in (0.0, 0.5, 1.0) for s in (0.5, 1.0, 2.0)}
+    assert len({p.config_hash for p in study.points}) == 9
+    assert str(study.root).endswith("results/sweeps/regulation_x_switching")
+    # the command line wins over the preset's params, as in Hydra
+    study, _ = plan(["experiment=study_regulation_x_switching", "switching_cost.scale=3"])
+    assert {p.config.switching_cost.scale for p in study.points} == {3.0} and len(study.points) == 3
