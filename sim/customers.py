@@ -146,6 +146,7 @@ class Customers:
         self.aware[self.n_banks + self.platform[on_platform], on_platform] = True
         for p in range(self.n_platforms):
             self.aware[self.n_banks + p, (self.holds >> (FIRST_WALLET + p)) & 1 == 1] = True
+        self._category = np.empty(n, dtype=np.int8)     # the kernels' scratch: each customer's category
         self._monthly_growth = (1 + cfg.population.wealth_growth) ** (1 / 12) - 1
         self.recount()
         self._power_growth = (1 + self._monthly_growth) ** cfg.transactions.wealth_ticket_elasticity
@@ -300,7 +301,7 @@ class Customers:
             "portfolio": PortfolioState(self.holds, self.active, self.secondary, self.funds, self.bank, self.channel,
                                         self.platform, self.age, self.urban, self.literacy0, self.literacy_growth,
                                         self.yield_sensitivity, self.ties, self._aware_padded, self.wealth0,
-                                        self.segment, self.wealth_power0),
+                                        self.segment, self.wealth_power0, self._category),
             "adoption_rate": np.array([c.adoption_rate[k] for k in HOLDING_KINDS], dtype=np.float64),
             "purposes": purpose_terms(self.cfg.transactions),
             "fund_weight": np.array([p.fund_weight for p in self.cfg.platforms.values()], dtype=np.float64),

@@ -72,6 +72,8 @@ class PortfolioState(NamedTuple):
     wealth0: np.ndarray
     segment: np.ndarray
     wealth_power0: np.ndarray      # wealth ** ticket elasticity at the start
+    choice_category: np.ndarray    # int8 (customer,) scratch: the preferred channel's category (channel,
+                                   # 3 + platform on a platform's app), refreshed by `_adopt` before it reads ties
 
 
 class PortfolioTerms(NamedTuple):
@@ -142,7 +144,6 @@ def portfolio_month(rng, state, terms, tables, available, utility, literacy_weig
     adoptions = np.zeros(n_items, dtype=np.int64)
     secondary_at = np.zeros(n_banks, dtype=np.int64)
     deposits, funds_by_platform = np.zeros(n_banks), np.zeros(n_platforms)
-    tie_share = np.zeros(n_categories)
     in_cell = np.zeros((8, 4, n_banks, n_segments), dtype=np.int64)    # (holdings key, preferred, bank, segment)
     power_in_cell = np.zeros((8, 4, n_banks, n_segments))
     main_channel = np.zeros((4, n_banks, n_segments), dtype=np.int64)
@@ -150,8 +151,7 @@ def portfolio_month(rng, state, terms, tables, available, utility, literacy_weig
     holding = np.zeros((256, n_banks), dtype=np.int64)     # customers by the byte of what they hold, and use
     using = np.zeros((256, n_banks), dtype=np.int64)
     wallet_bits = np.uint8(((1 << n_platforms) - 1) << FIRST_WALLET)
-    _adopt(rng, state, terms, available, utility, literacy_weight, branch_presence, yield_term, category,
-           tie_share, adoptions)
+    _adopt(rng, state, terms, available, utility, literacy_weight, branch_presence, yield_term, category, adoptions)
     opened = _open_secondaries(rng, state, terms, available, utility, literacy_weight, yield_term)
     # what depends only on the wallets held, tabled once: each wallet's chance of use by how many
     # are held, the best fund spread over each bank's deposit rate, and the funds' weights
@@ -252,18 +252,31 @@ def portfolio_month(rng, state, terms, tables, available, utility, literacy_weig
 
 
 @jit
-def _adopt(rng, state, terms, available, utility, literacy_weight, branch_presence, yield_term, category, tie_share,
-           adoptions):
+def _adopt(rng, state, terms, available, utility, literacy_weight, branch_presence, yield_term, category, adoptions):
     """Adoption of the items not held, before the month's use: each customer considers each item
     with probability `adoption_rate[kind]` and adopts it with the odds that it beats the counter.
 
     The rate is the same for every customer, so those who consider an item are found by
     geometric skips (one draw per customer who considers, not one per customer), then
     thinned by the odds with a second draw: the same distribution as one coin per customer.
+    The draws come first, item by item (a skip, then the thinning draw of each candidate who
+    could adopt), and the candidates' odds after them, so that reading their ties, scattered
+    over the population, overlaps from one candidate to the next. The odds read nothing the
+    draws or adoptions of the same item change, so the outcome is that of deciding each
+    candidate as it is drawn.
     """
     n = state.holds.size
     n_banks = terms.deposit_rate.size
     k_ties = state.ties.shape[1]
+    tie_unit = terms.tie_weight / max(k_ties, 1)
+    capacity = 64
+    for j in range(adoptions.size):
+        capacity = max(capacity, np.int64(1.25 * n * min(terms.adoption_rate[min(j, FIRST_WALLET)], 1.0)) + 64)
+    candidates, draws = np.empty(capacity, dtype=np.int64), np.empty(capacity)
+    tied = np.empty(capacity * k_ties, dtype=np.int32)       # the candidates' ties and state, gathered
+    bank, age, urban = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.bool_)
+    literacy, sensitivity = np.empty(capacity), np.empty(capacity)
+    ties_category = fill_categories(state.channel, state.platform, state.choice_category)
     for j in range(adoptions.size):
         kind = min(j, FIRST_WALLET)
         rate = terms.adoption_rate[kind]
@@ -271,41 +284,79 @@ def _adopt(rng, state, terms, available, utility, literacy_weight, branch_presen
             continue
         bit = np.uint8(1 << j)
         log_q = np.log1p(-min(rate, 1.0))
-        i = -1
+        m, i = 0, -1
         while True:
             i += geometric(rng, log_q)
             if i >= n:
                 break
             if state.holds[i] & bit:
                 continue
-            b, a = np.int64(state.bank[i]), state.age[i]
+            b = np.int64(state.bank[i])
             alt = 3 * b + 1 + j if j < FIRST_WALLET else 3 * n_banks + j - FIRST_WALLET
             provider = b if j < FIRST_WALLET else n_banks + j - FIRST_WALLET
             if not available[alt] or not state.aware[provider, i]:
                 continue
-            literacy = min(1.0, state.literacy0[i] + state.literacy_growth[a] * terms.years)
-            sensitivity = state.yield_sensitivity[i]
-            tie_share[:] = 0.0
+            if m == candidates.size:
+                candidates, draws = _grown(candidates, m), _grown(draws, m)
+            candidates[m], draws[m] = i, rng.random()
+            m += 1
+        if bank.size < m:
+            tied = np.empty(candidates.size * k_ties, dtype=np.int32)
+            bank, age, urban = (np.empty(candidates.size, dtype=np.int64), np.empty(candidates.size, dtype=np.int64),
+                                np.empty(candidates.size, dtype=np.bool_))
+            literacy, sensitivity = np.empty(candidates.size), np.empty(candidates.size)
+        # the candidates' state and ties first, in loops of independent reads that do not branch on what
+        # they read, so that the cache misses of many candidates overlap
+        for r in range(m):
+            i = candidates[r]
             for t in range(k_ties):
-                tie = state.ties[i, t]
-                ch = state.channel[tie]
-                tie_share[ch + (state.platform[tie] if ch == 3 else 0)] += 1.0
-            tie_share *= terms.tie_weight / max(k_ties, 1)
+                tied[r * k_ties + t] = state.ties[i, t]
+            bank[r], age[r], urban[r] = state.bank[i], state.age[i], state.urban[i]
+            literacy[r], sensitivity[r] = state.literacy0[i], state.yield_sensitivity[i]
+        wallet_cost = terms.wallet_onboarding if j >= FIRST_WALLET else 0.0
+        for r in range(m):
+            b, a = bank[r], age[r]
+            alt = 3 * b + 1 + j if j < FIRST_WALLET else 3 * n_banks + j - FIRST_WALLET
             branch = 3 * b
             odds = 1.0
             if available[branch]:
-                presence = 1.0 + (0.0 if state.urban[i] else terms.rural_branch_multiplier)
-                counter = (utility[branch] + literacy * literacy_weight[branch] + presence * branch_presence[branch]
-                           + terms.age_branch_preference[a] + sensitivity * yield_term[branch]
-                           + tie_share[category[branch]])
-                v = (utility[alt] + literacy * literacy_weight[alt] + sensitivity * yield_term[alt]
-                     + tie_share[category[alt]])
-                if j >= FIRST_WALLET:
-                    v -= terms.wallet_onboarding
+                # ties on the counter's category and on the item's: tie_share of those two categories
+                on_branch = on_alt = 0.0
+                c_branch, c_alt = category[branch], category[alt]
+                for t in range(r * k_ties, (r + 1) * k_ties):
+                    c = ties_category[tied[t]]
+                    on_branch += c == c_branch
+                    on_alt += c == c_alt
+                lit = min(1.0, literacy[r] + state.literacy_growth[a] * terms.years)
+                presence = 1.0 + (0.0 if urban[r] else terms.rural_branch_multiplier)
+                counter = (utility[branch] + lit * literacy_weight[branch] + presence * branch_presence[branch]
+                           + terms.age_branch_preference[a] + sensitivity[r] * yield_term[branch]
+                           + on_branch * tie_unit)
+                v = (utility[alt] + lit * literacy_weight[alt] + sensitivity[r] * yield_term[alt]
+                     + on_alt * tie_unit - wallet_cost)
                 odds = _logistic(v - counter - terms.adoption_threshold)
-            if rng.random() < odds:
-                state.holds[i] |= bit
+            if draws[r] < odds:
+                state.holds[candidates[r]] |= bit
                 adoptions[j] += 1
+
+
+@jit
+def fill_categories(channel, platform, out):
+    """Each customer's preferred channel's category, channel or 3 + platform on a platform's app (as
+    `customers.Menu.category`), written into `out` and returned: one byte a customer, so that a
+    tie's category is one read."""
+    for i in range(channel.size):
+        ch = channel[i]
+        out[i] = ch + (platform[i] if ch == 3 else np.int8(0))
+    return out
+
+
+@jit
+def _grown(a, m):
+    """`a` twice as long, its first m entries kept."""
+    out = np.empty(2 * a.size, dtype=a.dtype)
+    out[:m] = a[:m]
+    return out
 
 
 @jit
