@@ -17,46 +17,20 @@ too. All of it is decided customer by customer in compiled loops.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from . import kernels, portfolio
 from .config import AGE_BANDS, CHANNELS, HOLDING_KINDS, Config
-from .portfolio import FIRST_WALLET, PortfolioState, PortfolioTally, PortfolioTerms
+from .portfolio import FIRST_WALLET, PortfolioTally, PortfolioTerms
 from .purposes import purpose_terms, tables_at
+from .records import (AwarenessTerms, ChoiceOutcome, ChoiceTerms, CustomerArrays, Institutions, Layout, Menu,
+                      MonthTerms, SwitchCosts, Trading, Transactions)
 from .ties import homophilous_ties
 
 BRANCH, PC, MOBILE, PLATFORM = range(4)
 N_SEGMENTS = 2 * len(AGE_BANDS)      # age band x (rural, urban)
-
-
-@dataclass
-class Menu:
-    """The alternatives open this month and their institution-level terms (one entry each)."""
-    bank: np.ndarray            # bank index, -1 for a platform's app
-    platform: np.ndarray        # platform index, -1 for a bank channel
-    channel: np.ndarray         # BRANCH, PC, MOBILE or PLATFORM
-    provider: np.ndarray        # index into banks followed by platforms
-    category: np.ndarray        # channel for bank channels, 3 + platform for platform apps
-    available: np.ndarray       # launched, and has branches for a branch alternative
-    utility: np.ndarray         # terms common to all customers (constant, app, tech, marketing, friction)
-    literacy_weight: np.ndarray
-    branch_presence: np.ndarray  # utils from the branch network, branch alternatives only
-    yield_term: np.ndarray      # yield weight x yield, before the customer's sensitivity
-    bank_switch_cost: float     # utils to change primary bank (scaled)
-    opening_extra: np.ndarray   # extra utils to open an account with this alternative's bank
-    leave_cost: np.ndarray      # (n_banks,) extra utils to leave each bank (scaled)
-    platform_switch_cost: float
-    platform_partner: np.ndarray  # (n_platforms,) partner bank index or -1
-    partnership_discount: float
-
-
-@dataclass
-class ChoiceOutcome:
-    reconsidered: int
-    channel_flows: np.ndarray   # (4, 4) customers moving from channel (row) to channel (column)
-    bank_switches: int
-    platform_switches: int      # changes of platform account, first adoptions included
 
 
 @dataclass
@@ -83,6 +57,14 @@ class Tally:
         return (np.array_equal(self.counts, other.counts) and close(self.deposits, other.deposits) and close(self.funds, other.funds)
                 and np.array_equal(self.bank_customers, other.bank_customers)
                 and np.array_equal(mine.holders, theirs.holders) and np.array_equal(mine.secondary, theirs.secondary))
+
+
+class MonthOutcome(NamedTuple):
+    """`Customers.decide_month`'s result, per simulated customer scale."""
+    choice: ChoiceOutcome
+    inflow: float                   # the month's growth of all wealth, RMB
+    transactions: Transactions      # (bank, place) counts and values: counter, self-service, PC, mobile, platform link
+    tally: Tally                    # the counts and sums after the month
 
 
 class Customers:
@@ -150,7 +132,7 @@ class Customers:
         self.recount()
         self._power_growth = (1 + self._monthly_growth) ** cfg.transactions.wealth_ticket_elasticity
         self._wealth0_total = float(self.wealth0.sum())
-        self._fixed_args = self._kernel_constants()
+        self._kernel_constants()
 
     def _initial_channels(self, shares: dict, rng: np.random.Generator) -> np.ndarray:
         """The most digitally literate start on the most digital channels."""
@@ -191,37 +173,26 @@ class Customers:
         return self.wealth - self.mmf
 
     # ------------------------------------------------------------------ monthly steps
-    def decide_month(self, institutions: tuple, layout: tuple, switch_costs: tuple[float, float],
-                     awareness_terms: tuple, years: float, portfolio_terms: PortfolioTerms,
-                     self_service_share: np.ndarray, mobile_maturity: float, rng: np.random.Generator):
-        """The month in one compiled call, in order: the month's menu from the institutions
-        (`kernels.menu_terms`, whose arguments `institutions` are), `update_awareness` (with
-        `awareness_prob`; `awareness_terms` are its ecosystem reach, word of mouth and scope),
-        partnership awareness (`kernels.partnership_awareness`), `reconsider`, the portfolio
-        (`portfolio.portfolio_month`, with `portfolio_terms`), then `transactions`.
-        `layout` is the menu's fixed part, in the order of `Menu`'s fields (bank, platform,
-        channel, provider, category, literacy weight, leave cost, partnership discount), and
-        `switch_costs` the costs to change bank and to open a platform account; transactions
-        are by purpose (`sim/purposes.py`) at mobile-payment maturity `mobile_maturity`.
-
-        Returns (outcome, inflow, (transaction counts, values), the tally after the month).
+    def decide_month(self, institutions: Institutions, layout: Layout, switch_costs: SwitchCosts,
+                     awareness: AwarenessTerms, years: float, portfolio_terms: PortfolioTerms,
+                     self_service_share: np.ndarray, mobile_maturity: float, rng: np.random.Generator) -> MonthOutcome:
+        """The month in one compiled call (`kernels.decide_month`), in order: the month's menu from the
+        `institutions` (`kernels.menu_terms`) with its fixed `layout` and the `switch_costs`,
+        `update_awareness` (with `awareness_prob` and the `awareness` terms), partnership awareness
+        (`kernels.partnership_awareness`), `reconsider`, the portfolio (`portfolio.portfolio_month`,
+        with `portfolio_terms`), then the month's transactions, by purpose (`sim/purposes.py`) at
+        mobile-payment maturity `mobile_maturity`, each bank's `self_service_share` of branch
+        transactions made at machines. Returns the `MonthOutcome`.
         """
-        chosen, held, traded, (counts, customers) = kernels.decide_month(
-            rng, institutions, layout, switch_costs, (*self._fixed_args["awareness"], self._counts, *awareness_terms),
-            self._choice_args(years), (self.portfolio_state, portfolio_terms,
-                                       tables_at(self._fixed_args["purposes"], float(mobile_maturity))),
-            (np.ascontiguousarray(self_service_share, dtype=np.float64),
-             float(self.cfg.transactions.wallet_fund_share)))
-        reconsidered, flows, bank_switches, platform_switches = chosen
-        self._portfolio = held
+        month = kernels.decide_month(
+            rng, self.arrays, self._counts, institutions, layout, switch_costs, awareness, self._choice_terms(years),
+            portfolio_terms, tables_at(self._purpose_terms, float(mobile_maturity)),
+            Trading(self_service=np.ascontiguousarray(self_service_share, dtype=np.float64),
+                    wallet_fund_share=float(self.cfg.transactions.wallet_fund_share)))
+        self._portfolio = month.portfolio
         inflow = self.grow_wealth()
-        return (ChoiceOutcome(int(reconsidered), flows, int(bank_switches), int(platform_switches)), inflow, traded,
-                Tally(counts, customers, held))
-
-    @property
-    def portfolio_state(self) -> PortfolioState:
-        """The arrays `portfolio.portfolio_month` reads and updates."""
-        return self._fixed_args["portfolio"]
+        return MonthOutcome(choice=month.choice, inflow=inflow, transactions=month.transactions,
+                            tally=Tally(month.snapshot.counts, month.snapshot.bank_customers, month.portfolio))
 
     def portfolio_terms(self, years: float, mmf_yield: np.ndarray, deposit_rate: np.ndarray,
                         purchase_limit: float | None, secondary_cost: float, wallet_onboarding: float,
@@ -231,28 +202,31 @@ class Customers:
         f64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
         return PortfolioTerms(
             years=float(years), wealth_factor=self.wealth_factor, growth=self._monthly_growth,
-            adoption_rate=self._fixed_args["adoption_rate"], adoption_threshold=float(c.adoption_threshold),
+            adoption_rate=self._adoption_rate, adoption_threshold=float(c.adoption_threshold),
             wealth_power_scale=self.wealth_power_factor * self._power_growth / self.wealth_reference,
             secondary_rate=float(c.secondary_account_rate),
             secondary_cost=float(secondary_cost), partnership_discount=float(self.cfg.switching_cost.partnership_discount),
             bank_partner=np.ascontiguousarray(bank_partner, dtype=np.int64), wallet_onboarding=float(wallet_onboarding),
-            age_branch_preference=self._fixed_args["preferences"][0],
+            age_branch_preference=self._age_branch_preference,
             rural_branch_multiplier=float(c.rural_branch_multiplier), tie_weight=float(c.tie_weight),
             mmf_yield=f64(mmf_yield), deposit_rate=f64(deposit_rate), base_share=float(mk.mmf_base_share),
             share_per_point=float(mk.mmf_share_per_point), max_share=float(mk.mmf_max_share),
             dormant_factor=float(mk.mmf_dormant_factor),
             purchase_limit=np.inf if purchase_limit is None else float(purchase_limit),
-            adjust_rate=float(mk.mmf_adjust_rate), fund_weight=self._fixed_args["fund_weight"],
+            adjust_rate=float(mk.mmf_adjust_rate), fund_weight=self._fund_weight,
             secondary_deposit_share=float(mk.secondary_deposit_share))
 
-    def awareness_prob(self, awareness_terms: tuple) -> np.ndarray:
+    def awareness_prob(self, terms: MonthTerms, awareness: AwarenessTerms) -> np.ndarray:
         """(provider, segment) monthly probability of learning of each provider, from the counts
-        as they stand; the terms are described in `kernels.awareness_prob`."""
-        return kernels.awareness_prob(self._counts, *awareness_terms)
+        as they stand, the month's `terms` (marketing, who is open) and the `awareness` terms
+        (`kernels.awareness_prob`)."""
+        return kernels.awareness_prob(self._counts, terms.by_marketing, awareness.reach, terms.is_open,
+                                      awareness.word_of_mouth, awareness.fully_mixed)
 
     def update_awareness(self, prob: np.ndarray, rng: np.random.Generator) -> None:
         """Each customer unaware of provider k learns of it with probability prob[k, segment]."""
-        kernels.learn_of_providers(*self._awareness_args(prob), rng)
+        a = self.arrays
+        kernels.learn_of_providers(a.aware, a.aware_words, a.bounds, np.ascontiguousarray(prob, dtype=np.float64), rng)
 
     def reconsider(self, menu: Menu, years: float, rng: np.random.Generator) -> ChoiceOutcome:
         """Customers who reconsider this month pick an alternative by multinomial logit.
@@ -260,51 +234,43 @@ class Customers:
         Each customer reconsiders with its age band's probability; those who do weigh every
         alternative they know of that is open, as described in `kernels.choose`.
         """
-        choosers, customers, preferences, running = self._choice_args(years)
-        reconsidered, flows, bank_switches, platform_switches = kernels.choose(
-            rng, choosers, customers, self._menu_args(menu), preferences, running)
-        return ChoiceOutcome(int(reconsidered), flows, int(bank_switches), int(platform_switches))
+        return kernels.choose(rng, self.arrays, self._kernel_menu(menu), self._choice_terms(years), self._counts)
 
-    # the kernels' arguments, in their order and with the dtypes they are compiled for; the parts
-    # that never change are built once, by `_kernel_constants`
-    def _awareness_args(self, prob):
-        return (*self._fixed_args["awareness"], np.ascontiguousarray(prob, dtype=np.float64))
-
-    def _choice_args(self, years: float):
-        """(choosers, customers, preferences, running) of `kernels.choose`; the menu goes between."""
-        fixed = self._fixed_args
-        return ((*fixed["choosers"], float(years)), fixed["customers"], fixed["preferences"],
-                (*fixed["running"], *fixed["tallies"]))
+    def _choice_terms(self, years: float) -> ChoiceTerms:
+        return self._choice_constants._replace(years=float(years))
 
     @staticmethod
-    def _menu_args(menu: Menu) -> tuple:
+    def _kernel_menu(menu: Menu) -> Menu:
+        """The menu with the dtypes `kernels.choose` is compiled for."""
         i64, f64 = (lambda a: np.ascontiguousarray(a, dtype=np.int64)), (lambda a: np.ascontiguousarray(a, dtype=np.float64))
-        return (i64(menu.bank), i64(menu.platform), i64(menu.channel), i64(menu.provider), i64(menu.category),
-                np.ascontiguousarray(menu.available, dtype=np.bool_), f64(menu.utility), f64(menu.literacy_weight),
-                f64(menu.branch_presence), f64(menu.yield_term), float(menu.bank_switch_cost),
-                f64(menu.opening_extra), f64(menu.leave_cost), float(menu.platform_switch_cost),
-                i64(menu.platform_partner), float(menu.partnership_discount))
+        return Menu(bank=i64(menu.bank), platform=i64(menu.platform), channel=i64(menu.channel),
+                    provider=i64(menu.provider), category=i64(menu.category),
+                    available=np.ascontiguousarray(menu.available, dtype=np.bool_), utility=f64(menu.utility),
+                    literacy_weight=f64(menu.literacy_weight), branch_presence=f64(menu.branch_presence),
+                    yield_term=f64(menu.yield_term), bank_switch_cost=float(menu.bank_switch_cost),
+                    opening_extra=f64(menu.opening_extra), leave_cost=f64(menu.leave_cost),
+                    platform_switch_cost=float(menu.platform_switch_cost),
+                    platform_partner=i64(menu.platform_partner), partnership_discount=float(menu.partnership_discount))
 
-    def _kernel_constants(self) -> dict[str, tuple]:
+    def _kernel_constants(self) -> None:
+        """What the kernels take that never changes: the customer arrays (the same memory as the
+        attributes, so that the kernels' updates are the attributes'), and the constant terms."""
         c = self.cfg.customers
-        return {
-            "awareness": (self._aware_padded, self._aware_padded.view(np.uint64), self.segment_bounds),
-            "choosers": (self.segment_bounds, np.asarray(c.reconsider_prob_by_age, dtype=np.float64)),
-            "customers": (self.age, self.urban, self.literacy0, self.literacy_growth, self.yield_sensitivity,
-                          self.ties, self._aware_padded, self.bank, self.channel, self.platform, self.holds,
-                          self.secondary),
-            "preferences": (np.asarray(c.age_branch_preference, dtype=np.float64), float(c.rural_branch_multiplier),
-                            float(c.tie_weight), float(c.habit), PLATFORM + self.n_platforms),
-            "running": (self.segment,),
-            "tallies": (self._counts,),
-            "portfolio": PortfolioState(self.holds, self.active, self.secondary, self.funds, self.bank, self.channel,
-                                        self.platform, self.age, self.urban, self.literacy0, self.literacy_growth,
-                                        self.yield_sensitivity, self.ties, self._aware_padded, self.wealth0,
-                                        self.segment, self.wealth_power0),
-            "adoption_rate": np.array([c.adoption_rate[k] for k in HOLDING_KINDS], dtype=np.float64),
-            "purposes": purpose_terms(self.cfg.transactions),
-            "fund_weight": np.array([p.fund_weight for p in self.cfg.platforms.values()], dtype=np.float64),
-        }
+        self.arrays = CustomerArrays(
+            holds=self.holds, active=self.active, secondary=self.secondary, funds=self.funds, bank=self.bank,
+            channel=self.channel, platform=self.platform, age=self.age, urban=self.urban, literacy0=self.literacy0,
+            literacy_growth=self.literacy_growth, yield_sensitivity=self.yield_sensitivity, ties=self.ties,
+            aware=self._aware_padded, aware_words=self._aware_padded.view(np.uint64), wealth0=self.wealth0,
+            segment=self.segment, bounds=self.segment_bounds, wealth_power0=self.wealth_power0,
+            choice_category=np.empty(self.size, dtype=np.int8))
+        self._age_branch_preference = np.asarray(c.age_branch_preference, dtype=np.float64)
+        self._choice_constants = ChoiceTerms(
+            reconsider_prob=np.asarray(c.reconsider_prob_by_age, dtype=np.float64), years=0.0,
+            age_branch_preference=self._age_branch_preference, rural_branch_multiplier=float(c.rural_branch_multiplier),
+            tie_weight=float(c.tie_weight), habit=float(c.habit), n_categories=PLATFORM + self.n_platforms)
+        self._adoption_rate = np.array([c.adoption_rate[k] for k in HOLDING_KINDS], dtype=np.float64)
+        self._purpose_terms = purpose_terms(self.cfg.transactions)
+        self._fund_weight = np.array([p.fund_weight for p in self.cfg.platforms.values()], dtype=np.float64)
 
     def grow_wealth(self) -> float:
         """All wealth grows one month at the common rate, and wealth ** elasticity with it.
@@ -317,26 +283,29 @@ class Customers:
     # ------------------------------------------------------------------ counts
     def tally(self) -> Tally:
         """The counts and sums as they stand, kept up to date by the monthly steps (no pass over customers)."""
-        counts, customers = kernels.snapshot(self._counts)
-        return Tally(counts, customers, self._portfolio)
+        now = kernels.snapshot(self._counts)
+        return Tally(now.counts, now.bank_customers, self._portfolio)
 
     def count(self) -> Tally:
         """The same counts and sums recounted from the customer arrays (this month's use is carried over)."""
-        counts, customers = kernels.snapshot(self._count_all())
-        return Tally(counts, customers, self._recount_portfolio())
+        now = kernels.snapshot(self._count_all())
+        return Tally(now.counts, now.bank_customers, self._recount_portfolio())
 
     def _recount_portfolio(self) -> PortfolioTally:
-        holders, secondary, deposits, funds = portfolio.recount(
+        counted = portfolio.recount(
             self.holds, self.secondary, self.funds, self.bank, self.wealth,
             float(self.cfg.market.secondary_deposit_share), self.n_banks)
-        last = getattr(self, "_portfolio", None)
-        if last is not None:
-            users, used, main = last.users, (last.wallet_users, last.multihoming, last.mobile_payers), last.main_channel
-        else:       # before the first month: the preferred channel stands for the main one, nothing used yet
-            users, used, main = np.zeros_like(holders), (0, 0, 0), self._count_all().sum(axis=1)
         wallet_holders = int(np.count_nonzero(self.holds >> FIRST_WALLET))
-        return PortfolioTally(holders, users, np.zeros(holders.shape[0], dtype=np.int64), secondary, 0,
-                              wallet_holders, *used, main, deposits, funds)
+        last = getattr(self, "_portfolio", None)
+        if last is None:    # before the first month: the preferred channel stands for the main one, nothing used yet
+            used = dict(users=np.zeros_like(counted.holders), wallet_users=0, multihoming=0, mobile_payers=0,
+                        main_channel=self._count_all().sum(axis=1))
+        else:
+            used = dict(users=last.users, wallet_users=last.wallet_users, multihoming=last.multihoming,
+                        mobile_payers=last.mobile_payers, main_channel=last.main_channel)
+        return PortfolioTally(holders=counted.holders, adoptions=np.zeros(counted.holders.shape[0], dtype=np.int64),
+                              secondary=counted.secondary, secondary_opened=0, wallet_holders=wallet_holders,
+                              deposits=counted.deposits, funds=counted.funds, **used)
 
     def book_portfolio(self, use: dict) -> None:
         """Keep this month's use and openings, counted outside the engine (the reference model), beside

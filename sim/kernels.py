@@ -16,16 +16,26 @@ segment, whose probabilities are equal, are one range: `bounds[s]` to `bounds[s 
 from __future__ import annotations
 
 import sys
+from typing import NamedTuple
 
 import numba
 import numpy as np
 
 from .config import CHANNELS
 from .draws import geometric
-from .portfolio import FIRST_WALLET, portfolio_month
+from .portfolio import FIRST_WALLET, PortfolioTally, portfolio_month
+from .records import ChoiceOutcome, Menu, MonthTerms, Snapshot, Transactions
 
 BRANCH, PLATFORM = CHANNELS.index("branch"), CHANNELS.index("platform")
 jit = numba.njit(cache=True, nogil=True)
+
+
+class MonthResult(NamedTuple):
+    """`decide_month`'s result: the month's choices, portfolio tally, transactions and running counts."""
+    choice: ChoiceOutcome
+    portfolio: PortfolioTally
+    transactions: Transactions      # (bank, place) drawn counts and values (`draw_transactions`)
+    snapshot: Snapshot              # the running counts after the month
 
 
 ONES = np.uint64(0x0101010101010101)      # eight bytes of True; byte j of word w is customer 8w + j
@@ -114,67 +124,53 @@ def awareness_prob(counts, by_marketing, reach, is_open, word_of_mouth, fully_mi
 
 
 @jit
-def decide_month(rng, institutions, layout, switch_costs, awareness, choice, portfolio, trading):
-    """One month of decisions in one call (one hand-over of the generator), each step's arguments
-    as a tuple: the month's menu from the institutions (`menu_terms`), learning of providers,
-    partnership awareness, preferred-channel choices, the portfolio (`portfolio.portfolio_month`:
-    adoption, transactions by purpose and use, secondary accounts and savings), then the
-    month's transactions drawn from what the portfolio pass expects (`draw_transactions`).
-    Returns each step's results and a `snapshot` of the running counts.
-
-    `portfolio` is the month's (`PortfolioState`, `PortfolioTerms`, `PurposeTables`) and
-    `trading` each bank's self-service share and the wallet's fund share."""
-    banks = institutions[2]
-    available, utility, presence, yield_term, opening_extra, platform_partner, by_marketing, is_open = \
-        menu_terms(*institutions)
-    aware, aware_words, bounds, counts, reach, word_of_mouth, fully_mixed = awareness
-    prob = awareness_prob(counts, by_marketing, reach, is_open, word_of_mouth, fully_mixed)
-    learn_of_providers(aware, aware_words, bounds, prob, rng)
-
-    choosers, customers, preferences, running = choice
-    bank, platform = customers[7], customers[9]
-    partnership_awareness(aware, bank, platform, banks[:, 4].astype(np.int64), banks.shape[0])
-    m_bank, m_platform, m_channel, m_provider, m_category, m_literacy_weight, leave_cost, discount = layout
-    bank_switch_cost, platform_switch_cost = switch_costs
-    menu = (m_bank, m_platform, m_channel, m_provider, m_category, available, utility, m_literacy_weight, presence,
-            yield_term, bank_switch_cost, opening_extra, leave_cost, platform_switch_cost, platform_partner, discount)
-    chosen = choose(rng, choosers, customers, menu, preferences, running)
-
-    state, terms, tables = portfolio
-    held, (expected, worth) = portfolio_month(rng, state, terms, tables, available, utility, m_literacy_weight,
-                                              presence, yield_term, m_category, preferences[4], bounds.size - 1)
-    traded = draw_transactions(rng, expected, worth, *trading)
-    return chosen, held, traded, snapshot(counts)
+def decide_month(rng, customers, counts, institutions, layout, switch_costs, awareness, choice_terms,
+                 portfolio_terms, tables, trading):
+    """One month of decisions in one call (one hand-over of the generator): the month's menu from the
+    `Institutions` (`menu_terms`, with the `Layout` and `SwitchCosts` into a `Menu`), learning of
+    providers (`AwarenessTerms`), partnership awareness, preferred-channel choices (`ChoiceTerms`),
+    the portfolio (`portfolio.portfolio_month` with its `PortfolioTerms` and the month's
+    `PurposeTables`: adoption, transactions by purpose and use, secondary accounts and savings),
+    then the month's transactions drawn from what the portfolio pass expects (`draw_transactions`,
+    where they land by `Trading`). `customers` are the `CustomerArrays`, updated in place, and
+    `counts` the running counts (see `count_all`). Returns a `MonthResult`."""
+    terms = menu_terms(institutions)
+    prob = awareness_prob(counts, terms.by_marketing, awareness.reach, terms.is_open, awareness.word_of_mouth,
+                          awareness.fully_mixed)
+    learn_of_providers(customers.aware, customers.aware_words, customers.bounds, prob, rng)
+    banks = institutions.banks
+    partnership_awareness(customers.aware, customers.bank, customers.platform, banks[:, 4].astype(np.int64),
+                          banks.shape[0])
+    menu = Menu(bank=layout.bank, platform=layout.platform, channel=layout.channel, provider=layout.provider,
+                category=layout.category, available=terms.available, utility=terms.utility,
+                literacy_weight=layout.literacy_weight, branch_presence=terms.branch_presence,
+                yield_term=terms.yield_term, bank_switch_cost=switch_costs.bank, opening_extra=terms.opening_extra,
+                leave_cost=layout.leave_cost, platform_switch_cost=switch_costs.platform,
+                platform_partner=terms.platform_partner, partnership_discount=layout.partnership_discount)
+    choice = choose(rng, customers, menu, choice_terms, counts)
+    month = portfolio_month(rng, customers, portfolio_terms, tables, menu)
+    return MonthResult(choice=choice, portfolio=month.tally, transactions=draw_transactions(rng, month.expected, trading),
+                       snapshot=snapshot(counts))
 
 
 @jit
-def savings_rates(month, platforms, bank_fixed, platform_fixed):
-    """Each platform's fund yield (0 before its launch) and each bank's deposit rate, %; the
-    arrays are `menu_terms`'s."""
-    return np.where(month >= platform_fixed[:, 0], platforms[:, 2], 0.0), bank_fixed[:, 2].copy()
+def menu_terms(institutions):
+    """This month's terms of each alternative: each bank's branch, PC and mobile, then each platform's app,
+    from the `Institutions` (their fields say what each term is).
 
-
-@jit
-def menu_terms(month, tech, banks, platforms, bank_fixed, platform_fixed, weights, ukey_friction, visit_cost):
-    """This month's terms of each alternative: each bank's branch, PC and mobile, then each platform's app.
-
-    banks: (bank, 5) marketing spend (RMB bn a year), app quality, branches, branch presence, partner
-        platform (-1: none); platforms: (platform, 3) marketing spend, subsidy (RMB bn a year), fund yield (%);
-    bank_fixed: (bank, 3) launch month, security friction, deposit rate (%); platform_fixed:
-        (platform, 2) launch month, payment convenience;
-    weights: the constants of branch, PC, mobile and platform alternatives, the weights of marketing,
-        subsidy, app quality, branch density and yield, the spend scale (RMB bn a year to RMB per adult
-        over the reference spend) and awareness per marketing at the reference spend / log 2;
-    ukey_friction: utils lost on PC and mobile banking; visit_cost: utils of the branch visit to open
-        an account at a bank without branches (0 with remote account opening).
-
-    Returns available, utility, branch_presence, yield_term and opening_extra per alternative (see
-    `customers.Menu`), each platform's partner bank (-1: none), and per provider its monthly chance of
-    becoming known through marketing and whether it is open.
+    Returns the `MonthTerms`: available, utility, branch_presence, yield_term and opening_extra per
+    alternative (see `Menu`), each platform's partner bank (-1: none), and per provider its monthly
+    chance of becoming known through marketing and whether it is open.
     """
+    month, tech, banks, platforms = institutions.month, institutions.tech, institutions.banks, institutions.platforms
+    bank_fixed, platform_fixed = institutions.bank_fixed, institutions.platform_fixed
+    ukey_friction, visit_cost = institutions.ukey_friction, institutions.visit_cost
+    w = institutions.weights
     n_banks, n_platforms = banks.shape[0], platforms.shape[0]
     n_alt = 3 * n_banks + n_platforms
-    c_branch, c_pc, c_mobile, c_platform, w_marketing, w_subsidy, w_app, w_density, w_yield, spend, aware_per = weights
+    c_branch, c_pc, c_mobile, c_platform = w.branch, w.pc, w.mobile, w.platform
+    w_marketing, w_subsidy, w_app, w_density, w_yield = w.marketing, w.subsidy, w.app_quality, w.branch_density, w.yield_weight
+    spend, aware_per = w.spend_scale, w.awareness_per_reach
     available = np.empty(n_alt, dtype=np.bool_)
     utility, yield_term = np.empty(n_alt), np.empty(n_alt)
     presence, opening_extra = np.zeros(n_alt), np.zeros(n_alt)
@@ -208,12 +204,14 @@ def menu_terms(month, tech, banks, platforms, bank_fixed, platform_fixed, weight
         available[j] = is_open[k]
         yield_term[j] = w_yield * platforms[p, 2]
         by_marketing[k] = min(1.0, aware_per * reached)
-    return available, utility, presence, yield_term, opening_extra, partner, by_marketing, is_open
+    return MonthTerms(available=available, utility=utility, branch_presence=presence, yield_term=yield_term,
+                      opening_extra=opening_extra, platform_partner=partner, by_marketing=by_marketing,
+                      is_open=is_open)
 
 
 @jit
 def snapshot(counts):
-    """A copy of the running counts as they stand, with customers by primary bank."""
+    """A copy of the running counts as they stand, with customers by primary bank: a `Snapshot`."""
     n_channels, n_slots, n_banks, n_segments = counts.shape
     customers = np.zeros(n_banks, dtype=np.int64)
     for ch in range(n_channels):
@@ -221,7 +219,7 @@ def snapshot(counts):
             for b in range(n_banks):
                 for s in range(n_segments):
                     customers[b] += counts[ch, q, b, s]
-    return counts.copy(), customers
+    return Snapshot(counts=counts.copy(), bank_customers=customers)
 
 
 @jit
@@ -262,15 +260,17 @@ def draw_reconsidering(bounds, prob_by_age, rng):
 
 
 @jit
-def alternative_costs(m_bank, m_platform, m_category, bank_switch_cost, opening_extra, leave_cost,
-                      platform_switch_cost, platform_partner, partnership_discount, habit, n_categories):
-    """Utils lost by taking each alternative, by where the customer is now.
+def alternative_costs(menu, habit, n_categories):
+    """Utils lost by taking each alternative of the `Menu`, by where the customer is now.
 
     Returns (switching[bank, platform + 1, alternative], habit[category, alternative]):
     a customer of bank b holding platform p (p + 1 = 0 for none) pays switching[b, p + 1, j]
     to take j (a bank change costs less into the platform's partner bank), and one whose
     active channel is category c pays habit[c, j] to take an alternative of another category.
     """
+    m_bank, m_platform, m_category, leave_cost = menu.bank, menu.platform, menu.category, menu.leave_cost
+    bank_switch_cost, opening_extra, platform_switch_cost = menu.bank_switch_cost, menu.opening_extra, menu.platform_switch_cost
+    platform_partner, partnership_discount = menu.platform_partner, menu.partnership_discount
     n_banks, n_platforms, n_alt = leave_cost.size, platform_partner.size, m_bank.size
     switching = np.zeros((n_banks, n_platforms + 1, n_alt))
     for b in range(n_banks):
@@ -294,32 +294,33 @@ def alternative_costs(m_bank, m_platform, m_category, bank_switch_cost, opening_
 
 
 @jit
-def choose(rng, choosers, customers, menu, preferences, running):
-    """Customers who reconsider this month each pick one alternative by multinomial logit.
+def choose(rng, customers, menu, terms, counts):
+    """Customers who reconsider this month each pick one alternative of the `Menu` by multinomial logit.
 
-    The arguments are tuples: choosers (segment bounds, reconsider probability by age band,
-    years elapsed); the customers' arrays; the menu, in the order of `customers.Menu`'s
-    fields; preferences (branch preference by age band, rural branch multiplier, tie weight,
-    habit, number of categories); and the running tallies with what updating them takes.
+    `customers` are the `CustomerArrays`, `terms` the `ChoiceTerms` (reconsider probability by age
+    band, years elapsed, branch preference by age band, rural branch multiplier, tie weight, habit,
+    number of categories), and `counts` the running counts (see `count_all`).
 
     Who reconsiders is drawn by `draw_reconsidering`. All choose from the same state: word
     of mouth reads ties' channels as they were before anyone moved (synchronous), so the
     order does not matter. A platform whose wallet the customer already holds costs no
     onboarding. The chosen channel is held from then on (`portfolio`); a new primary bank's
     PC banking and app are not held until chosen or adopted, and a secondary account at the
-    new primary bank becomes the primary relationship. Returns (number who reconsidered,
-    channel flows (4, 4), bank switches, platform switches); updates bank, channel, platform,
-    holds and secondary in place, and the running counts (see `count_all`) for those who moved.
+    new primary bank becomes the primary relationship. Returns the `ChoiceOutcome` (number who
+    reconsidered, channel flows (4, 4), bank switches, platform switches); updates bank,
+    channel, platform, holds and secondary in place, and the running counts for those who moved.
     """
-    bounds, prob_by_age, years = choosers
-    age, urban, literacy0, literacy_growth, yield_sensitivity, ties, aware, bank, channel, platform, holds, secondary = \
-        customers
-    (m_bank, m_platform, m_channel, m_provider, m_category, m_available, m_utility, m_literacy_weight,
-     m_branch_presence, m_yield_term, bank_switch_cost, opening_extra, leave_cost, platform_switch_cost,
-     platform_partner, partnership_discount) = menu
-    age_branch_preference, rural_branch_multiplier, tie_weight, habit, n_categories = preferences
-    segment, counts = running
-    who = draw_reconsidering(bounds, prob_by_age, rng)
+    bounds, years = customers.bounds, terms.years
+    age, urban, literacy0, literacy_growth = customers.age, customers.urban, customers.literacy0, customers.literacy_growth
+    yield_sensitivity, ties, aware = customers.yield_sensitivity, customers.ties, customers.aware
+    bank, channel, platform = customers.bank, customers.channel, customers.platform
+    holds, secondary, segment = customers.holds, customers.secondary, customers.segment
+    m_bank, m_platform, m_channel, m_provider, m_category = menu.bank, menu.platform, menu.channel, menu.provider, menu.category
+    m_available, m_utility, m_literacy_weight = menu.available, menu.utility, menu.literacy_weight
+    m_branch_presence, m_yield_term, platform_partner = menu.branch_presence, menu.yield_term, menu.platform_partner
+    age_branch_preference, rural_branch_multiplier = terms.age_branch_preference, terms.rural_branch_multiplier
+    tie_weight, habit, n_categories = terms.tie_weight, terms.habit, terms.n_categories
+    who = draw_reconsidering(bounds, terms.reconsider_prob, rng)
     m, n_alt = who.size, m_utility.size
     new_bank = np.empty(m, dtype=np.int8)
     new_channel = np.empty(m, dtype=np.int8)
@@ -348,9 +349,7 @@ def choose(rng, choosers, customers, menu, preferences, running):
         g_presence[r] = 1.0 + (0.0 if urban[i] else rural_branch_multiplier)
         g_yield[r] = yield_sensitivity[i]
 
-    switching, habit_cost = alternative_costs(m_bank, m_platform, m_category, bank_switch_cost, opening_extra,
-                                              leave_cost, platform_switch_cost, platform_partner,
-                                              partnership_discount, habit, n_categories)
+    switching, habit_cost = alternative_costs(menu, habit, n_categories)
     base = np.where(m_available, m_utility, -np.inf)
     is_branch = (m_channel == BRANCH).astype(np.float64)
     first_platform_alt = n_alt - platform_partner.size
@@ -371,7 +370,7 @@ def choose(rng, choosers, customers, menu, preferences, running):
                     + sensitivity * m_yield_term[j] + branch_preference * is_branch[j] - cost[j] - habit_row[j])
         for q in range(platform_partner.size):     # a wallet already held costs no onboarding
             if q != pl and g_holds[r] & np.uint8(1 << (FIRST_WALLET + q)):
-                v[first_platform_alt + q] += platform_switch_cost
+                v[first_platform_alt + q] += menu.platform_switch_cost
         top = -np.inf
         for j in range(n_alt):
             v[j] = v[j] + tie_share[m_category[j]] if knows[r, m_provider[j]] else -np.inf
@@ -416,32 +415,35 @@ def choose(rng, choosers, customers, menu, preferences, running):
         bank_switches += b1 != b0
         platform_switches += p1 != p0
         bank[i], channel[i], platform[i] = b1, ch1, p1
-    return m, flows, bank_switches, platform_switches
+    return ChoiceOutcome(reconsidered=m, channel_flows=flows, bank_switches=bank_switches,
+                         platform_switches=platform_switches)
 
 
 @jit
-def draw_transactions(rng, expected, worth, self_service, wallet_fund_share):
+def draw_transactions(rng, expected, trading):
     """This month's bank transactions per bank and place, drawn around the expected ones.
 
-    expected and worth are (bank, channel) expected counts and values on the counter side of
-    a branch, PC banking, the app and wallets (`portfolio.portfolio_month`). A bank's
-    self_service share of branch transactions is made at machines; wallet payments are bank
-    transactions through the platform (platform link) unless paid from its own fund. A sum of
-    independent Poisson counts is Poisson, so each bank's count per place is drawn once from
-    the summed mean, valued at the place's mean ticket. Returns (counts, values), each (bank,
-    place) with places counter, self-service, PC, mobile, platform link.
+    `expected` are the (bank, channel) expected `Transactions`, counts and values, on the counter
+    side of a branch, PC banking, the app and wallets (`portfolio.portfolio_month`). By `Trading`,
+    a bank's self_service share of branch transactions is made at machines, and wallet payments
+    are bank transactions through the platform (platform link) unless paid from its own fund.
+    A sum of independent Poisson counts is Poisson, so each bank's count per place is drawn once
+    from the summed mean, valued at the place's mean ticket. Returns the `Transactions`, each
+    (bank, place) with places counter, self-service, PC, mobile, platform link.
     """
-    n_banks = expected.shape[0]
+    count, worth = expected.counts, expected.values
+    self_service, wallet_fund_share = trading.self_service, trading.wallet_fund_share
+    n_banks = count.shape[0]
     drawn, values = np.zeros((n_banks, 5)), np.zeros((n_banks, 5))
     for b in range(n_banks):
         kept = (1.0 - self_service[b], self_service[b], 1.0, 1.0, 1.0 - wallet_fund_share)
         for x in range(5):
             c = max(x - 1, 0)
-            mean = expected[b, c] * kept[x]
+            mean = count[b, c] * kept[x]
             if mean > 0.0:
                 drawn[b, x] = rng.poisson(mean)
-                values[b, x] = drawn[b, x] * worth[b, c] / expected[b, c]
-    return drawn, values
+                values[b, x] = drawn[b, x] * worth[b, c] / count[b, c]
+    return Transactions(counts=drawn, values=values)
 
 
 @jit

@@ -16,9 +16,10 @@ import numpy as np
 from . import kernels
 from .banks import Bank
 from .config import CHANNELS, Config, month_index, replicate_seed, validate
-from .customers import BRANCH, MOBILE, N_SEGMENTS, PC, PLATFORM, Customers, Menu
+from .customers import BRANCH, MOBILE, N_SEGMENTS, PC, PLATFORM, Customers, MonthOutcome
 from .metrics import MetricsRecorder
 from .platforms import Platform
+from .records import AwarenessTerms, Institutions, Layout, Menu, MenuWeights, SwitchCosts
 from .regulation import Policy, Regulator
 
 
@@ -49,14 +50,11 @@ class MarketModel(mesa.Model):
         self.scale = cfg.population.represents_adults / cfg.population.size  # real adults per simulated customer
         self.recorder = MetricsRecorder(self)
         # what never changes in the month's terms, built once
-        self._menu_layout = self._fixed_menu()
-        self._layout_args = (*(self._menu_layout[k] for k in ("bank", "platform", "channel", "provider", "category",
-                                                              "literacy_weight", "leave_cost")),
-                             float(self._menu_layout["partnership_discount"]))
-        self._institution_constants = self._fixed_institution_terms()
+        self._layout = self._fixed_menu()
+        self._bank_fixed, self._platform_fixed, self._menu_weights = self._fixed_institution_terms()
         c = cfg.customers
-        self._awareness_constants = (self._ecosystem_reach(), float(c.awareness_word_of_mouth),
-                                     c.word_of_mouth_scope == "population")
+        self._awareness = AwarenessTerms(reach=self._ecosystem_reach(), word_of_mouth=float(c.awareness_word_of_mouth),
+                                         fully_mixed=c.word_of_mouth_scope == "population")
 
     @property
     def n_months(self) -> int:
@@ -77,8 +75,9 @@ class MarketModel(mesa.Model):
 
         self_service = np.array([b.self_service_share for b in self.banks])
         maturity = self._mobile_tech() / self.cfg.customers.mobile_tech_max if self.cfg.customers.mobile_tech_max else 0.0
-        outcome, inflow, (counts, values), tally = self.customers_decide(self_service, maturity)
+        month = self.customers_decide(self_service, maturity)
 
+        tally = month.tally
         deposits, funds = tally.deposits * self.scale, tally.funds * self.scale
         customers = tally.bank_customers / self.customers.size
         for b in self.banks:
@@ -86,24 +85,22 @@ class MarketModel(mesa.Model):
             b.book_month(deposits[b.index])
         for p in self.platforms:
             p.book_month(funds[p.index], self.policy)
-        self.recorder.record(outcome, counts * self.scale, values * self.scale, inflow * self.scale, tally)
+        self.recorder.record(month.choice, month.transactions.counts * self.scale,
+                             month.transactions.values * self.scale, month.inflow * self.scale, tally)
         if self.month >= self.last_month:
             self.running = False
 
-    def customers_decide(self, self_service: np.ndarray, maturity: float):
+    def customers_decide(self, self_service: np.ndarray, maturity: float) -> MonthOutcome:
         """This month's customer decisions (awareness, provider and channel, savings), then their
-        transactions, given each bank's self-service share and mobile payments' maturity in [0, 1].
-
-        Returns (ChoiceOutcome, inflow, (transaction counts, values), Tally after the month), per
-        simulated customer scale.
+        transactions, given each bank's self-service share and mobile payments' maturity in [0, 1],
+        per simulated customer scale.
         """
         institutions, switch_costs = self._institution_terms(), self._switch_costs()
-        return self.customers.decide_month(institutions, self._layout_args, switch_costs,
-                                           self._awareness_constants, self.years_elapsed,
-                                           self._portfolio_terms(institutions, switch_costs),
+        return self.customers.decide_month(institutions, self._layout, switch_costs, self._awareness,
+                                           self.years_elapsed, self._portfolio_terms(institutions, switch_costs),
                                            self_service, maturity, self.rng)
 
-    def _portfolio_terms(self, institutions: tuple | None = None, switch_costs: tuple | None = None):
+    def _portfolio_terms(self, institutions: Institutions | None = None, switch_costs: SwitchCosts | None = None):
         """This month's terms of the customers' portfolios (`sim/portfolio.py`): fund yields and deposit
         rates, the purchase limit, the cost of a secondary account (a branch visit while accounts cannot
         be opened remotely), wallet onboarding, and each bank's partner platform. `institutions` and
@@ -113,12 +110,13 @@ class MarketModel(mesa.Model):
         switch_costs = self._switch_costs() if switch_costs is None else switch_costs
         visit = 0.0 if pol.remote_account_opening else sc.branch_visit_to_open
         partner = [self.platform_index[b.partner] if b.partner is not None else -1 for b in self.banks]
-        month, _, _, platforms, bank_fixed, platform_fixed, *_ = institutions
+        launched = institutions.month >= institutions.platform_fixed[:, 0]
         return self.customers.portfolio_terms(self.years_elapsed,
-                                              *kernels.savings_rates(month, platforms, bank_fixed, platform_fixed),
-                                              pol.mmf_purchase_limit,
+                                              mmf_yield=np.where(launched, institutions.platforms[:, 2], 0.0),
+                                              deposit_rate=institutions.bank_fixed[:, 2].copy(),
+                                              purchase_limit=pol.mmf_purchase_limit,
                                               secondary_cost=sc.scale * (sc.secondary_account + visit),
-                                              wallet_onboarding=switch_costs[1], bank_partner=np.array(partner))
+                                              wallet_onboarding=switch_costs.platform, bank_partner=np.array(partner))
 
     def run(self, progress=None) -> "MarketModel":
         """Run to the end month; `progress(model)` is called after each month if given."""
@@ -142,7 +140,7 @@ class MarketModel(mesa.Model):
         year = self.month / 12
         return c.mobile_tech_max / (1 + math.exp(-(year - c.mobile_tech_mid_year) / c.mobile_tech_width_years))
 
-    def _fixed_menu(self) -> dict:
+    def _fixed_menu(self) -> Layout:
         """What never changes in the menu: the alternatives (each bank's branch, PC and mobile, then each
         platform's app), their literacy weights, the cost to leave each bank, the partnership discount."""
         nb, npl = len(self.banks), len(self.platforms)
@@ -152,30 +150,33 @@ class MarketModel(mesa.Model):
         weight = self.cfg.customers.literacy_weight
         sc = self.cfg.switching_cost
         bank, platform, channel = bank.astype(np.int64), platform.astype(np.int64), channel.astype(np.int64)
-        return dict(bank=bank, platform=platform, channel=channel, provider=np.where(bank >= 0, bank, nb + platform),
-                    category=np.where(channel == PLATFORM, PLATFORM + platform, channel),
-                    literacy_weight=np.array([float(weight[CHANNELS[ch]]) for ch in channel]),
-                    leave_cost=sc.scale * np.array([float(b.cfg.switching_cost_extra) for b in self.banks]),
-                    partnership_discount=sc.partnership_discount)
+        return Layout(bank=bank, platform=platform, channel=channel, provider=np.where(bank >= 0, bank, nb + platform),
+                      category=np.where(channel == PLATFORM, PLATFORM + platform, channel),
+                      literacy_weight=np.array([float(weight[CHANNELS[ch]]) for ch in channel]),
+                      leave_cost=sc.scale * np.array([float(b.cfg.switching_cost_extra) for b in self.banks]),
+                      partnership_discount=float(sc.partnership_discount))
 
-    def _fixed_institution_terms(self) -> tuple:
-        """The terms of `kernels.menu_terms` that never change: per bank (launch month, security friction,
-        deposit rate), per platform (launch month, payment convenience), and the weights."""
+    def _fixed_institution_terms(self) -> tuple[np.ndarray, np.ndarray, MenuWeights]:
+        """The `Institutions` fields that never change: bank_fixed (launch month, security friction,
+        deposit rate), platform_fixed (launch month, payment convenience), and the weights."""
         c = self.cfg.customers
         banks = np.array([(b.launch_month, b.cfg.security_friction, b.cfg.deposit_rate) for b in self.banks],
                          dtype=np.float64).reshape(-1, 3)
         platforms = np.array([(p.launch_month, p.cfg.payment_convenience) for p in self.platforms],
                              dtype=np.float64).reshape(-1, 2)
         constant = c.channel_constant
-        weights = (*(float(constant[ch]) for ch in CHANNELS), float(c.marketing_weight), float(c.subsidy_weight),
-                   float(c.app_quality_weight), float(c.branch_density_weight), float(c.yield_weight),
-                   1e9 / self.cfg.population.represents_adults / c.marketing_reference_rmb,
-                   c.awareness_per_marketing / math.log(2))
+        weights = MenuWeights(
+            branch=float(constant["branch"]), pc=float(constant["pc"]), mobile=float(constant["mobile"]),
+            platform=float(constant["platform"]), marketing=float(c.marketing_weight), subsidy=float(c.subsidy_weight),
+            app_quality=float(c.app_quality_weight), branch_density=float(c.branch_density_weight),
+            yield_weight=float(c.yield_weight),
+            spend_scale=1e9 / self.cfg.population.represents_adults / c.marketing_reference_rmb,
+            awareness_per_reach=c.awareness_per_marketing / math.log(2))
         return banks, platforms, weights
 
-    def _institution_terms(self) -> tuple:
-        """This month's arguments of `kernels.menu_terms`: the banks' and platforms' state now, the
-        policy's, and what never changes."""
+    def _institution_terms(self) -> Institutions:
+        """This month's `Institutions` (`kernels.menu_terms`'s argument): the banks' and platforms' state
+        now, the policy's, and what never changes."""
         sc, pol = self.cfg.switching_cost, self.policy
         partner = self.platform_index
         banks = np.array([(b.marketing_bn, b.app_quality, b.branches, b.branch_presence,
@@ -184,27 +185,28 @@ class MarketModel(mesa.Model):
         platforms = np.array([(p.marketing_bn, p.subsidy_bn, p.mmf_yield) for p in self.platforms],
                              dtype=np.float64).reshape(-1, 3)
         visit = 0.0 if pol.remote_account_opening else sc.scale * sc.branch_visit_to_open
-        return (self.month, self._mobile_tech(), banks, platforms, *self._institution_constants,
-                float(pol.ukey_friction), visit)
+        return Institutions(month=self.month, tech=self._mobile_tech(), banks=banks, platforms=platforms,
+                            bank_fixed=self._bank_fixed, platform_fixed=self._platform_fixed,
+                            weights=self._menu_weights, ukey_friction=float(pol.ukey_friction), visit_cost=float(visit))
 
-    def _switch_costs(self) -> tuple[float, float]:
+    def _switch_costs(self) -> SwitchCosts:
         """Utils to change primary bank, and to open a platform account, under this month's policy.
 
         A primary (Class I) account is opened at a branch even where Class II/III accounts open
         remotely, so remote opening lowers the cost of a secondary account (`_portfolio_terms`),
         not of a change of primary bank."""
         sc, pol = self.cfg.switching_cost, self.policy
-        return (sc.scale * (sc.bank + sc.branch_visit_to_open),
-                sc.scale * sc.platform + self.regulator.platform_onboarding_friction(pol))
+        return SwitchCosts(bank=float(sc.scale * (sc.bank + sc.branch_visit_to_open)),
+                           platform=float(sc.scale * sc.platform + self.regulator.platform_onboarding_friction(pol)))
 
     def _menu(self) -> Menu:
         """This month's menu (the engine builds the same inside its monthly kernel call)."""
-        available, utility, presence, yield_term, opening_extra, partner, _, _ = \
-            kernels.menu_terms(*self._institution_terms())
-        bank_switch_cost, platform_switch_cost = self._switch_costs()
-        return Menu(**self._menu_layout, available=available, utility=utility, branch_presence=presence,
-                    yield_term=yield_term, opening_extra=opening_extra, bank_switch_cost=bank_switch_cost,
-                    platform_switch_cost=platform_switch_cost, platform_partner=partner)
+        terms = kernels.menu_terms(self._institution_terms())
+        switch_costs = self._switch_costs()
+        return Menu(**self._layout._asdict(), available=terms.available, utility=terms.utility,
+                    branch_presence=terms.branch_presence, yield_term=terms.yield_term,
+                    opening_extra=terms.opening_extra, bank_switch_cost=switch_costs.bank,
+                    platform_switch_cost=switch_costs.platform, platform_partner=terms.platform_partner)
 
     def _ecosystem_reach(self) -> np.ndarray:
         """(provider, segment) chance a month that a platform's ecosystem makes it known; 0 for banks."""
@@ -214,15 +216,9 @@ class MarketModel(mesa.Model):
             reach[len(self.banks) + p.index] = p.cfg.ecosystem_reach * np.where(urban, 1.0, p.cfg.rural_reach_factor)
         return reach
 
-    def _awareness_terms(self) -> tuple:
-        """This month's terms of `kernels.awareness_prob`, beside the customer counts."""
-        *_, by_marketing, is_open = kernels.menu_terms(*self._institution_terms())
-        reach, word_of_mouth, fully_mixed = self._awareness_constants
-        return by_marketing, reach, is_open, word_of_mouth, fully_mixed
-
     def _awareness_prob(self) -> np.ndarray:
         """(providers, segments) monthly probability that an unaware customer learns of each."""
-        return self.customers.awareness_prob(self._awareness_terms())
+        return self.customers.awareness_prob(kernels.menu_terms(self._institution_terms()), self._awareness)
 
     def _partnerships(self) -> list[tuple[int, int]]:
         """(bank, platform) pairs in partnership: each shows the other to its customers."""

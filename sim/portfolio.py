@@ -47,31 +47,11 @@ import numba
 import numpy as np
 
 from .draws import geometric
+from .records import Transactions
 
 PC_ITEM, MOBILE_ITEM, FIRST_WALLET = 0, 1, 2      # bit j of `holds` is item j; wallet p is item 2 + p
 BANK_ITEMS = np.uint8(0b11)
 jit = numba.njit(cache=True, nogil=True)
-
-
-class PortfolioState(NamedTuple):
-    """The customer arrays the monthly pass reads, and those it updates (holds, active, secondary, funds)."""
-    holds: np.ndarray              # uint8 (customer,): bit 0 PC banking, bit 1 the bank's app, bit 2 + p wallet p
-    active: np.ndarray             # uint8 (customer,): the same bits, used this month
-    secondary: np.ndarray          # int8 (customer,): bank of the secondary account, -1 for none
-    funds: np.ndarray              # float64 (customer, platform): money-fund balance, RMB
-    bank: np.ndarray               # int8: primary bank
-    channel: np.ndarray            # int8: preferred channel (BRANCH, PC, MOBILE, PLATFORM), the logit choice
-    platform: np.ndarray           # int8: the platform of the main channel's choice, -1 for none
-    age: np.ndarray
-    urban: np.ndarray
-    literacy0: np.ndarray
-    literacy_growth: np.ndarray    # by age band, per year
-    yield_sensitivity: np.ndarray
-    ties: np.ndarray               # (customer, k) indices of the customer's ties
-    aware: np.ndarray              # (provider, customer) padded awareness
-    wealth0: np.ndarray
-    segment: np.ndarray
-    wealth_power0: np.ndarray      # wealth ** ticket elasticity at the start
 
 
 class PortfolioTerms(NamedTuple):
@@ -118,23 +98,31 @@ class PortfolioTally(NamedTuple):
     funds: np.ndarray              # (platform,) RMB
 
 
+class PortfolioMonth(NamedTuple):
+    """`portfolio_month`'s result."""
+    tally: PortfolioTally
+    expected: Transactions      # (bank, channel) expected transactions and their value on the counter side of
+                                # a branch, PC banking, the app and wallets, for `kernels.draw_transactions`
+
+
 @jit
 def _logistic(x):
     return 1.0 / (1.0 + np.exp(-x)) if x > -700.0 else 0.0
 
 
 @jit
-def portfolio_month(rng, state, terms, tables, available, utility, literacy_weight, branch_presence, yield_term,
-                    category, n_categories, n_segments):
+def portfolio_month(rng, state, terms, tables, menu):
     """One month of adoption, use, secondary accounts and savings for every customer (module docstring).
 
-    The menu's arrays are `kernels.menu_terms`'s, with the layout's literacy weights and
-    categories: alternative 3b + c is bank b's channel c (branch, PC, mobile), 3B + p
-    platform p's app; `tables` are the month's `purposes.PurposeTables`. Updates the state
-    in place; returns the `PortfolioTally` and the month's expected transactions and their
-    value per bank and channel (branch, PC, app, wallets), for `kernels.draw_transactions`.
+    `state` are the `records.CustomerArrays`, `terms` the month's `PortfolioTerms`, `menu` the
+    month's `records.Menu` (alternative 3b + c is bank b's channel c (branch, PC, mobile), 3B + p
+    platform p's app), and `tables` the month's `purposes.PurposeTables`. Updates the state in
+    place; returns the `PortfolioMonth`: the `PortfolioTally` and the month's expected
+    transactions and their value per bank and channel (branch, PC, app, wallets).
     """
+    available = menu.available
     n, n_platforms = state.funds.shape
+    n_segments = state.bounds.size - 1
     n_banks = terms.deposit_rate.size
     n_items = FIRST_WALLET + n_platforms
     holders = np.zeros((n_items, n_banks), dtype=np.int64)
@@ -142,7 +130,6 @@ def portfolio_month(rng, state, terms, tables, available, utility, literacy_weig
     adoptions = np.zeros(n_items, dtype=np.int64)
     secondary_at = np.zeros(n_banks, dtype=np.int64)
     deposits, funds_by_platform = np.zeros(n_banks), np.zeros(n_platforms)
-    tie_share = np.zeros(n_categories)
     in_cell = np.zeros((8, 4, n_banks, n_segments), dtype=np.int64)    # (holdings key, preferred, bank, segment)
     power_in_cell = np.zeros((8, 4, n_banks, n_segments))
     main_channel = np.zeros((4, n_banks, n_segments), dtype=np.int64)
@@ -150,9 +137,8 @@ def portfolio_month(rng, state, terms, tables, available, utility, literacy_weig
     holding = np.zeros((256, n_banks), dtype=np.int64)     # customers by the byte of what they hold, and use
     using = np.zeros((256, n_banks), dtype=np.int64)
     wallet_bits = np.uint8(((1 << n_platforms) - 1) << FIRST_WALLET)
-    _adopt(rng, state, terms, available, utility, literacy_weight, branch_presence, yield_term, category,
-           tie_share, adoptions)
-    opened = _open_secondaries(rng, state, terms, available, utility, literacy_weight, yield_term)
+    _adopt(rng, state, terms, menu, adoptions)
+    opened = _open_secondaries(rng, state, terms, menu)
     # what depends only on the wallets held, tabled once: each wallet's chance of use by how many
     # are held, the best fund spread over each bank's deposit rate, and the funds' weights
     n_masks = 1 << n_platforms
@@ -247,23 +233,41 @@ def portfolio_month(rng, state, terms, tables, available, utility, literacy_weig
                         expected[b, c] += people * tables.count[key, pref, seg // 2, c]
                         worth[b, c] += power * tables.value[key, pref, seg // 2, c]
                     main_channel[main, b, seg] += people
-    return (PortfolioTally(holders, users, adoptions, secondary_at, opened, wallet_holders, wallet_users,
-                           multihoming, payers, main_channel, deposits, funds_by_platform), (expected, worth))
+    tally = PortfolioTally(holders=holders, users=users, adoptions=adoptions, secondary=secondary_at,
+                           secondary_opened=opened, wallet_holders=wallet_holders, wallet_users=wallet_users,
+                           multihoming=multihoming, mobile_payers=payers, main_channel=main_channel,
+                           deposits=deposits, funds=funds_by_platform)
+    return PortfolioMonth(tally=tally, expected=Transactions(counts=expected, values=worth))
 
 
 @jit
-def _adopt(rng, state, terms, available, utility, literacy_weight, branch_presence, yield_term, category, tie_share,
-           adoptions):
+def _adopt(rng, state, terms, menu, adoptions):
     """Adoption of the items not held, before the month's use: each customer considers each item
     with probability `adoption_rate[kind]` and adopts it with the odds that it beats the counter.
 
     The rate is the same for every customer, so those who consider an item are found by
     geometric skips (one draw per customer who considers, not one per customer), then
     thinned by the odds with a second draw: the same distribution as one coin per customer.
+    The draws come first, item by item (a skip, then the thinning draw of each candidate who
+    could adopt), and the candidates' odds after them, so that reading their ties, scattered
+    over the population, overlaps from one candidate to the next. The odds read nothing the
+    draws or adoptions of the same item change, so the outcome is that of deciding each
+    candidate as it is drawn.
     """
+    available, utility, literacy_weight, category = menu.available, menu.utility, menu.literacy_weight, menu.category
+    branch_presence, yield_term = menu.branch_presence, menu.yield_term
     n = state.holds.size
     n_banks = terms.deposit_rate.size
     k_ties = state.ties.shape[1]
+    tie_unit = terms.tie_weight / max(k_ties, 1)
+    capacity = 64
+    for j in range(adoptions.size):
+        capacity = max(capacity, np.int64(1.25 * n * min(terms.adoption_rate[min(j, FIRST_WALLET)], 1.0)) + 64)
+    candidates, draws = np.empty(capacity, dtype=np.int64), np.empty(capacity)
+    tied = np.empty(capacity * k_ties, dtype=np.int32)       # the candidates' ties and state, gathered
+    bank, age, urban = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.bool_)
+    literacy, sensitivity = np.empty(capacity), np.empty(capacity)
+    ties_category = fill_categories(state.channel, state.platform, state.choice_category)
     for j in range(adoptions.size):
         kind = min(j, FIRST_WALLET)
         rate = terms.adoption_rate[kind]
@@ -271,45 +275,83 @@ def _adopt(rng, state, terms, available, utility, literacy_weight, branch_presen
             continue
         bit = np.uint8(1 << j)
         log_q = np.log1p(-min(rate, 1.0))
-        i = -1
+        m, i = 0, -1
         while True:
             i += geometric(rng, log_q)
             if i >= n:
                 break
             if state.holds[i] & bit:
                 continue
-            b, a = np.int64(state.bank[i]), state.age[i]
+            b = np.int64(state.bank[i])
             alt = 3 * b + 1 + j if j < FIRST_WALLET else 3 * n_banks + j - FIRST_WALLET
             provider = b if j < FIRST_WALLET else n_banks + j - FIRST_WALLET
             if not available[alt] or not state.aware[provider, i]:
                 continue
-            literacy = min(1.0, state.literacy0[i] + state.literacy_growth[a] * terms.years)
-            sensitivity = state.yield_sensitivity[i]
-            tie_share[:] = 0.0
+            if m == candidates.size:
+                candidates, draws = _grown(candidates, m), _grown(draws, m)
+            candidates[m], draws[m] = i, rng.random()
+            m += 1
+        if bank.size < m:
+            tied = np.empty(candidates.size * k_ties, dtype=np.int32)
+            bank, age, urban = (np.empty(candidates.size, dtype=np.int64), np.empty(candidates.size, dtype=np.int64),
+                                np.empty(candidates.size, dtype=np.bool_))
+            literacy, sensitivity = np.empty(candidates.size), np.empty(candidates.size)
+        # the candidates' state and ties first, in loops of independent reads that do not branch on what
+        # they read, so that the cache misses of many candidates overlap
+        for r in range(m):
+            i = candidates[r]
             for t in range(k_ties):
-                tie = state.ties[i, t]
-                ch = state.channel[tie]
-                tie_share[ch + (state.platform[tie] if ch == 3 else 0)] += 1.0
-            tie_share *= terms.tie_weight / max(k_ties, 1)
+                tied[r * k_ties + t] = state.ties[i, t]
+            bank[r], age[r], urban[r] = state.bank[i], state.age[i], state.urban[i]
+            literacy[r], sensitivity[r] = state.literacy0[i], state.yield_sensitivity[i]
+        wallet_cost = terms.wallet_onboarding if j >= FIRST_WALLET else 0.0
+        for r in range(m):
+            b, a = bank[r], age[r]
+            alt = 3 * b + 1 + j if j < FIRST_WALLET else 3 * n_banks + j - FIRST_WALLET
             branch = 3 * b
             odds = 1.0
             if available[branch]:
-                presence = 1.0 + (0.0 if state.urban[i] else terms.rural_branch_multiplier)
-                counter = (utility[branch] + literacy * literacy_weight[branch] + presence * branch_presence[branch]
-                           + terms.age_branch_preference[a] + sensitivity * yield_term[branch]
-                           + tie_share[category[branch]])
-                v = (utility[alt] + literacy * literacy_weight[alt] + sensitivity * yield_term[alt]
-                     + tie_share[category[alt]])
-                if j >= FIRST_WALLET:
-                    v -= terms.wallet_onboarding
+                # ties on the counter's category and on the item's: tie_share of those two categories
+                on_branch = on_alt = 0.0
+                c_branch, c_alt = category[branch], category[alt]
+                for t in range(r * k_ties, (r + 1) * k_ties):
+                    c = ties_category[tied[t]]
+                    on_branch += c == c_branch
+                    on_alt += c == c_alt
+                lit = min(1.0, literacy[r] + state.literacy_growth[a] * terms.years)
+                presence = 1.0 + (0.0 if urban[r] else terms.rural_branch_multiplier)
+                counter = (utility[branch] + lit * literacy_weight[branch] + presence * branch_presence[branch]
+                           + terms.age_branch_preference[a] + sensitivity[r] * yield_term[branch]
+                           + on_branch * tie_unit)
+                v = (utility[alt] + lit * literacy_weight[alt] + sensitivity[r] * yield_term[alt]
+                     + on_alt * tie_unit - wallet_cost)
                 odds = _logistic(v - counter - terms.adoption_threshold)
-            if rng.random() < odds:
-                state.holds[i] |= bit
+            if draws[r] < odds:
+                state.holds[candidates[r]] |= bit
                 adoptions[j] += 1
 
 
 @jit
-def _open_secondaries(rng, state, terms, available, utility, literacy_weight, yield_term):
+def fill_categories(channel, platform, out):
+    """Each customer's preferred channel's category, channel or 3 + platform on a platform's app (as
+    `customers.Menu.category`), written into `out` and returned: one byte a customer, so that a
+    tie's category is one read."""
+    for i in range(channel.size):
+        ch = channel[i]
+        out[i] = ch + (platform[i] if ch == 3 else np.int8(0))
+    return out
+
+
+@jit
+def _grown(a, m):
+    """`a` twice as long, its first m entries kept."""
+    out = np.empty(2 * a.size, dtype=a.dtype)
+    out[:m] = a[:m]
+    return out
+
+
+@jit
+def _open_secondaries(rng, state, terms, menu):
     """Secondary accounts opened this month: each customer with a digital channel or wallet and
     no secondary account considers one with probability `secondary_rate` (found by geometric
     skips, as in `_adopt`) and opens it where `_open_secondary` says. Returns how many opened."""
@@ -326,20 +368,20 @@ def _open_secondaries(rng, state, terms, available, utility, literacy_weight, yi
             continue
         b, a = np.int64(state.bank[i]), state.age[i]
         literacy = min(1.0, state.literacy0[i] + state.literacy_growth[a] * terms.years)
-        k = _open_secondary(rng, state, terms, i, b, state.holds[i], literacy, state.yield_sensitivity[i],
-                            available, utility, literacy_weight, yield_term, n_banks)
+        k = _open_secondary(rng, state, terms, menu, i, b, state.holds[i], literacy, state.yield_sensitivity[i],
+                            n_banks)
         if k >= 0:
             state.secondary[i] = k
             opened += 1
 
 
 @jit
-def _open_secondary(rng, state, terms, i, b, held, literacy, sensitivity, available, utility, literacy_weight,
-                    yield_term, n_banks):
+def _open_secondary(rng, state, terms, menu, i, b, held, literacy, sensitivity, n_banks):
     """The bank at which customer i opens a secondary account this month, or -1 (it stays as it is).
 
     A logit over staying (its own bank's app) and each other open bank it knows of (that
     bank's app less the opening cost, cut inside a partner platform's wallet)."""
+    available, utility, literacy_weight, yield_term = menu.available, menu.utility, menu.literacy_weight, menu.yield_term
     own = 3 * b + 2
     stay = utility[own] + literacy * literacy_weight[own] + sensitivity * yield_term[own]
     weights = np.zeros(n_banks)
@@ -363,10 +405,18 @@ def _open_secondary(rng, state, terms, i, b, held, literacy, sensitivity, availa
     return -1
 
 
+class Recount(NamedTuple):
+    """`recount`'s result: what the pass's `PortfolioTally` keeps running, counted again."""
+    holders: np.ndarray            # (item, bank)
+    secondary: np.ndarray          # (bank,) secondary accounts
+    deposits: np.ndarray           # (bank,) RMB
+    funds: np.ndarray              # (platform,) RMB
+
+
 @jit
 def recount(holds, secondary, funds, bank, wealth, secondary_deposit_share, n_banks):
     """Holders by item and bank, secondary accounts by bank, deposits by bank and funds by platform,
-    recounted from the arrays (`wealth` as it stands now), to check the pass's tally."""
+    recounted from the arrays (`wealth` as it stands now), to check the pass's tally: a `Recount`."""
     n, n_platforms = funds.shape
     n_items = FIRST_WALLET + n_platforms
     holders = np.zeros((n_items, n_banks), dtype=np.int64)
@@ -388,4 +438,4 @@ def recount(holds, secondary, funds, bank, wealth, secondary_deposit_share, n_ba
             deposits[b] += kept * (1.0 - secondary_deposit_share)
         else:
             deposits[b] += kept
-    return holders, secondary_at, deposits, by_platform
+    return Recount(holders=holders, secondary=secondary_at, deposits=deposits, funds=by_platform)

@@ -21,10 +21,11 @@ import numpy as np
 
 from . import kernels
 from .config import HOLDING_KINDS
-from .customers import BRANCH, MOBILE, PC, PLATFORM, ChoiceOutcome
+from .customers import BRANCH, MOBILE, PC, PLATFORM, MonthOutcome
 from .market import MarketModel
 from .portfolio import FIRST_WALLET
 from .purposes import WALLET, holding_key, purpose_tables
+from .records import ChoiceOutcome, Trading, Transactions
 
 
 class CustomerAgent(mesa.Agent):
@@ -268,7 +269,7 @@ class ReferenceMarketModel(MarketModel):
         cust = self.customers
         self.awareness_now = self._awareness_prob().T.tolist()          # [segment][provider]
         menu = self._menu()
-        self.menu_now = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in vars(menu).items()}
+        self.menu_now = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in menu._asdict().items()}
         self.portfolio_now = self._portfolio_terms()
         self.category_last = cust.category.tolist()
         self._reconsidered = self._bank_switches = self._platform_switches = 0
@@ -299,8 +300,11 @@ class ReferenceMarketModel(MarketModel):
             cust.aware[:, i] = a.aware
         cust.grow_wealth()                                      # each agent's wealth grew at this rate
         cust.recount()
-        outcome = ChoiceOutcome(self._reconsidered, self._flows, self._bank_switches, self._platform_switches)
+        outcome = ChoiceOutcome(reconsidered=self._reconsidered, channel_flows=self._flows,
+                                bank_switches=self._bank_switches, platform_switches=self._platform_switches)
         cust.book_portfolio(self._portfolio_use(agents))
-        traded = kernels.draw_transactions(self.rng, self.expected, self.worth, np.asarray(self_service, dtype=float),
-                                           float(self.cfg.transactions.wallet_fund_share))
-        return outcome, wealth_before * self.wealth_growth_month, traded, cust.tally()
+        traded = kernels.draw_transactions(self.rng, Transactions(counts=self.expected, values=self.worth),
+                                           Trading(self_service=np.asarray(self_service, dtype=float),
+                                                   wallet_fund_share=float(self.cfg.transactions.wallet_fund_share)))
+        return MonthOutcome(choice=outcome, inflow=wealth_before * self.wealth_growth_month, transactions=traded,
+                            tally=cust.tally())

@@ -142,8 +142,7 @@ def test_switching_cost_and_habit_keep_customers_where_they_are():
         _, cust, rng = population(*neutral(), size=10000)
         cust.aware[:] = True
         before = cust.bank.copy()
-        menu = menu_for(cust, np.zeros(15))
-        menu.bank_switch_cost = cost
+        menu = menu_for(cust, np.zeros(15))._replace(bank_switch_cost=cost)
         cust.reconsider(menu, 0.0, rng)
         churn.append((cust.bank != before).mean())
     assert churn[0] > churn[1] > churn[2]
@@ -156,10 +155,8 @@ def test_partnership_discount_lowers_cost_into_the_partner_bank_only():
     cust.aware[:] = True
     cust.platform[:] = 0
     cust.bank[:] = 3
-    menu = menu_for(cust, np.r_[np.zeros(12), -50 * np.ones(3)])
-    menu.bank_switch_cost = 3.0
-    menu.platform_partner = np.array([0, -1, -1])
-    menu.partnership_discount = 1.0
+    menu = menu_for(cust, np.r_[np.zeros(12), -50 * np.ones(3)])._replace(
+        bank_switch_cost=3.0, platform_partner=np.array([0, -1, -1]), partnership_discount=1.0)
     cust.reconsider(menu, 0.0, rng)
     moved = np.bincount(cust.bank, minlength=4)
     assert moved[0] > 5 * max(moved[1], moved[2], 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.customers import BRANCH, MOBILE, N_SEGMENTS, PLATFORM
+from sim.customers import BRANCH, MOBILE, PLATFORM
 from sim.portfolio import FIRST_WALLET, portfolio_month
 from sim.purposes import purpose_tables
 from tests.test_customers import menu_for, neutral, population
@@ -20,10 +20,7 @@ def month(cust, menu, rng, years=0.0, mmf_yield=(4.0, 3.0, 2.0), limit=None, sec
                              np.full(cust.n_banks, -1) if bank_partner is None else np.asarray(bank_partner))
     t = t._replace(**{k: (np.asarray(v, float) if isinstance(v, (list, tuple)) else v) for k, v in terms.items()})
     tables = purpose_tables(cust.cfg.transactions, 0.5) if tables is None else tables
-    tally, _ = portfolio_month(rng, cust.portfolio_state, t, tables, menu.available, menu.utility,
-                               menu.literacy_weight, menu.branch_presence, menu.yield_term, menu.category,
-                               PLATFORM + cust.n_platforms, N_SEGMENTS)
-    return tally
+    return portfolio_month(rng, cust.arrays, t, tables, menu).tally
 
 
 def wallet_bit(p):

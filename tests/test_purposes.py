@@ -6,6 +6,7 @@ import pytest
 
 from sim import kernels
 from sim.purposes import BRANCH, MOBILE, PC, WALLET, holding_key, purpose_tables
+from sim.records import Trading, Transactions
 from tests.conftest import make_config
 
 NOTHING, PC_ONLY = holding_key(False, False, False), holding_key(True, False, False)
@@ -74,10 +75,12 @@ def test_draws_are_poisson_around_the_expected_split_by_self_service_and_fund_sh
     rng = np.random.default_rng(4)
     expected = np.array([[1000.0, 400.0, 300.0, 500.0], [10.0, 0.0, 5.0, 0.0]])
     worth = expected * np.array([3000.0, 9000.0, 500.0, 150.0])
-    draws = [kernels.draw_transactions(rng, expected, worth, np.array([0.25, 1.0]), 0.4) for _ in range(400)]
-    counts = np.mean([d[0] for d in draws], axis=0)
+    draws = [kernels.draw_transactions(rng, Transactions(counts=expected, values=worth),
+                                       Trading(self_service=np.array([0.25, 1.0]), wallet_fund_share=0.4))
+             for _ in range(400)]
+    counts = np.mean([d.counts for d in draws], axis=0)
     assert counts[0] == pytest.approx([750, 250, 400, 300, 300], rel=0.02)
     assert counts[1, 0] == 0 and counts[1, 1] == pytest.approx(10, rel=0.1) and counts[1, 4] == 0
-    values, drawn = draws[0][1], draws[0][0]
+    values, drawn = draws[0].values, draws[0].counts
     assert values[0, 2] == pytest.approx(drawn[0, 2] * 9000.0)
-    assert np.var([d[0][0, 3] for d in draws]) == pytest.approx(300, rel=0.3)
+    assert np.var([d.counts[0, 3] for d in draws]) == pytest.approx(300, rel=0.3)
