@@ -33,7 +33,8 @@ import pandas as pd
 
 from experiments.config import load_config
 from experiments.errors import CommandError, Parser, command, last_line
-from experiments.study import Point, Study, run_study, warm_up, with_changes
+from experiments.points import Point, with_changes
+from experiments.study import Study, run_study, warm_up
 from sim.market import MarketModel
 
 ROOT = Path(__file__).resolve().parents[1]

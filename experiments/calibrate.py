@@ -34,7 +34,7 @@ from scipy.optimize import minimize  # noqa: E402
 from experiments import progress  # noqa: E402
 from experiments.config import CONFIG_DIR, load_config, run_from_file  # noqa: E402
 from experiments.errors import Parser, check_name, command, read_yaml, refuse_committed  # noqa: E402
-from experiments.study import with_changes  # noqa: E402
+from experiments.points import with_changes  # noqa: E402
 from sim.config import ConfigError  # noqa: E402
 from sim.market import MarketModel  # noqa: E402
 from sim.metrics import FITTED_SERIES, fit_to_targets, yearly  # noqa: E402

@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from experiments.config import CONFIG_FAILURES, explain, load_config
 from experiments.report import write
-from experiments.study import config_hash
+from experiments.points import config_hash
 from sim.config import Config, month_index
 from sim.market import MarketModel
 from sim.outputs import atomic_write, folder_tag, identified, override_tag, unambiguous_shares

@@ -32,7 +32,8 @@ from experiments import dataset  # noqa: E402
 from experiments.config import load_config, run_from_file  # noqa: E402
 from experiments.dataset import column_name  # noqa: E402
 from experiments.errors import CommandError, Parser, check_name, command, read_yaml  # noqa: E402
-from experiments.study import Point, Study, run_study, with_changes  # noqa: E402
+from experiments.points import Point, with_changes  # noqa: E402
+from experiments.study import Study, run_study  # noqa: E402
 from sim import plots  # noqa: E402
 from sim.config import ConfigError  # noqa: E402
 from sim.market import MarketModel  # noqa: E402

@@ -24,7 +24,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from experiments.errors import CommandError, Parser, command, one_line, read_table, refuse_committed
-from experiments.study import config_hash
+from experiments.points import config_hash
 from sim.config import Config, validate
 from sim.market import MarketModel
 from sim.outputs import TABLES, check_run, read_run_info, write_run

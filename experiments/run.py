@@ -45,7 +45,7 @@ from tqdm import tqdm
 from experiments.config import check_sweep, explain, load_config, to_config
 from experiments.errors import BAD_INPUT, CommandError, command, describe
 from experiments.headline import run_summary
-from experiments.study import config_hash
+from experiments.points import config_hash
 from sim.config import ConfigError, month_index, replicate_seed
 from sim.market import MarketModel
 from sim.outputs import atomic_write, check_run, discard_unfinished, folder_tag, write_run

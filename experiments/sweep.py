@@ -22,7 +22,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.dataset import column_name
 from experiments.config import CONFIG_DIR, _compose, to_config
-from experiments.study import NotTyped, Point, Study, uniform_values, with_changes
+from experiments.points import NotTyped, Point, uniform_values, with_changes
+from experiments.study import Study
 
 NOT_COLUMNS = ("replicates", "study", "figures")    # overrides that set no column of the tables
 

@@ -108,7 +108,8 @@ def test_ctrl_c_that_surfaces_from_compiled_code_as_another_error_stops_the_stud
     """Numba can report Ctrl-C as an error raised while KeyboardInterrupt was pending: not a failed run."""
     import sim.market
     from experiments.config import load_config
-    from experiments.study import Point, Study, run_study
+    from experiments.points import Point
+    from experiments.study import Study, run_study
 
     def interrupted(self, progress=None):
         try:

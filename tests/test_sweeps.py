@@ -17,7 +17,8 @@ import pytest
 from experiments import dataset
 from experiments.config import load_config
 from experiments.plot import main as plot_main
-from experiments.study import Point, Study, run_study, with_changes
+from experiments.points import Point, with_changes
+from experiments.study import Study, run_study
 from sim.config import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -243,13 +244,13 @@ def test_plot_command_draws_from_the_stored_dataset_only(local_sweep, monkeypatc
     ({"regulation.mmf_yield_cap": 3.0}, ["regulation.mmf_yield_cap=3.0"]),
 ])
 def test_typed_changes_give_the_config_and_hash_that_composing_gives(changes, overrides):
-    from experiments.study import config_hash
+    from experiments.points import config_hash
     changed, composed = with_changes(load_config([]), changes), load_config(overrides)
     assert changed == composed and config_hash(changed) == config_hash(composed)
 
 
 def test_changes_that_need_composing_are_composed():
-    from experiments.study import NotTyped
+    from experiments.points import NotTyped
     with pytest.raises(NotTyped):
         with_changes(load_config([]), {"population.age_shares": [0.25, 0.25, 0.25, 0.25]})
     from experiments.sweep import plan
