@@ -105,6 +105,7 @@ class Objective:
         self.targets = load_targets(c["target_set"])
         self.history: list[dict] = []
         self.base = None
+        self.best_runs: tuple[pd.DataFrame, list[pd.DataFrame]] | None = None
         self.bar = None                     # a progress bar counting evaluations, while calibrate runs
 
     def values(self, x) -> dict:
@@ -120,11 +121,13 @@ class Objective:
 
     def __call__(self, x) -> float:
         x = np.clip(x, self.bounds[:, 0], self.bounds[:, 1])
-        fits, _ = self.simulate(x)
+        fits, runs = self.simulate(x)
         mean = fits.groupby(["series", "year"])["simulated"].mean()
         target = fits.groupby(["series", "year"])["target"].first()
         weight = np.array([self.c["weights"].get(s, 1.0) for s, _ in mean.index])
         loss = float((weight * (mean - target) ** 2).sum())
+        if not self.history or loss < min(h["loss"] for h in self.history):
+            self.best_runs = (fits, runs)            # the report is drawn from these, not from a re-run
         self.history.append({**self.values(x), "loss": loss})
         if self.bar is not None:
             self.bar.update(1)
@@ -147,8 +150,7 @@ def calibrate(path: Path, out_root: Path = Path("results/calibration"),
     f.bar = None
     start_loss = f.history[0]["loss"]           # Nelder-Mead evaluates the start point first
     best = min(f.history, key=lambda h: h["loss"])
-    x = np.array([best[k] for k in f.names])
-    fits, runs = f.simulate(x)
+    fits, runs = f.best_runs
     elapsed = time.perf_counter() - started
 
     out = out_root / c["name"]
