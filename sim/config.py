@@ -237,6 +237,8 @@ class PurposeConfig:
         default_factory=lambda: {"branch": 0.0, "pc": 0.0, "mobile": 0.0, "platform": None})
     maturity_growth: float = 0.0         # the count grows by this factor at full mobile-payment maturity
     is_payment: bool = False             # paying for goods or services (counts for mobile payers)
+    outside_fit: Optional[float] = None  # utils of doing it outside every bank channel and wallet (cash, or
+                                         # a card at a till): no bank transaction; null for no such option
 
 
 def _purposes() -> Dict[str, PurposeConfig]:
@@ -501,6 +503,8 @@ def validate(cfg: Config) -> None:
                 _finite(f"{k}.fit.{ch}", v)
         if all(v is None for v in pu.fit.values()):
             raise ConfigError(f"{k}.fit", dict(pu.fit), "a number for at least one channel")
+        if pu.outside_fit is not None:
+            _finite(f"{k}.outside_fit", pu.outside_fit)
     _finite("transactions.preferred_bonus", t.preferred_bonus)
     _finite("transactions.maturity_fit", t.maturity_fit)
     _prob("transactions.wallet_fund_share", t.wallet_fund_share)

@@ -8,8 +8,9 @@ customer holds (the counter always; PC banking, the bank's app and its wallets i
 by a logit on how well each channel fits the purpose (`fit`, in utils; null where the
 channel cannot serve it), plus `preferred_bonus` for the channel the customer chose as
 its preferred one (`kernels.choose`), plus `maturity_fit` on the app and wallets as mobile
-payments mature. A purpose no held channel can serve is done in cash (no bank
-transaction). So mobile's small share of value beside its large share of count comes
+payments mature. Where a purpose has an `outside_fit`, paying in cash or by card at a till
+competes in the same logit, and its share makes no bank transaction. A purpose no held
+channel can serve is done in cash (no bank transaction). So mobile's small share of value beside its large share of count comes
 out of which purposes go where, not from a ticket per channel.
 
 The split depends only on what is held (PC, app, any wallet: eight combinations), the
@@ -51,6 +52,7 @@ class PurposeTerms(NamedTuple):
     count: np.ndarray           # (purpose,) per adult a month
     ticket: np.ndarray          # (purpose,) RMB
     fit: np.ndarray             # (purpose, channel) utils, NaN where the channel cannot serve it
+    outside: np.ndarray         # (purpose,) utils of doing it in cash or by card at a till, NaN for no such option
     growth: np.ndarray          # (purpose,) count growth at full maturity
     is_payment: np.ndarray      # (purpose,) bool
     age_factor: np.ndarray      # (age band,)
@@ -69,6 +71,8 @@ def purpose_terms(t: TransactionConfig) -> PurposeTerms:
         ticket=np.array([p.ticket_rmb for p in purposes], dtype=np.float64),
         fit=np.array([[np.nan if p.fit[ch] is None else float(p.fit[ch]) for ch in CHANNELS] for p in purposes],
                      dtype=np.float64).reshape(len(purposes), len(CHANNELS)),
+        outside=np.array([np.nan if p.outside_fit is None else float(p.outside_fit) for p in purposes],
+                         dtype=np.float64),
         growth=np.array([p.maturity_growth for p in purposes], dtype=np.float64),
         is_payment=np.array([p.is_payment for p in purposes], dtype=np.bool_),
         age_factor=np.asarray(t.age_count_factor, dtype=np.float64),
@@ -107,7 +111,10 @@ def tables_at(terms, maturity):
                         weight[c] = -np.inf
                 if top == -np.inf:
                     continue                              # done in cash: no bank transaction
-                total = 0.0
+                outside = terms.outside[k]
+                if outside == outside:                    # cash or a card at a till competes
+                    top = max(top, outside)
+                total = np.exp(outside - top) if outside == outside else 0.0
                 for c in range(4):
                     weight[c] = np.exp(weight[c] - top)
                     total += weight[c]

@@ -84,3 +84,22 @@ def test_draws_are_poisson_around_the_expected_split_by_self_service_and_fund_sh
     values, drawn = draws[0].values, draws[0].counts
     assert values[0, 2] == pytest.approx(drawn[0, 2] * 9000.0)
     assert np.var([d.counts[0, 3] for d in draws]) == pytest.approx(300, rel=0.3)
+
+
+def test_an_outside_option_takes_its_logit_share_of_a_purpose_and_makes_no_bank_transaction():
+    key = "transactions.purposes.small_payment"
+    base, cash = tables(), tables(f"{key}.outside_fit=1.0")
+    app_only = holding_key(False, True, False)
+    cfg = make_config().transactions.purposes["small_payment"]
+    per_adult = cfg.monthly_count * (1 + cfg.maturity_growth * 0.5) * make_config().transactions.age_count_factor[0]
+    # an app holder preferring the app: the app's small payments shrink by the outside option's logit share
+    app_fit = cfg.fit["mobile"] + make_config().transactions.maturity_fit * 0.5 + \
+        make_config().transactions.preferred_bonus
+    share = np.exp(app_fit) / (np.exp(app_fit) + np.exp(1.0))
+    lost = base.count[app_only, MOBILE, 0, MOBILE] - cash.count[app_only, MOBILE, 0, MOBILE]
+    assert lost == pytest.approx(per_adult * (1 - share))
+    assert (cash.app_pays <= base.app_pays + 1e-12).all() and (cash.app_pays < base.app_pays).any()
+    # a purpose without the option is untouched, and no held channel means cash as before
+    assert cash.count[NOTHING, BRANCH, 0, BRANCH] == pytest.approx(base.count[NOTHING, BRANCH, 0, BRANCH])
+    with pytest.raises(Exception, match=r"outside_fit"):
+        make_config(f"{key}.outside_fit=.nan")
