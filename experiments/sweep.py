@@ -61,20 +61,28 @@ def hydra_settings(overrides: list[str]) -> DictConfig:
     return _compose(_first_values(overrides), hydra=True).hydra
 
 
+def _fixed(job: list[tuple[str, str, object]], swept: set[str]) -> tuple[str, ...]:
+    """What of a job must be composed: all but Hydra's settings and the swept values typed changes can set."""
+    return tuple(text for key, text, value in job if not key.lstrip("+~").startswith("hydra")
+                 and (key not in swept or _composed_only(key, value)))
+
+
 def plan(overrides: list[str], command: list[str] | None = None) -> tuple[Study, DictConfig]:
     """The study a multirun command means, every job validated; and Hydra's settings.
 
     Raises what composing or validating raises (ConfigError, Hydra's and OmegaConf's errors)."""
-    settings = hydra_settings(overrides)
+    first = _compose(_first_values(overrides), hydra=True)
+    settings = first.hydra
     params = settings.sweeper.get("params")
     params = OmegaConf.to_container(params, resolve=False) if params is not None else {}
     jobs = expand(overrides, params)
     composed: dict[tuple[str, ...], object] = {}
     points, config_keys = [], {}
     swept = {key for key, values in _options(overrides, params).items() if len(values) > 1}
+    if overrides:     # the first values' composition serves every job that composes the same (saves one)
+        composed[_fixed(expand(overrides, None)[0], swept)] = to_config(first)
     for index, job in enumerate(jobs):
-        fixed = tuple(text for key, text, value in job if not key.lstrip("+~").startswith("hydra")
-                      and (key not in swept or _composed_only(key, value)))
+        fixed = _fixed(job, swept)
         changes = {key: value for key, text, value in job if key in swept and not _composed_only(key, value)}
         if fixed not in composed:
             composed[fixed] = to_config(_compose(list(fixed)))
