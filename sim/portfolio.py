@@ -47,6 +47,7 @@ import numba
 import numpy as np
 
 from .draws import geometric
+from .prefetch import prefetch
 from .records import Transactions
 
 PC_ITEM, MOBILE_ITEM, FIRST_WALLET = 0, 1, 2      # bit j of `holds` is item j; wallet p is item 2 + p
@@ -156,6 +157,10 @@ def portfolio_month(rng, state, terms, tables, menu):
                     for b in range(n_banks):
                         best_spread[b, mask] = max(best_spread[b, mask], terms.mmf_yield[p] - terms.deposit_rate[b])
     for i in range(n):
+        ahead = min(i + 16, n - 1)                  # a wallet holder's balances, asked for ahead of their use
+        if state.holds[ahead] & wallet_bits:
+            prefetch(state.funds, ahead)
+            prefetch(state.yield_sensitivity, ahead)
         b, a = np.int64(state.bank[i]), state.age[i]
         held, used = state.holds[i], np.uint8(0)
         mask = np.int64(held >> FIRST_WALLET)
@@ -300,6 +305,14 @@ def _adopt(rng, state, terms, menu, adoptions):
         # they read, so that the cache misses of many candidates overlap
         for r in range(m):
             i = candidates[r]
+            if r + 8 < m:                   # and the lines of a candidate eight ahead asked for now
+                ahead = candidates[r + 8]
+                prefetch(state.ties, ahead)
+                prefetch(state.literacy0, ahead)
+                prefetch(state.yield_sensitivity, ahead)
+                prefetch(state.bank, ahead)
+                prefetch(state.age, ahead)
+                prefetch(state.urban, ahead)
             for t in range(k_ties):
                 tied[r * k_ties + t] = state.ties[i, t]
             bank[r], age[r], urban[r] = state.bank[i], state.age[i], state.urban[i]
