@@ -23,7 +23,7 @@ import numpy as np
 
 from .config import CHANNELS
 from .draws import geometric
-from .portfolio import FIRST_WALLET, PortfolioTally, _grown, fill_categories, portfolio_month
+from .portfolio import FIRST_WALLET, PortfolioTally, grown, fill_categories, portfolio_month
 from .prefetch import prefetch
 from .records import ChoiceOutcome, Menu, MonthTerms, Snapshot, Transactions
 
@@ -259,7 +259,7 @@ def draw_reconsidering(bounds, prob_by_age, rng):
             if i >= end:
                 break
             if m == who.size:
-                who = _grown(who, m)
+                who = grown(who, m)
             who[m] = i
             m += 1
     return who[:m]
