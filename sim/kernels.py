@@ -23,7 +23,8 @@ import numpy as np
 
 from .config import CHANNELS
 from .draws import geometric
-from .portfolio import FIRST_WALLET, PortfolioTally, portfolio_month
+from .portfolio import FIRST_WALLET, PortfolioTally, grown, fill_categories, portfolio_month
+from .prefetch import prefetch
 from .records import ChoiceOutcome, Menu, MonthTerms, Snapshot, Transactions
 
 BRANCH, PLATFORM = CHANNELS.index("branch"), CHANNELS.index("platform")
@@ -243,7 +244,10 @@ def partnership_awareness(aware, bank, platform, bank_partner, n_banks):
 def draw_reconsidering(bounds, prob_by_age, rng):
     """Customers who reconsider this month, in index order: each with its age band's probability.
     Segments are age band x area, so age band a is the customers from bounds[2a] to bounds[2a + 2]."""
-    who = np.empty(bounds[-1], dtype=np.int32)
+    expected = 0.0
+    for a in range(prob_by_age.size):
+        expected += min(max(prob_by_age[a], 0.0), 1.0) * (bounds[2 * a + 2] - bounds[2 * a])
+    who = np.empty(np.int64(1.1 * expected) + 64, dtype=np.int32)     # grown if more reconsider
     m = 0
     for a in range(prob_by_age.size):
         p, i, end = prob_by_age[a], bounds[2 * a] - 1, bounds[2 * a + 2]
@@ -254,6 +258,8 @@ def draw_reconsidering(bounds, prob_by_age, rng):
             i += geometric(rng, log_q)
             if i >= end:
                 break
+            if m == who.size:
+                who = grown(who, m)
             who[m] = i
             m += 1
     return who[:m]
@@ -326,17 +332,35 @@ def choose(rng, customers, menu, terms, counts):
     new_channel = np.empty(m, dtype=np.int8)
     new_platform = np.empty(m, dtype=np.int8)
     k_ties = ties.shape[1]
-    # gather first, in loops of independent loads, so that cache misses overlap
-    tie_category = np.empty((m, k_ties), dtype=np.int8)
+    # gather first, in loops of independent loads that do not branch on what they read, so that
+    # cache misses overlap: the choosers' ties, then each tie's category (one byte a customer)
+    category_of = fill_categories(channel, platform, customers.choice_category)
+    tied = np.empty(m * k_ties, dtype=np.int32)
     for r in range(m):
         i = who[r]
+        if r + 8 < m:                   # the lines of a chooser eight ahead asked for now
+            ahead = who[r + 8]
+            prefetch(ties, ahead)
+            prefetch(literacy0, ahead)
+            prefetch(yield_sensitivity, ahead)
+            prefetch(age, ahead)
+            prefetch(bank, ahead)
+            prefetch(channel, ahead)
+            prefetch(platform, ahead)
+            prefetch(holds, ahead)
+            prefetch(urban, ahead)
         for t in range(k_ties):
-            j = ties[i, t]
-            tie_category[r, t] = channel[j] + (platform[j] if channel[j] == PLATFORM else 0)
+            tied[r * k_ties + t] = ties[i, t]
+    tie_category = np.empty((m, k_ties), dtype=np.int8)
+    for r in range(m):
+        for t in range(k_ties):
+            tie_category[r, t] = category_of[tied[r * k_ties + t]]
     knows = np.empty((m, aware.shape[0]), dtype=np.bool_)
     for k in range(aware.shape[0]):
         row = aware[k]
         for r in range(m):
+            if r + 16 < m:
+                prefetch(row, who[r + 16])
             knows[r, k] = row[who[r]]
     g_age = np.empty(m, dtype=np.int8)
     g_bank, g_channel, g_platform = np.empty(m, dtype=np.int8), np.empty(m, dtype=np.int8), np.empty(m, dtype=np.int8)
@@ -355,19 +379,23 @@ def choose(rng, customers, menu, terms, counts):
     first_platform_alt = n_alt - platform_partner.size
     v, cumulative = np.empty(n_alt), np.empty(n_alt)
     tie_share = np.zeros(n_categories)
+    tie_unit = tie_weight / max(k_ties, 1)
     for r in range(m):
         b, ch, pl = g_bank[r], g_channel[r], g_platform[r]
         own_category = PLATFORM + pl if ch == PLATFORM else ch
         literacy, presence, sensitivity = g_literacy[r], g_presence[r], g_yield[r]
         branch_preference = age_branch_preference[g_age[r]]
-        tie_share[:] = 0.0
+        for c in range(n_categories):     # element by element: no array views inside the loop
+            tie_share[c] = 0.0
         for t in range(k_ties):
             tie_share[tie_category[r, t]] += 1.0
-        tie_share *= tie_weight / max(k_ties, 1)
-        cost, habit_row = switching[b, pl + 1], habit_cost[own_category]
+        for c in range(n_categories):
+            tie_share[c] *= tie_unit
+        slot = pl + 1                     # platform slot: 0 for none
         for j in range(n_alt):            # plain arithmetic over the alternatives: vectorized by the compiler
             v[j] = (base[j] + literacy * m_literacy_weight[j] + presence * m_branch_presence[j]
-                    + sensitivity * m_yield_term[j] + branch_preference * is_branch[j] - cost[j] - habit_row[j])
+                    + sensitivity * m_yield_term[j] + branch_preference * is_branch[j] - switching[b, slot, j]
+                    - habit_cost[own_category, j])
         for q in range(platform_partner.size):     # a wallet already held costs no onboarding
             if q != pl and g_holds[r] & np.uint8(1 << (FIRST_WALLET + q)):
                 v[first_platform_alt + q] += menu.platform_switch_cost

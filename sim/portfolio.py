@@ -47,6 +47,7 @@ import numba
 import numpy as np
 
 from .draws import geometric
+from .prefetch import prefetch
 from .records import Transactions
 
 PC_ITEM, MOBILE_ITEM, FIRST_WALLET = 0, 1, 2      # bit j of `holds` is item j; wallet p is item 2 + p
@@ -156,6 +157,10 @@ def portfolio_month(rng, state, terms, tables, menu):
                     for b in range(n_banks):
                         best_spread[b, mask] = max(best_spread[b, mask], terms.mmf_yield[p] - terms.deposit_rate[b])
     for i in range(n):
+        ahead = min(i + 16, n - 1)                  # a wallet holder's balances, asked for ahead of their use
+        if state.holds[ahead] & wallet_bits:
+            prefetch(state.funds, ahead)
+            prefetch(state.yield_sensitivity, ahead)
         b, a = np.int64(state.bank[i]), state.age[i]
         held, used = state.holds[i], np.uint8(0)
         mask = np.int64(held >> FIRST_WALLET)
@@ -206,8 +211,8 @@ def portfolio_month(rng, state, terms, tables, menu):
 
         holding[held, b] += 1                       # counted per item after the loop
         using[used, b] += 1
-        payers += (used & wallet_bits) != 0 or paid
-        state.holds[i], state.active[i] = held, used
+        payers += ((used & wallet_bits) != 0) | paid
+        state.active[i] = used
     for pattern in range(1, 256):
         for b in range(n_banks):
             for j in range(n_items):
@@ -288,7 +293,7 @@ def _adopt(rng, state, terms, menu, adoptions):
             if not available[alt] or not state.aware[provider, i]:
                 continue
             if m == candidates.size:
-                candidates, draws = _grown(candidates, m), _grown(draws, m)
+                candidates, draws = grown(candidates, m), grown(draws, m)
             candidates[m], draws[m] = i, rng.random()
             m += 1
         if bank.size < m:
@@ -300,6 +305,14 @@ def _adopt(rng, state, terms, menu, adoptions):
         # they read, so that the cache misses of many candidates overlap
         for r in range(m):
             i = candidates[r]
+            if r + 8 < m:                   # and the lines of a candidate eight ahead asked for now
+                ahead = candidates[r + 8]
+                prefetch(state.ties, ahead)
+                prefetch(state.literacy0, ahead)
+                prefetch(state.yield_sensitivity, ahead)
+                prefetch(state.bank, ahead)
+                prefetch(state.age, ahead)
+                prefetch(state.urban, ahead)
             for t in range(k_ties):
                 tied[r * k_ties + t] = state.ties[i, t]
             bank[r], age[r], urban[r] = state.bank[i], state.age[i], state.urban[i]
@@ -343,7 +356,7 @@ def fill_categories(channel, platform, out):
 
 
 @jit
-def _grown(a, m):
+def grown(a, m):
     """`a` twice as long, its first m entries kept."""
     out = np.empty(2 * a.size, dtype=a.dtype)
     out[:m] = a[:m]
@@ -354,39 +367,61 @@ def _grown(a, m):
 def _open_secondaries(rng, state, terms, menu):
     """Secondary accounts opened this month: each customer with a digital channel or wallet and
     no secondary account considers one with probability `secondary_rate` (found by geometric
-    skips, as in `_adopt`) and opens it where `_open_secondary` says. Returns how many opened."""
+    skips, as in `_adopt`) and opens it where `_open_secondary` says. Returns how many opened.
+
+    As in `_adopt`, the draws come first (a skip, then the draw of the bank for each candidate
+    who may open an account) and the candidates' banks after them: the same draws and outcome
+    as deciding each candidate as it is drawn, with the reads of many candidates overlapping."""
     n, n_banks = state.holds.size, terms.deposit_rate.size
     if terms.secondary_rate <= 0.0:
         return 0
     log_q = np.log1p(-min(terms.secondary_rate, 1.0))
-    opened, i = 0, -1
+    capacity = np.int64(1.25 * n * min(terms.secondary_rate, 1.0)) + 64
+    candidates, draws = np.empty(capacity, dtype=np.int64), np.empty(capacity)
+    m, i = 0, -1
     while True:
         i += geometric(rng, log_q)
         if i >= n:
-            return opened
+            break
         if state.secondary[i] >= 0 or state.holds[i] == 0:
             continue
+        if m == candidates.size:
+            candidates, draws = grown(candidates, m), grown(draws, m)
+        candidates[m], draws[m] = i, rng.random()
+        m += 1
+    weights = np.zeros(n_banks)
+    opened = 0
+    for r in range(m):
+        i = candidates[r]
+        if r + 8 < m:                       # the lines of a candidate eight ahead asked for now
+            ahead = candidates[r + 8]
+            prefetch(state.literacy0, ahead)
+            prefetch(state.yield_sensitivity, ahead)
+            prefetch(state.bank, ahead)
+            prefetch(state.age, ahead)
         b, a = np.int64(state.bank[i]), state.age[i]
         literacy = min(1.0, state.literacy0[i] + state.literacy_growth[a] * terms.years)
-        k = _open_secondary(rng, state, terms, menu, i, b, state.holds[i], literacy, state.yield_sensitivity[i],
-                            n_banks)
+        k = _open_secondary(state, terms, menu, i, b, state.holds[i], literacy, state.yield_sensitivity[i], draws[r],
+                            weights)
         if k >= 0:
             state.secondary[i] = k
             opened += 1
+    return opened
 
 
 @jit
-def _open_secondary(rng, state, terms, menu, i, b, held, literacy, sensitivity, n_banks):
-    """The bank at which customer i opens a secondary account this month, or -1 (it stays as it is).
+def _open_secondary(state, terms, menu, i, b, held, literacy, sensitivity, u, weights):
+    """The bank at which customer i opens a secondary account this month, or -1 (it stays as it is),
+    given its uniform draw u; `weights` is scratch, one entry a bank.
 
     A logit over staying (its own bank's app) and each other open bank it knows of (that
     bank's app less the opening cost, cut inside a partner platform's wallet)."""
     available, utility, literacy_weight, yield_term = menu.available, menu.utility, menu.literacy_weight, menu.yield_term
     own = 3 * b + 2
     stay = utility[own] + literacy * literacy_weight[own] + sensitivity * yield_term[own]
-    weights = np.zeros(n_banks)
     total = 1.0
-    for k in range(n_banks):
+    for k in range(weights.size):
+        weights[k] = 0.0
         alt = 3 * k + 2
         if k == b or not available[alt] or not state.aware[k, i]:
             continue
@@ -397,8 +432,8 @@ def _open_secondary(rng, state, terms, menu, i, b, held, literacy, sensitivity, 
         v = utility[alt] + literacy * literacy_weight[alt] + sensitivity * yield_term[alt] - cost
         weights[k] = np.exp(min(v - stay, 700.0))
         total += weights[k]
-    draw = rng.random() * total
-    for k in range(n_banks):
+    draw = u * total
+    for k in range(weights.size):
         draw -= weights[k]
         if weights[k] > 0 and draw < 0:
             return k
