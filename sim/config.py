@@ -78,6 +78,14 @@ class PopulationConfig:
     tie_homophily: float = 0.8                   # share of ties inside one's own age band and area
     initial_channel_shares: Dict[str, float] = field(
         default_factory=lambda: {"branch": 0.62, "pc": 0.28, "mobile": 0.10, "platform": 0.0})
+    # Smartphone ownership (sim/customers.py): a bank's app and a wallet need one. The share of an age
+    # band owning one by year t is ceiling / (1 + exp(-(t - mid) / width)), a year later in rural areas.
+    # Assumptions, shaped so that adults who pay by phone level off as CNNIC's counts do (2013-2018)
+    # and the old and rural come last; no seed gives ownership by age.
+    smartphone_mid_year_by_age: List[float] = field(default_factory=lambda: [2012.3, 2013.2, 2014.5, 2016.0])
+    smartphone_ceiling_by_age: List[float] = field(default_factory=lambda: [0.90, 0.80, 0.55, 0.25])
+    smartphone_width_years: float = 0.9
+    smartphone_rural_delay_years: float = 1.0
 
 
 @dataclass
@@ -106,7 +114,7 @@ class CustomerBehaviourConfig:
     word_of_mouth_scope: str = "segment"         # segment (age band x area) | population (fully mixed)
     # the portfolio (sim/portfolio.py): channels and wallets held besides the main channel
     adoption_rate: Dict[str, float] = field(     # assumption, fitted by hand to CNNIC and Yu'ebao users:
-        default_factory=lambda: {"pc": 0.010, "mobile": 0.020, "platform": 0.019})
+        default_factory=lambda: {"pc": 0.010, "mobile": 0.040, "platform": 0.080})
                                                  # monthly hazard of adopting a channel or wallet not held,
                                                  # times the chance it beats the counter (binary logit)
     adoption_threshold: float = 1.0              # assumption, fitted with the rates: utils by which a channel
@@ -119,7 +127,7 @@ class CustomerBehaviourConfig:
 class SwitchingCostConfig:
     """Costs (utils) of changing provider; `scale` multiplies all of them."""
     scale: float = 1.0
-    bank: float = 2.5                    # changing primary bank
+    bank: float = 2.2                    # changing primary bank (assumption: switching stays 2-8 % a year)
     branch_visit_to_open: float = 1.0    # added when accounts cannot be opened remotely
     platform: float = 0.8                # onboarding to a platform not used before
     partnership_discount: float = 0.6    # share of the bank switching cost waived inside a partner platform
@@ -190,7 +198,7 @@ class MarketConfig:
     mmf_yield_by_year: Dict[str, float] = field(default_factory=lambda: {
         "2013": 4.5, "2014": 5.0, "2015": 3.7, "2016": 2.5, "2017": 3.9,
         "2018": 3.2, "2019": 2.4, "2020": 1.8})
-    mmf_base_share: float = 0.03         # share of wealth a platform user keeps in its fund at zero spread
+    mmf_base_share: float = 0.0035       # assumption, fitted to Yu'ebao's assets with mmf_share_per_point: share of wealth a platform user keeps in its fund at zero spread
                                          # (fitted by hand to Yu'ebao's assets 2013-2017)
     mmf_share_per_point: float = 0.03    # extra share per percentage point of spread, times sensitivity
     mmf_max_share: float = 0.4
@@ -248,9 +256,9 @@ def _purposes() -> Dict[str, PurposeConfig]:
         "small_payment": PurposeConfig(monthly_count=1.64, ticket_rmb=150.0, maturity_growth=4.61, is_payment=True,
                                        fit={"branch": None, "pc": 0.0, "mobile": 0.5, "platform": 1.0}),
         "transfer_bill": PurposeConfig(monthly_count=1.5, ticket_rmb=4000.0, maturity_growth=0.5,
-                                       fit={"branch": 0.0, "pc": 1.0, "mobile": -2.94, "platform": -0.5}),
+                                       fit={"branch": 0.0, "pc": 1.0, "mobile": -2.4, "platform": -0.5}),
         "wealth_product": PurposeConfig(monthly_count=0.3, ticket_rmb=40000.0,
-                                        fit={"branch": 0.5, "pc": 1.0, "mobile": -4.73, "platform": None}),
+                                        fit={"branch": 0.5, "pc": 1.0, "mobile": -3.8, "platform": None}),
         "cash_service": PurposeConfig(monthly_count=0.53, ticket_rmb=2500.0,
                                       fit={"branch": 0.0, "pc": None, "mobile": None, "platform": None}),
     }
@@ -368,6 +376,12 @@ def validate(cfg: Config) -> None:
         _length(f"population.{name}", values, len(AGE_BANDS))
         for i, v in enumerate(values):
             _prob(f"population.{name}[{i}]", v)
+    _length("population.smartphone_mid_year_by_age", p.smartphone_mid_year_by_age, len(AGE_BANDS))
+    _length("population.smartphone_ceiling_by_age", p.smartphone_ceiling_by_age, len(AGE_BANDS))
+    for i, v in enumerate(p.smartphone_ceiling_by_age):
+        _prob(f"population.smartphone_ceiling_by_age[{i}]", v)
+    _positive("population.smartphone_width_years", p.smartphone_width_years)
+    _nonneg("population.smartphone_rural_delay_years", p.smartphone_rural_delay_years)
     _prob("population.literacy_urban_bonus", p.literacy_urban_bonus)
     _nonneg("population.literacy_sd", p.literacy_sd)
     _positive("population.wealth_median_urban", p.wealth_median_urban)
@@ -549,6 +563,9 @@ RANGES: Tuple[Tuple[str, float, float, str], ...] = (
     ("*ticket_rmb*", 1, 1e8, "RMB per transaction in [1, 1e8]"),
     ("transactions.monthly_count.*", 0, 1e4, "transactions a month in [0, 10000]"),
     ("customers.mobile_tech_mid_year", 1900, 2200, "a year in [1900, 2200]"),
+    ("population.smartphone_mid_year_by_age*", 1900, 2200, "a year in [1900, 2200]"),
+    ("population.smartphone_width_years", 0, 100, "years in (0, 100]"),
+    ("population.smartphone_rural_delay_years", 0, 100, "years in [0, 100]"),
     ("customers.mobile_tech_width_years", 0, 100, "years in (0, 100]"),
     ("customers.marketing_reference_rmb", 0, 1e6, "RMB per adult in (0, 1e6]"),
     ("*_rmb", 0, 1e9, "RMB in [0, 1e9]"),

@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import kernels, portfolio
-from .config import AGE_BANDS, CHANNELS, HOLDING_KINDS, Config
+from .config import AGE_BANDS, CHANNELS, HOLDING_KINDS, Config, month_index
 from .portfolio import FIRST_WALLET, PortfolioTally, PortfolioTerms
 from .purposes import purpose_terms, tables_at
 from .records import (AwarenessTerms, ChoiceOutcome, ChoiceTerms, CustomerArrays, Institutions, Layout, Menu,
@@ -128,6 +128,7 @@ class Customers:
         self.aware[self.n_banks + self.platform[on_platform], on_platform] = True
         for p in range(self.n_platforms):
             self.aware[self.n_banks + p, (self.holds >> (FIRST_WALLET + p)) & 1 == 1] = True
+        self.smartphone_year = self._smartphone_years(cfg, rng)
         self._monthly_growth = (1 + cfg.population.wealth_growth) ** (1 / 12) - 1
         self.recount()
         self._power_growth = (1 + self._monthly_growth) ** cfg.transactions.wealth_ticket_elasticity
@@ -141,6 +142,22 @@ class Customers:
         rank[np.argsort(score)] = np.arange(self.size, dtype=np.float32) / self.size
         cuts = np.cumsum([shares[c] for c in CHANNELS])[:-1]
         return np.searchsorted(cuts, rank, side="right").astype(np.int8)
+
+    def _smartphone_years(self, cfg: Config, rng: np.random.Generator) -> np.ndarray:
+        """When each customer has a smartphone, in years after the start (inf: never), drawn from the
+        age band's ownership curve (`population.smartphone_*`): a share `ceiling` ever owns one, at a
+        logistic time around `mid` (a year later in rural areas). Whoever starts on the app or a
+        wallet, or holds one, has one from the start."""
+        p = cfg.population
+        start = month_index(cfg.start) / 12
+        ceiling = np.asarray(p.smartphone_ceiling_by_age, dtype=np.float64)[self.age]
+        mid = (np.asarray(p.smartphone_mid_year_by_age, dtype=np.float64)[self.age] - start
+               + p.smartphone_rural_delay_years * ~self.urban)
+        u = rng.random(self.size)
+        q = np.clip(u / np.maximum(ceiling, 1e-12), 1e-12, 1 - 1e-12)
+        years = np.where(u < ceiling, mid + p.smartphone_width_years * np.log(q / (1 - q)), np.inf)
+        years[(self.holds >> 1) != 0] = np.minimum(years[(self.holds >> 1) != 0], 0.0)
+        return years.astype(np.float32)
 
     def _initial_wallets(self, rng: np.random.Generator) -> None:
         """Each platform's `initial_holders` share of adults hold its wallet at the start: those with
@@ -262,7 +279,7 @@ class Customers:
             literacy_growth=self.literacy_growth, yield_sensitivity=self.yield_sensitivity, ties=self.ties,
             aware=self._aware_padded, aware_words=self._aware_padded.view(np.uint64), wealth0=self.wealth0,
             segment=self.segment, bounds=self.segment_bounds, wealth_power0=self.wealth_power0,
-            choice_category=np.empty(self.size, dtype=np.int8))
+            smartphone_year=self.smartphone_year, choice_category=np.empty(self.size, dtype=np.int8))
         self._age_branch_preference = np.asarray(c.age_branch_preference, dtype=np.float64)
         self._choice_constants = ChoiceTerms(
             reconsider_prob=np.asarray(c.reconsider_prob_by_age, dtype=np.float64), years=0.0,

@@ -27,7 +27,7 @@ from .portfolio import FIRST_WALLET, PortfolioTally, grown, fill_categories, por
 from .prefetch import prefetch
 from .records import ChoiceOutcome, Menu, MonthTerms, Snapshot, Transactions
 
-BRANCH, PLATFORM = CHANNELS.index("branch"), CHANNELS.index("platform")
+BRANCH, MOBILE, PLATFORM = CHANNELS.index("branch"), CHANNELS.index("mobile"), CHANNELS.index("platform")
 jit = numba.njit(cache=True, nogil=True)
 
 
@@ -366,12 +366,14 @@ def choose(rng, customers, menu, terms, counts):
     g_bank, g_channel, g_platform = np.empty(m, dtype=np.int8), np.empty(m, dtype=np.int8), np.empty(m, dtype=np.int8)
     g_holds = np.empty(m, dtype=np.uint8)
     g_literacy, g_presence, g_yield = np.empty(m), np.empty(m), np.empty(m)
+    g_phone = np.empty(m, dtype=np.bool_)
     for r in range(m):
         i = who[r]
         g_age[r], g_bank[r], g_channel[r], g_platform[r], g_holds[r] = age[i], bank[i], channel[i], platform[i], holds[i]
         g_literacy[r] = min(1.0, literacy0[i] + literacy_growth[age[i]] * years)
         g_presence[r] = 1.0 + (0.0 if urban[i] else rural_branch_multiplier)
         g_yield[r] = yield_sensitivity[i]
+        g_phone[r] = customers.smartphone_year[i] <= years
 
     switching, habit_cost = alternative_costs(menu, habit, n_categories)
     base = np.where(m_available, m_utility, -np.inf)
@@ -400,8 +402,9 @@ def choose(rng, customers, menu, terms, counts):
             if q != pl and g_holds[r] & np.uint8(1 << (FIRST_WALLET + q)):
                 v[first_platform_alt + q] += menu.platform_switch_cost
         top = -np.inf
-        for j in range(n_alt):
-            v[j] = v[j] + tie_share[m_category[j]] if knows[r, m_provider[j]] else -np.inf
+        for j in range(n_alt):            # the app and wallets need a smartphone
+            open_to = knows[r, m_provider[j]] and (g_phone[r] or m_channel[j] < MOBILE)
+            v[j] = v[j] + tie_share[m_category[j]] if open_to else -np.inf
             top = max(top, v[j])
         pick = -1
         if top > -np.inf:

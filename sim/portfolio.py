@@ -287,6 +287,8 @@ def _adopt(rng, state, terms, menu, adoptions):
                 break
             if state.holds[i] & bit:
                 continue
+            if j > 0 and state.smartphone_year[i] > terms.years:      # the app and wallets need a smartphone
+                continue
             b = np.int64(state.bank[i])
             alt = 3 * b + 1 + j if j < FIRST_WALLET else 3 * n_banks + j - FIRST_WALLET
             provider = b if j < FIRST_WALLET else n_banks + j - FIRST_WALLET

@@ -39,6 +39,8 @@ class CustomerArrays(NamedTuple):
     segment: np.ndarray            # int8: age band x 2 + urban
     bounds: np.ndarray             # int64 (segment + 1,): where each segment starts, then the population
     wealth_power0: np.ndarray      # float64: wealth ** ticket elasticity at the start
+    smartphone_year: np.ndarray    # float32: years after the start from which the customer has a smartphone
+                                   # (inf: never); the app and wallets need one (sim/customers.py)
     choice_category: np.ndarray    # int8 scratch: the preferred channel's category (channel, 3 + platform
                                    # on a platform's app), refreshed by a kernel before it reads ties'
 

@@ -37,6 +37,7 @@ class CustomerAgent(mesa.Agent):
         self.i = i
         self.age, self.urban, self.segment = int(c.age[i]), bool(c.urban[i]), int(c.segment[i])
         self.literacy0, self.yield_sensitivity = float(c.literacy0[i]), float(c.yield_sensitivity[i])
+        self.smartphone_year = float(c.smartphone_year[i])
         self.wealth = float(c.wealth0[i] * c.wealth_factor)
         self.funds = [float(f) for f in c.funds[i]]
         self.bank, self.channel, self.platform = int(c.bank[i]), int(c.channel[i]), int(c.platform[i])
@@ -50,6 +51,9 @@ class CustomerAgent(mesa.Agent):
 
     def holds_item(self, item: int) -> bool:
         return bool(self.holds >> item & 1)
+
+    def has_smartphone(self) -> bool:
+        return self.smartphone_year <= self.model.years_elapsed
 
     def literacy(self) -> float:
         m = self.model
@@ -78,6 +82,8 @@ class CustomerAgent(mesa.Agent):
             if not menu["available"][j] or not self.aware[menu["provider"][j]]:
                 continue
             bank, platform, channel = menu["bank"][j], menu["platform"][j], menu["channel"][j]
+            if channel >= MOBILE and not self.has_smartphone():      # the app and wallets need one
+                continue
             u = menu["utility"][j] + literacy * menu["literacy_weight"][j]
             if channel == BRANCH:
                 u += c.age_branch_preference[self.age]
@@ -136,6 +142,8 @@ class CustomerAgent(mesa.Agent):
             alt = 3 * self.bank + 1 + j if j < FIRST_WALLET else 3 * nb + j - FIRST_WALLET
             provider = self.bank if j < FIRST_WALLET else nb + j - FIRST_WALLET
             if u >= c.adoption_rate[kind] or not menu["available"][alt] or not self.aware[provider]:
+                continue
+            if j > 0 and not self.has_smartphone():
                 continue
             if counter is None:
                 counter = self.branch_utility(literacy)
