@@ -63,7 +63,9 @@ def bass_overrides(p: float, q: float, size: int) -> list[str]:
             "platforms.alipay.ecosystem_reach=0", "platforms.alipay.initial_awareness=0",
             "platforms.alipay.initial_holders=0",
             "platforms.alipay.launch=2013-01", "platforms.wechat_pay.launch=2031-01",
-            "platforms.jd_finance.launch=2031-01"]
+            "platforms.jd_finance.launch=2031-01",
+            "population.smartphone_ceiling_by_age=[1,1,1,1]",   # everyone can hold a wallet from the start
+            "population.smartphone_mid_year_by_age=[1900,1900,1900,1900]"]
 
 
 def bass_reduction(p: float, q: float, size: int = 100_000, replicates: int = 6) -> pd.DataFrame:

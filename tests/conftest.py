@@ -17,6 +17,11 @@ from sim.market import MarketModel
 logging.getLogger("MESA").setLevel(logging.WARNING)
 
 
+# every customer has had a smartphone for ever: for tests of terms that ownership would mask
+EVERYONE_HAS_A_SMARTPHONE = ("population.smartphone_ceiling_by_age=[1,1,1,1]",
+                             "population.smartphone_mid_year_by_age=[1900,1900,1900,1900]")
+
+
 def make_config(*overrides: str, size: int = 3000, seed: int = 1):
     return load_config([f"population.size={size}", f"seed={seed}", *overrides])
 

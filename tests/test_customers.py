@@ -8,7 +8,7 @@ import pytest
 from sim import kernels
 from sim.customers import BRANCH, MOBILE, N_SEGMENTS, PC, PLATFORM, Customers, Menu
 from sim.ties import homophilous_ties
-from tests.conftest import make_config
+from tests.conftest import EVERYONE_HAS_A_SMARTPHONE, make_config
 
 
 def population(*overrides, size=20000, seed=0):
@@ -38,7 +38,7 @@ def menu_for(cust, utility, available=None):
 
 def neutral(*extra):
     return ("customers.tie_weight=0", "customers.habit=0", "customers.age_branch_preference=[0,0,0,0]",
-            "customers.reconsider_prob_by_age=[1,1,1,1]", *extra)
+            "customers.reconsider_prob_by_age=[1,1,1,1]", *EVERYONE_HAS_A_SMARTPHONE, *extra)
 
 
 def test_ties_are_homophilous_and_never_self():
