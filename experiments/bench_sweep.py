@@ -1,7 +1,7 @@
 """Benchmark: what a study costs beyond the model, on the same runs, in one process run.
 
   python -m experiments.bench_sweep [--sizes 1000x24,10000x96,100000x96] [--runs 400,200,20]
-                                    [--workers N] [--no-ray] [--no-cli]
+                                    [--repeat 3] [--workers N] [--no-ray] [--no-cli]
 
 For each size (customers x months) it times, on the same runs (20 points, seeds 1..20, with
 the runs split into replicates):
@@ -11,7 +11,9 @@ the runs split into replicates):
   local    the study runner on every core (`--workers`, default all), forked workers
   ray      the study runner on a local Ray instance (its start-up included)
 and prints wall seconds, runs per second, each one's wall time over the pure loop, and the
-parallel runs' speed-up over serial. Then (unless --no-cli) it times a Hydra multirun typed
+parallel runs' speed-up over serial. The pure loop, the serial study and the local one are
+timed `--repeat` times, interleaved, and their medians reported (this VM's speed drifts by
+10 % or more from one minute to the next); Ray once. Then (unless --no-cli) it times a Hydra multirun typed
 as a user would, `python -m experiments.run -m seed=1,...,20 replicates=5
 population.size=10000` (process start-up and imports included), on the default launcher
 (every core) and on `hydra/launcher=basic` (serial), against the pure loop of those 100 runs.
@@ -29,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from experiments.config import load_config
@@ -88,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000x24,10000x96,100000x96", help="customers x months, comma-separated")
     parser.add_argument("--runs", default="400,200,20", help="runs per size, comma-separated")
+    parser.add_argument("--repeat", type=int, default=3, help="times the pure loop, serial and local studies are run, interleaved (median)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="local workers (default: every core)")
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray runs")
     parser.add_argument("--no-cli", action="store_true", help="skip the Hydra multirun typed as a user would")
@@ -96,21 +100,27 @@ def main(argv: list[str] | None = None) -> int:
         sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.sizes.split(",")]
         runs = [int(r) for r in args.runs.split(",")]
         assert len(sizes) == len(runs) and all(len(s) == 2 and s[0] >= 100 and 1 <= s[1] <= 96 for s in sizes)
-        assert all(r >= 1 for r in runs) and args.workers >= 1
+        assert all(r >= 1 for r in runs) and args.workers >= 1 and args.repeat >= 1
     except (ValueError, AssertionError):
         raise CommandError("error: --sizes must be CUSTOMERSxMONTHS items (>= 100 customers, 1-96 months), --runs "
-                           "as many counts >= 1, --workers >= 1") from None
+                           "as many counts >= 1, --workers and --repeat >= 1") from None
     warm_up(load_config(["figures=false"]))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for (size, months), n in zip(sizes, runs):
             study = study_of(size, months, n, Path(tmp) / "x")
             n = len(study.runs())
-            row = {"customers": size, "months": months, "runs": n, "pure_s": pure_loop(study)}
-            for backend, workers in (("serial", 1), ("local", args.workers)) + (() if args.no_ray else
-                                                                                 (("ray", args.workers),)):
-                root = Path(tmp) / f"{size}x{months}_{backend}"
-                row[f"{backend}_s"] = timed_study(dataclasses.replace(study, root=root), backend, workers)
+            pure, serial, local = [], [], []
+            for k in range(args.repeat):           # interleaved, medians: this VM's speed drifts by ~10 %
+                pure.append(pure_loop(study))
+                for backend, workers, times in (("serial", 1, serial), ("local", args.workers, local)):
+                    root = Path(tmp) / f"{size}x{months}_{backend}_{k}"
+                    times.append(timed_study(dataclasses.replace(study, root=root), backend, workers))
+            row = {"customers": size, "months": months, "runs": n, "pure_s": float(np.median(pure)),
+                   "serial_s": float(np.median(serial)), "local_s": float(np.median(local))}
+            if not args.no_ray:
+                root = Path(tmp) / f"{size}x{months}_ray"
+                row["ray_s"] = timed_study(dataclasses.replace(study, root=root), "ray", args.workers)
             rows.append(row)
             print(f"{size:,} customers x {months} months, {n} runs: pure {row['pure_s']:.2f} s, serial study "
                   f"{row['serial_s']:.2f} s ({row['serial_s'] / row['pure_s']:.2f}x)", file=sys.stderr)
