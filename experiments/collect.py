@@ -26,21 +26,21 @@ from experiments.errors import CommandError, Parser, command
 from sim.outputs import atomic_write, write_units
 
 
-def collect(root: Path) -> Path:
-    """Tidy and summarise the study at root (see the module docstring); returns root."""
+def collect(root: Path, **meta) -> Path:
+    """Tidy and summarise the study at root (see the module docstring), recording `meta` in study.json
+    beside the counts; returns root."""
     root = Path(root)
     if not dataset.is_study(root):
         raise FileNotFoundError(f"no study at {root} (no runs/ or study.json)")
     dataset.clean(root)
     runs = dataset.load_runs(root)
     atomic_write(root / "runs.csv", lambda p: runs.to_csv(p, index=False))
-    meta = dataset.read_meta(root)
-    renamed = {key: column for column, key in meta.get("config_keys", {}).items()}
-    write_units(root, renamed)
+    recorded = dataset.read_meta(root)
+    write_units(root, {key: column for column, key in recorded.get("config_keys", {}).items()})
     stored = runs["status"].value_counts().to_dict() if len(runs) else {}
     moved = sorted(str(p.relative_to(root)) for p in (root / dataset.DAMAGED).rglob("*.parquet"))
-    meta.update(complete=int(stored.get("complete", 0)), failed=int(stored.get("failed", 0)), damaged=moved)
-    dataset.write_meta(root, meta)
+    recorded.update(meta, complete=int(stored.get("complete", 0)), failed=int(stored.get("failed", 0)), damaged=moved)
+    dataset.write_meta(root, recorded)
     return root
 
 

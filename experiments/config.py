@@ -111,41 +111,6 @@ def _compose(overrides: Iterable[str] = (), hydra: bool = False) -> DictConfig:
         GlobalHydra.instance().clear()
 
 
-def check_sweep(overrides: list[str]) -> None:
-    """Check every value of a sweep's swept keys before the sweep starts; raises what load_config raises.
-
-    The first values are composed together; each value is then checked with the others at their
-    first value. Values of plain keys are set on the composed config (cheap); a config group's
-    options (experiment=a,b) are composed in full. A long numeric sweep is checked at its extremes.
-    """
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    parsed = OverridesParser.create().parse_overrides(overrides)
-
-    def plain(o, text: str) -> str:
-        return f"{'+' if o.is_add() else ''}{o.get_key_element()}={text}"
-    first = [plain(o, next(iter(o.sweep_string_iterator()))) if o.is_sweep_override() else o.input_line
-             for o in parsed]
-    base = _compose(first, hydra=True)
-    to_config(base)
-    for i, o in enumerate(parsed):
-        if not o.is_sweep_override():
-            continue
-        key = o.key_or_group
-        pairs = list(zip(o.sweep_string_iterator(), o.sweep_iterator()))
-        numbers = [v for _, v in pairs if isinstance(v, (int, float)) and not isinstance(v, bool)]
-        if len(numbers) == len(pairs) > 3:       # ranges are intervals: the extremes (and any nan) stand for all
-            pairs = [pairs[numbers.index(v)] for v in (min(numbers), max(numbers))] + \
-                    [p for p in pairs if p[1] != p[1]]
-        for text, value in pairs:
-            if "/" in key or key.startswith("hydra") or (CONFIG_DIR / key).is_dir():
-                load_config([*first[:i], plain(o, text), *first[i + 1:]], hydra=True)
-                continue
-            cfg = base.copy()
-            with open_dict(cfg):
-                OmegaConf.update(cfg, key, value, merge=True)
-            to_config(cfg)
-
-
 @functools.lru_cache(maxsize=1)
 def _all_keys() -> tuple[str, ...]:
     """Dotted names of every key in the default config, for suggesting the nearest valid key."""

@@ -137,13 +137,11 @@ def load_runs(root: Path) -> pd.DataFrame:
     runs = _read([p for part, p in parts(root, RUNS).items() if part in done])
     if runs.empty:
         return runs
-    runs["_complete"] = runs["status"] == "complete"
-    runs = runs.sort_values(["_complete", "finished"], ascending=[False, True], kind="stable")
-    best = runs.drop_duplicates(RUN_KEY, keep="first")
-    failed = runs[~runs["_complete"]].drop_duplicates(RUN_KEY, keep="last")
-    best = pd.concat([best[best["_complete"]], failed[~failed.set_index(RUN_KEY).index.isin(
-        best[best["_complete"]].set_index(RUN_KEY).index)]])
-    return best.drop(columns="_complete").sort_values(["point", "replicate"], kind="stable").reset_index(drop=True)
+    complete = runs["status"] == "complete"
+    first = runs[complete].sort_values("finished", kind="stable").drop_duplicates(RUN_KEY, keep="first")
+    latest = runs[~complete].sort_values("finished", kind="stable").drop_duplicates(RUN_KEY, keep="last")
+    latest = latest[~latest.set_index(RUN_KEY).index.isin(first.set_index(RUN_KEY).index)]
+    return pd.concat([first, latest]).sort_values(["point", "replicate"], kind="stable").reset_index(drop=True)
 
 
 def complete_runs(root: Path) -> set[tuple[str, int]]:

@@ -34,6 +34,16 @@ def _lines(text: str) -> list[str]:
     return [ln.strip() for ln in str(text).splitlines() if ln.strip()]
 
 
+def interrupted_during(exc: BaseException | None) -> bool:
+    """Whether a KeyboardInterrupt is in the exception's chain: Ctrl-C that compiled code (numba)
+    reported as another error. Never a failed run."""
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def one_line(text: str) -> str:
     """The first non-empty line of a message (Hydra, YAML and pyarrow errors run over many)."""
     return (_lines(text) or [""])[0]

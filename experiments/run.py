@@ -38,12 +38,11 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from experiments.config import check_sweep, explain, load_config, to_config
-from experiments.errors import BAD_INPUT, CommandError, command, describe
+from experiments.config import explain, load_config, to_config
+from experiments.errors import BAD_INPUT, CommandError, command, describe, interrupted_during
 from experiments.headline import run_summary
 from experiments.points import config_hash
 from sim.config import ConfigError, month_index, replicate_seed
@@ -56,10 +55,9 @@ OmegaConf.register_new_resolver("tag", lambda dirname: ("_" + folder_tag(dirname
                                 replace=True)
 
 
-def replicate_folder(job_dir: Path, replicate: int, replicates: int, sweep: bool = False) -> Path:
-    """A replicate's folder. In a sweep every replicate has its own rep_NNN, so extending a sweep
-    from replicates=1 to 2 finds replicate 0 where it left it instead of running it twice."""
-    return job_dir if replicates == 1 and not sweep else job_dir / f"rep_{replicate:03d}"
+def replicate_folder(job_dir: Path, replicate: int, replicates: int) -> Path:
+    """A replicate's folder: the run's own for one replicate, rep_NNN under it for several."""
+    return job_dir if replicates == 1 else job_dir / f"rep_{replicate:03d}"
 
 
 def is_complete(folder: Path, chash: str) -> bool:
@@ -74,14 +72,6 @@ class Interrupted(KeyboardInterrupt):
     """Ctrl-C that arrived while compiled code ran and surfaced as another exception."""
 
 
-def _interrupted_during(exc: BaseException) -> bool:
-    while exc is not None:
-        if isinstance(exc, KeyboardInterrupt):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
 def _record_failure(folder: Path, info: dict, exc: BaseException) -> None:
     info = {**info, "status": "failed", "error": explain(exc) if isinstance(exc, ConfigError) else repr(exc),
             "traceback": traceback.format_exc()}
@@ -91,12 +81,11 @@ def _record_failure(folder: Path, info: dict, exc: BaseException) -> None:
         log.error("could not record the failure in %s: %s", folder, describe(e))
 
 
-def run_job(cfg: DictConfig, job_dir: Path, overrides: list[str], show_progress: bool = True,
-            sweep: bool = False) -> dict:
-    """Run every replicate of one job; returns counts of done, skipped and failed replicates.
+def run_job(cfg: DictConfig, job_dir: Path, overrides: list[str], show_progress: bool = True) -> dict:
+    """Run every replicate of one run; returns counts of done, skipped and failed replicates.
 
-    Ctrl-C stops the job (it is never recorded as a failed replicate). Outside a sweep a
-    folder that cannot be written raises OSError; inside one it fails that replicate only.
+    Ctrl-C stops the run (it is never recorded as a failed replicate), and a folder that cannot
+    be written raises OSError. (Sweeps are studies: experiments/sweep.py.)
     """
     job_dir.mkdir(parents=True, exist_ok=True)
     base = {"config_hash": "", "overrides": overrides, "study": cfg.get("study", "")}
@@ -115,7 +104,7 @@ def run_job(cfg: DictConfig, job_dir: Path, overrides: list[str], show_progress:
     with tqdm(total=n * months, desc=f"{config.scenario} seed {config.seed} x{n}", unit="month",
               disable=None if show_progress else True, file=sys.stderr) as bar:
         for r in range(n):
-            folder = replicate_folder(job_dir, r, n, sweep)
+            folder = replicate_folder(job_dir, r, n)
             stream = int(replicate_seed(config.seed, r).generate_state(1)[0])
             info = {**base, "replicate": r, "replicates": n, "replicate_seed": stream}
             if is_complete(folder, chash):
@@ -134,11 +123,11 @@ def run_job(cfg: DictConfig, job_dir: Path, overrides: list[str], show_progress:
                 except KeyboardInterrupt:
                     discard_unfinished(folder)        # finished replicates stay; this one leaves nothing
                     raise
-                except Exception as e:  # noqa: BLE001 - one failed replicate must not stop a sweep
-                    if _interrupted_during(e):
+                except Exception as e:  # noqa: BLE001 - one failed replicate must not stop the others
+                    if interrupted_during(e):
                         discard_unfinished(folder)
                         raise Interrupted() from e
-                    if isinstance(e, OSError) and not sweep:
+                    if isinstance(e, OSError):
                         raise
                     log.error("replicate %d failed: %r", r, e)
                     _record_failure(folder, {**info, "seed": config.seed}, e)
@@ -151,24 +140,21 @@ def app(cfg: DictConfig) -> dict:
     logging.getLogger("MESA").setLevel(logging.WARNING)   # Mesa logs every step at INFO
     hc = HydraConfig.get()
     job_dir = Path(hc.runtime.output_dir)
-    sweep = hc.mode == RunMode.MULTIRUN
     try:
-        status = run_job(cfg, job_dir, list(hc.overrides.task), sweep=sweep)
+        status = run_job(cfg, job_dir, list(hc.overrides.task))
     except OSError as e:             # Hydra would print a traceback; one line, as for any bad input
         discard_unfinished(job_dir)
         print(describe(e), file=sys.stderr)
         sys.exit(BAD_INPUT)
-    except KeyboardInterrupt:        # a sweep keeps its finished replicates; a run leaves nothing half-made
-        if not sweep:
-            discard_unfinished(job_dir)
+    except KeyboardInterrupt:        # finished replicates stay; the unfinished one leaves nothing half-made
+        discard_unfinished(job_dir)
         raise
-    if not sweep:
-        if status["failed"]:
-            print(f"run failed: see {job_dir}/error.json", file=sys.stderr)
-            sys.exit(1)
-        n = int(cfg.get("replicates", 1))
-        print("\n".join(run_summary([replicate_folder(job_dir, r, n) for r in range(n)])))
-        print(job_dir)
+    if status["failed"]:
+        print(f"run failed: see {job_dir}/error.json", file=sys.stderr)
+        sys.exit(1)
+    n = int(cfg.get("replicates", 1))
+    print("\n".join(run_summary([replicate_folder(job_dir, r, n) for r in range(n)])))
+    print(job_dir)
     return status
 
 
@@ -176,6 +162,8 @@ HYDRA_FLAGS = {"-m", "--multirun", "--run", "-r", "--resolve", "-h", "--help", "
                "-sc", "--shell-completion"}
 HYDRA_OPTIONS = {"-c", "--cfg", "-p", "--package", "-cp", "--config-path", "-cn", "--config-name",
                  "-cd", "--config-dir", "--experimental-rerun", "-i", "--info"}     # these take a value
+PRINT_ONLY = {"-c", "--cfg", "-p", "--package", "-i", "--info", "--resolve"}      # Hydra prints, runs nothing
+OTHER_CONFIG = HYDRA_OPTIONS - PRINT_ONLY                                          # another config or a rerun
 INFO_TOPICS = {"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
 
 
@@ -202,8 +190,9 @@ def _overrides(argv: list[str]) -> list[str] | None:
 
 def check_overrides(overrides: list[str], multirun: bool) -> None:
     """Refuse bad input before any folder is made: every value of a sweep, and Hydra's own settings."""
+    from experiments import sweep
     try:
-        check_sweep(overrides) if multirun else load_config(overrides, hydra=True)
+        sweep.plan(overrides) if multirun else load_config(overrides, hydra=True)
     except Exception as e:  # noqa: BLE001 - every composition failure becomes one line
         raise CommandError(explain(e, overrides)) from None
     _check_writable(overrides, multirun)
@@ -226,7 +215,10 @@ def main() -> int:
     argv = sys.argv[1:]
     overrides = _overrides(argv)
     multirun = "-m" in argv or "--multirun" in argv
-    if multirun and overrides is not None and not set(argv) & (HYDRA_OPTIONS | {"--resolve"}):
+    if multirun and set(argv) & OTHER_CONFIG:
+        raise CommandError(f"error: a sweep (-m) runs over configs/config.yaml; {sorted(set(argv) & OTHER_CONFIG)[0]} "
+                           "is for single runs only")
+    if multirun and overrides is not None and not set(argv) & PRINT_ONLY:
         return run_sweep(overrides, argv)
     if overrides is not None:
         check_overrides(overrides, multirun)

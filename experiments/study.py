@@ -35,6 +35,7 @@ from typing import Callable
 import pyarrow as pa
 
 from experiments import dataset, progress
+from experiments.errors import interrupted_during
 from experiments.points import Point
 from sim.config import Config, ConfigError, month_index, replicate_seed
 from sim.market import MarketModel
@@ -168,7 +169,7 @@ def _run_items(study: str, points: dict[int, Point], items: list[tuple[int, int]
         except KeyboardInterrupt:
             raise
         except Exception as e:  # noqa: BLE001 - a failed run is a row; the study goes on
-            if _interrupted_during(e):     # Ctrl-C that compiled code reported as another error
+            if interrupted_during(e):     # Ctrl-C that compiled code reported as another error
                 raise KeyboardInterrupt from e
             text = explain(e) if isinstance(e, ConfigError) else f"{type(e).__name__}: {e}"
             row = {**keys, **p.values, "status": "failed", "error": text.splitlines()[0] if text else "",
@@ -181,14 +182,6 @@ def _run_items(study: str, points: dict[int, Point], items: list[tuple[int, int]
         done.append(row)
         if on_run is not None:
             on_run(row)
-
-
-def _interrupted_during(exc: BaseException | None) -> bool:
-    while exc is not None:
-        if isinstance(exc, KeyboardInterrupt):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
 
 
 def _chunks(items: list[tuple[int, int]], points: dict[int, Point], workers: int) -> list[list[tuple[int, int]]]:
@@ -214,7 +207,7 @@ def warm_up(config: Config) -> None:
     try:
         MarketModel(tiny).run()
     except Exception as e:  # noqa: BLE001 - a config that cannot run fails its runs, recorded there
-        if _interrupted_during(e):
+        if interrupted_during(e):
             raise KeyboardInterrupt from e
 
 
@@ -312,9 +305,7 @@ def _write_meta(study: Study, root: Path, skipped: int) -> None:
 
 def _finish(study: Study, root: Path, skipped: int, counts: dict) -> dict:
     from experiments.collect import collect
-    collect(root)
+    collect(root, status="finished", finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
     meta = dataset.read_meta(root)
-    meta.update(status="finished", finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
-    dataset.write_meta(root, meta)
     return {"root": root, "skipped": skipped, "complete": counts["complete"], "failed": counts["failed"],
             "stored_complete": meta["complete"], "stored_failed": meta["failed"], "expected": len(study.runs())}

@@ -35,30 +35,27 @@ def _composed_only(key: str, value) -> bool:
             or isinstance(value, (list, dict)))
 
 
-def expand(overrides: list[str], params: dict | None) -> list[list[tuple[str, str, object]]]:
-    """The jobs of a sweep: for each, (key, override text, value) per key, in Hydra's order."""
+def options(overrides: list[str], params: dict | None) -> OrderedDict[str, list[tuple[str, str, object]]]:
+    """Each key's values in a sweep, as (key, override text, value), in Hydra's order: the preset's
+    `params` first, the command line winning."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
-    parser = OverridesParser.create()
-    options: OrderedDict[str, list[tuple[str, str, object]]] = OrderedDict()
-    for o in parser.parse_overrides([f"{k}={v}" for k, v in (params or {}).items()] + list(overrides)):
+    parsed: OrderedDict[str, list[tuple[str, str, object]]] = OrderedDict()
+    for o in OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in (params or {}).items()]
+                                                       + list(overrides)):
         key = o.get_key_element()
         if o.is_sweep_override():
-            options[key] = [(key, f"{key}={text}", value)
-                            for text, value in zip(o.sweep_string_iterator(), o.sweep_iterator())]
+            parsed[key] = [(key, f"{key}={text}", value)
+                           for text, value in zip(o.sweep_string_iterator(), o.sweep_iterator())]
         elif o.is_delete():
-            options[key] = [(key, o.input_line, None)]
+            parsed[key] = [(key, o.input_line, None)]
         else:
-            options[key] = [(key, f"{key}={o.get_value_element_as_str()}", o.value())]
-    return [list(job) for job in itertools.product(*options.values())]
+            parsed[key] = [(key, f"{key}={o.get_value_element_as_str()}", o.value())]
+    return parsed
 
 
-def _first_values(overrides: list[str]) -> list[str]:
-    return [job_override for _, job_override, _ in expand(overrides, None)[0]] if overrides else []
-
-
-def hydra_settings(overrides: list[str]) -> DictConfig:
-    """Hydra's settings for the sweep (launcher, sweep dir, sweeper params), from the first job's values."""
-    return _compose(_first_values(overrides), hydra=True).hydra
+def expand(overrides: list[str], params: dict | None) -> list[list[tuple[str, str, object]]]:
+    """The jobs of a sweep (the cartesian product of `options`): for each, (key, override text, value) per key."""
+    return [list(job) for job in itertools.product(*options(overrides, params).values())]
 
 
 def _fixed(job: list[tuple[str, str, object]], swept: set[str]) -> tuple[str, ...]:
@@ -71,16 +68,17 @@ def plan(overrides: list[str], command: list[str] | None = None) -> tuple[Study,
     """The study a multirun command means, every job validated; and Hydra's settings.
 
     Raises what composing or validating raises (ConfigError, Hydra's and OmegaConf's errors)."""
-    first = _compose(_first_values(overrides), hydra=True)
+    first_job = expand(overrides, None)[0]
+    first = _compose([text for _, text, _ in first_job], hydra=True)
     settings = first.hydra
     params = settings.sweeper.get("params")
     params = OmegaConf.to_container(params, resolve=False) if params is not None else {}
-    jobs = expand(overrides, params)
-    composed: dict[tuple[str, ...], object] = {}
+    each = options(overrides, params)
+    jobs = [list(job) for job in itertools.product(*each.values())]
+    swept = {key for key, values in each.items() if len(values) > 1}
     points, config_keys = [], {}
-    swept = {key for key, values in _options(overrides, params).items() if len(values) > 1}
-    if overrides:     # the first values' composition serves every job that composes the same (saves one)
-        composed[_fixed(expand(overrides, None)[0], swept)] = to_config(first)
+    # the first values' composition serves every job that composes the same (saves one composition)
+    composed: dict[tuple[str, ...], object] = {_fixed(first_job, swept): to_config(first)}
     for index, job in enumerate(jobs):
         fixed = _fixed(job, swept)
         changes = {key: value for key, text, value in job if key in swept and not _composed_only(key, value)}
@@ -103,14 +101,6 @@ def plan(overrides: list[str], command: list[str] | None = None) -> tuple[Study,
     root = Path(settings.sweep.dir)
     return Study(base.study, root, uniform_values(points), config_keys, folders=_asks_for_folders(overrides),
                  command=list(command or [])), settings
-
-
-def _options(overrides: list[str], params: dict) -> dict[str, list]:
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    options: dict[str, list] = {}
-    for o in OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in (params or {}).items()] + overrides):
-        options[o.get_key_element()] = list(o.sweep_string_iterator()) if o.is_sweep_override() else [o.input_line]
-    return options
 
 
 def _asks_for_folders(overrides: list[str]) -> bool:

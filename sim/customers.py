@@ -156,7 +156,8 @@ class Customers:
         u = rng.random(self.size)
         q = np.clip(u / np.maximum(ceiling, 1e-12), 1e-12, 1 - 1e-12)
         years = np.where(u < ceiling, mid + p.smartphone_width_years * np.log(q / (1 - q)), np.inf)
-        years[(self.holds >> 1) != 0] = np.minimum(years[(self.holds >> 1) != 0], 0.0)
+        holds_app_or_wallet = (self.holds >> 1) != 0
+        years[holds_app_or_wallet] = np.minimum(years[holds_app_or_wallet], 0.0)
         return years.astype(np.float32)
 
     def _initial_wallets(self, rng: np.random.Generator) -> None:

@@ -462,6 +462,7 @@ def test_a_design_with_an_integer_parameter_runs(tmp_path):
     ("run", ["customers.habit=inf"], CONFIG + r"customers\.habit=inf"),
     ("run", ["-m", "seed=1,2", "study=../x"], CONFIG + r"study='\.\./x'"),
     ("run", ["hydra/launcher=nosuch"], CONFIG + r"hydra/launcher='nosuch'"),
+    ("run", ["-m", "seed=1,2", "-cn", "other"], r"^error: a sweep \(-m\) runs over configs/config\.yaml; -cn"),
     ("collect", ["/nonexistent/sweep"], r"^error: no study at"),
     ("rerun", ["/nonexistent/run"], r"^error: .* is not a complete run folder"),
     ("bench_sweep", ["--sizes", "x"], r"^error: --sizes"),
