@@ -17,6 +17,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -24,6 +25,31 @@ from sim.config import ConfigError, check_name  # noqa: F401 - check_name is par
 
 BAD_INPUT = 2
 INTERRUPTED = 130
+
+
+class BetweenMonths:
+    """Ctrl-C taken between months: the handler only notes it, and `check` (called after each month
+    and between runs) raises it. A KeyboardInterrupt raised while a compiled kernel is being called
+    or compiled can crash the process (numba: a segmentation fault), and a crash would lose the
+    runs not yet written. Used by single runs (experiments/run.py) and studies (experiments/study.py)."""
+
+    def __enter__(self) -> "BetweenMonths":
+        self.pending, self.previous = False, None
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self.previous = signal.signal(signal.SIGINT, self._note)
+        return self
+
+    def _note(self, signum, frame) -> None:
+        self.pending = True
+
+    def check(self, *_) -> None:
+        if self.pending:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
 
 
 class CommandError(Exception):

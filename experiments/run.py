@@ -42,7 +42,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from experiments.config import explain, load_config, to_config
-from experiments.errors import BAD_INPUT, CommandError, command, describe, interrupted_during
+from experiments.errors import BAD_INPUT, BetweenMonths, CommandError, command, describe, interrupted_during
 from experiments.headline import run_summary
 from experiments.points import config_hash
 from sim.config import ConfigError, month_index, replicate_seed
@@ -102,8 +102,13 @@ def run_job(cfg: DictConfig, job_dir: Path, overrides: list[str], show_progress:
     n = config.replicates
     months = month_index(config.end) - month_index(config.start) + 1
     with tqdm(total=n * months, desc=f"{config.scenario} seed {config.seed} x{n}", unit="month",
-              disable=None if show_progress else True, file=sys.stderr) as bar:
+              disable=None if show_progress else True, file=sys.stderr) as bar, BetweenMonths() as interrupt:
+        def month_done(_month) -> None:
+            bar.update(1)
+            interrupt.check()
+
         for r in range(n):
+            interrupt.check()
             folder = replicate_folder(job_dir, r, n)
             stream = int(replicate_seed(config.seed, r).generate_state(1)[0])
             info = {**base, "replicate": r, "replicates": n, "replicate_seed": stream}
@@ -115,7 +120,7 @@ def run_job(cfg: DictConfig, job_dir: Path, overrides: list[str], show_progress:
                     (folder / stale).unlink(missing_ok=True)
                 try:
                     started = time.perf_counter()
-                    model = MarketModel(config, replicate=r).run(progress=lambda m: bar.update(1))
+                    model = MarketModel(config, replicate=r).run(progress=month_done)
                     model_seconds = time.perf_counter() - started
                     write_run(model, folder, model_seconds, extra=info, figures=config.figures,
                               config_yaml=config_yaml)
@@ -132,6 +137,7 @@ def run_job(cfg: DictConfig, job_dir: Path, overrides: list[str], show_progress:
                     log.error("replicate %d failed: %r", r, e)
                     _record_failure(folder, {**info, "seed": config.seed}, e)
                     status["failed"] += 1
+        interrupt.check()
     return status
 
 

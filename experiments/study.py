@@ -23,9 +23,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import signal
 import socket
-import threading
 import time
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
@@ -35,7 +33,7 @@ from typing import Callable
 import pyarrow as pa
 
 from experiments import dataset, progress
-from experiments.errors import interrupted_during
+from experiments.errors import BetweenMonths, interrupted_during
 from experiments.points import Point
 from sim.config import Config, ConfigError, month_index, replicate_seed
 from sim.market import MarketModel
@@ -68,30 +66,6 @@ def _keys(study: str, p: Point, r: int) -> dict:
     return {"study": study, "point": p.index, "config_hash": p.config_hash, "replicate": r,
             "seed": p.config.seed, "replicate_seed": stream, "scenario": p.config.scenario,
             "overrides": override_tag(list(p.overrides))}
-
-
-class _BetweenMonths:
-    """Ctrl-C taken between months: the handler only notes it, and `check` (called after each month
-    and between runs) raises it. A KeyboardInterrupt raised while a compiled kernel is being called
-    can crash the process (numba), and a crash would lose the runs not yet committed."""
-
-    def __enter__(self) -> "_BetweenMonths":
-        self.pending, self.previous = False, None
-        if (threading.current_thread() is threading.main_thread()
-                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
-            self.previous = signal.signal(signal.SIGINT, self._note)
-        return self
-
-    def _note(self, signum, frame) -> None:
-        self.pending = True
-
-    def check(self, *_) -> None:
-        if self.pending:
-            raise KeyboardInterrupt
-
-    def __exit__(self, *exc) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
 
 
 class _Writer:
@@ -138,7 +112,7 @@ def run_chunk(root: str, study: str, points: dict[int, Point], items: list[tuple
         warm_up(points[items[0][0]].config)
     writer = _Writer(Path(root), flush_s)
     done: list[dict] = []
-    with _BetweenMonths() as interrupt:
+    with BetweenMonths() as interrupt:
         try:
             _run_items(study, points, items, folders, root, writer, done, interrupt, on_run)
         finally:
@@ -148,7 +122,7 @@ def run_chunk(root: str, study: str, points: dict[int, Point], items: list[tuple
 
 
 def _run_items(study: str, points: dict[int, Point], items: list[tuple[int, int]], folders: bool, root: str,
-               writer: _Writer, done: list[dict], interrupt: _BetweenMonths, on_run) -> None:
+               writer: _Writer, done: list[dict], interrupt: BetweenMonths, on_run) -> None:
     from experiments.config import explain
     worker = f"{socket.gethostname()}:{os.getpid()}"
     for index, r in items:
