@@ -21,6 +21,7 @@ CHANNELS = ("branch", "pc", "mobile", "platform")      # a customer's main chann
 HOLDING_KINDS = ("pc", "mobile", "platform")           # what a customer can hold besides the counter:
                                                        # its bank's PC banking and app, and platform wallets
 MAX_PLATFORMS = 6                                      # holdings are one byte: PC, mobile, then one bit a wallet
+MAX_BANKS = 32                                         # other accounts and apps are one bit a bank in 32 bits
 BANK_GROUPS = ("large_state", "joint_stock", "city_commercial", "rural_commercial", "direct")
 REGIMES = ("asymmetric", "functional")
 STRATEGY_KINDS = ("fixed", "adaptive")
@@ -121,6 +122,14 @@ class CustomerBehaviourConfig:
                                                  # or wallet must beat the counter to be even odds
     secondary_account_rate: float = 0.006        # assumption: monthly hazard of opening a secondary
                                                  # (Class II) account, times the chance it beats the cost
+    other_app_adoption_rate: float = 0.12        # fitted (banks=named) to ICBC Mobile's 267 M registered customers
+                                                 # (seed 001, mid-2017): monthly hazard that a smartphone owner
+                                                 # registers the app of another bank it has an account at, times
+                                                 # the chance that app beats its counter (sim/portfolio.py)
+    other_app_activity: float = 0.005            # assumption: monthly chance that an app registered at a bank other
+                                                 # than the primary one is used (bank-level active users only); low,
+                                                 # as BOC's monthly active users (seed 004) are about what its
+                                                 # primary customers' use of its app gives
 
 
 @dataclass
@@ -160,6 +169,8 @@ class BankConfig:
     launch: str = "2013-01"
     initial_share: float = 0.25          # of customers' primary accounts at the start
     initial_awareness: float = 0.9
+    account_reach: Optional[float] = None  # share of adults with any account here in 2013 (primary or a dormant
+                                           # other account); null: its initial_share (primary customers only)
     branches: int = 10_000               # real branches nationwide
     app_quality: float = 0.4             # 0..1
     self_service_share: float = 0.10     # share of in-branch transactions made at machines (2013)
@@ -421,6 +432,8 @@ def validate(cfg: Config) -> None:
         _prob(f"customers.adoption_rate.{kind}", v)
     _finite("customers.adoption_threshold", c.adoption_threshold)
     _prob("customers.secondary_account_rate", c.secondary_account_rate)
+    _prob("customers.other_app_adoption_rate", c.other_app_adoption_rate)
+    _prob("customers.other_app_activity", c.other_app_activity)
 
     s = cfg.switching_cost
     for name in ("scale", "bank", "branch_visit_to_open", "platform", "secondary_account"):
@@ -433,6 +446,8 @@ def validate(cfg: Config) -> None:
         raise ConfigError("platforms", {}, "at least one platform (set a late launch to keep it out)")
     if len(cfg.platforms) > MAX_PLATFORMS:
         raise ConfigError("platforms", sorted(cfg.platforms), f"at most {MAX_PLATFORMS} platforms")
+    if len(cfg.banks) > MAX_BANKS:
+        raise ConfigError("banks", sorted(cfg.banks), f"at most {MAX_BANKS} banks")
     _sums_to_one("banks.*.initial_share", [b.initial_share for b in cfg.banks.values()])
     for name, b in cfg.banks.items():
         k = f"banks.{name}"
@@ -444,6 +459,11 @@ def validate(cfg: Config) -> None:
             _prob(f"{k}.{f}", getattr(b, f))
         if not isinstance(b.branches, int) or b.branches < 0:
             raise ConfigError(f"{k}.branches", b.branches, "an integer >= 0")
+        if b.account_reach is not None:
+            _prob(f"{k}.account_reach", b.account_reach)
+            if b.account_reach < b.initial_share:
+                raise ConfigError(f"{k}.account_reach", b.account_reach,
+                                  f"null or a share of adults in [initial_share ({b.initial_share:g}), 1]")
         for f in ("deposit_rate", "lending_spread", "branch_cost_m", "it_cost_bn",
                   "security_friction", "switching_cost_extra"):
             _nonneg(f"{k}.{f}", getattr(b, f))

@@ -56,7 +56,9 @@ class Tally:
         mine, theirs = self.portfolio, other.portfolio
         return (np.array_equal(self.counts, other.counts) and close(self.deposits, other.deposits) and close(self.funds, other.funds)
                 and np.array_equal(self.bank_customers, other.bank_customers)
-                and np.array_equal(mine.holders, theirs.holders) and np.array_equal(mine.secondary, theirs.secondary))
+                and np.array_equal(mine.holders, theirs.holders) and np.array_equal(mine.secondary, theirs.secondary)
+                and np.array_equal(mine.accounts, theirs.accounts)
+                and np.array_equal(mine.other_app_holders, theirs.other_app_holders))
 
 
 class MonthOutcome(NamedTuple):
@@ -112,6 +114,8 @@ class Customers:
         self._initial_wallets(rng)
         self.active = self.holds.copy()
         self.secondary = np.full(n, -1, dtype=np.int8)
+        self.accounts = self._initial_accounts(rng)
+        self.other_apps = np.zeros(n, dtype=np.uint32)
         self.funds = np.zeros((n, self.n_platforms), dtype=np.float64)
         # tickets scale with wealth relative to the starting population's, so wealth ** elasticity
         # is kept as its start value times one common factor too
@@ -159,6 +163,20 @@ class Customers:
         holds_app_or_wallet = (self.holds >> 1) != 0
         years[holds_app_or_wallet] = np.minimum(years[holds_app_or_wallet], 0.0)
         return years.astype(np.float32)
+
+    def _initial_accounts(self, rng: np.random.Generator) -> np.ndarray:
+        """Accounts besides the primary one at the start (bit b: bank b): a customer whose primary
+        bank is not b has one at b with the chance that brings b's account holders to its
+        `account_reach` share of adults, (reach - initial_share) / (1 - initial_share), drawn
+        independently for each bank. A bank without `account_reach` has none."""
+        accounts = np.zeros(self.size, dtype=np.uint32)
+        for k, b in enumerate(self.cfg.banks.values()):
+            if b.account_reach is None or b.account_reach <= b.initial_share:
+                continue
+            chance = (b.account_reach - b.initial_share) / (1.0 - b.initial_share)
+            has = (rng.random(self.size) < chance) & (self.bank != k)
+            accounts[has] |= np.uint32(1 << k)
+        return accounts
 
     def _initial_wallets(self, rng: np.random.Generator) -> None:
         """Each platform's `initial_holders` share of adults hold its wallet at the start: those with
@@ -232,7 +250,8 @@ class Customers:
             dormant_factor=float(mk.mmf_dormant_factor),
             purchase_limit=np.inf if purchase_limit is None else float(purchase_limit),
             adjust_rate=float(mk.mmf_adjust_rate), fund_weight=self._fund_weight,
-            secondary_deposit_share=float(mk.secondary_deposit_share))
+            secondary_deposit_share=float(mk.secondary_deposit_share),
+            other_app_rate=float(c.other_app_adoption_rate), other_app_activity=float(c.other_app_activity))
 
     def awareness_prob(self, terms: MonthTerms, awareness: AwarenessTerms) -> np.ndarray:
         """(provider, segment) monthly probability of learning of each provider, from the counts
@@ -275,7 +294,8 @@ class Customers:
         attributes, so that the kernels' updates are the attributes'), and the constant terms."""
         c = self.cfg.customers
         self.arrays = CustomerArrays(
-            holds=self.holds, active=self.active, secondary=self.secondary, funds=self.funds, bank=self.bank,
+            holds=self.holds, active=self.active, secondary=self.secondary, accounts=self.accounts,
+            other_apps=self.other_apps, funds=self.funds, bank=self.bank,
             channel=self.channel, platform=self.platform, age=self.age, urban=self.urban, literacy0=self.literacy0,
             literacy_growth=self.literacy_growth, yield_sensitivity=self.yield_sensitivity, ties=self.ties,
             aware=self._aware_padded, aware_words=self._aware_padded.view(np.uint64), wealth0=self.wealth0,
@@ -311,18 +331,20 @@ class Customers:
 
     def _recount_portfolio(self) -> PortfolioTally:
         counted = portfolio.recount(
-            self.holds, self.secondary, self.funds, self.bank, self.wealth,
+            self.holds, self.secondary, self.accounts, self.other_apps, self.funds, self.bank, self.wealth,
             float(self.cfg.market.secondary_deposit_share), self.n_banks)
         wallet_holders = int(np.count_nonzero(self.holds >> FIRST_WALLET))
         last = getattr(self, "_portfolio", None)
         if last is None:    # before the first month: the preferred channel stands for the main one, nothing used yet
             used = dict(users=np.zeros_like(counted.holders), wallet_users=0, multihoming=0, mobile_payers=0,
-                        main_channel=self._count_all().sum(axis=1))
+                        main_channel=self._count_all().sum(axis=1), other_app_users=np.zeros(self.n_banks, dtype=np.int64))
         else:
             used = dict(users=last.users, wallet_users=last.wallet_users, multihoming=last.multihoming,
-                        mobile_payers=last.mobile_payers, main_channel=last.main_channel)
+                        mobile_payers=last.mobile_payers, main_channel=last.main_channel,
+                        other_app_users=last.other_app_users)
         return PortfolioTally(holders=counted.holders, adoptions=np.zeros(counted.holders.shape[0], dtype=np.int64),
-                              secondary=counted.secondary, secondary_opened=0, wallet_holders=wallet_holders,
+                              secondary=counted.secondary, secondary_opened=0, accounts=counted.accounts,
+                              other_app_holders=counted.other_app_holders, wallet_holders=wallet_holders,
                               deposits=counted.deposits, funds=counted.funds, **used)
 
     def book_portfolio(self, use: dict) -> None:

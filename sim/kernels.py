@@ -23,7 +23,7 @@ import numpy as np
 
 from .config import CHANNELS
 from .draws import geometric
-from .portfolio import FIRST_WALLET, PortfolioTally, grown, fill_categories, portfolio_month
+from .portfolio import FIRST_WALLET, MOBILE_ITEM, PortfolioTally, grown, fill_categories, portfolio_month
 from .prefetch import prefetch
 from .records import ChoiceOutcome, Menu, MonthTerms, Snapshot, Transactions
 
@@ -310,11 +310,10 @@ def choose(rng, customers, menu, terms, counts):
     Who reconsiders is drawn by `draw_reconsidering`. All choose from the same state: word
     of mouth reads ties' channels as they were before anyone moved (synchronous), so the
     order does not matter. A platform whose wallet the customer already holds costs no
-    onboarding. The chosen channel is held from then on (`portfolio`); a new primary bank's
-    PC banking and app are not held until chosen or adopted, and a secondary account at the
-    new primary bank becomes the primary relationship. Returns the `ChoiceOutcome` (number who
+    onboarding. The chosen channel is held from then on (`portfolio`); a change of primary bank
+    is `_move_primary`. Returns the `ChoiceOutcome` (number who
     reconsidered, channel flows (4, 4), bank switches, platform switches); updates bank,
-    channel, platform, holds and secondary in place, and the running counts for those who moved.
+    channel, platform, holds, secondary, accounts and other apps in place, and the running counts for those who moved.
     """
     bounds, years = customers.bounds, terms.years
     age, urban, literacy0, literacy_growth = customers.age, customers.urban, customers.literacy0, customers.literacy_growth
@@ -436,9 +435,7 @@ def choose(rng, customers, menu, terms, counts):
         counts[ch0, p0 + 1, b0, s] -= 1
         counts[ch1, p1 + 1, b1, s] += 1
         if b1 != b0:
-            holds[i] &= ~np.uint8(0b11)
-            if secondary[i] == b1:
-                secondary[i] = -1
+            _move_primary(customers, i, np.int64(b0), np.int64(b1))
         if ch1 != BRANCH:
             holds[i] |= np.uint8(1 << (ch1 - 1 if ch1 != PLATFORM else FIRST_WALLET + p1))
         if ch1 != ch0:
@@ -448,6 +445,26 @@ def choose(rng, customers, menu, terms, counts):
         bank[i], channel[i], platform[i] = b1, ch1, p1
     return ChoiceOutcome(reconsidered=m, channel_flows=flows, bank_switches=bank_switches,
                          platform_switches=platform_switches)
+
+
+@jit
+def _move_primary(customers, i, b0, b1):
+    """Customer i's primary bank moves from b0 to b1. The old primary account stays open as another
+    account, and its app, if held, stays registered; the new primary bank's PC banking and app
+    are not held until chosen or adopted, unless its app was registered before; a secondary
+    account at b1 becomes the primary relationship."""
+    holds, accounts, other_apps = customers.holds, customers.accounts, customers.other_apps
+    old_app, new_app = np.uint32(1) << np.uint32(b0), np.uint32(1) << np.uint32(b1)
+    had_app = holds[i] & np.uint8(1 << MOBILE_ITEM)
+    holds[i] &= ~np.uint8(0b11)
+    if other_apps[i] & new_app:
+        holds[i] |= np.uint8(1 << MOBILE_ITEM)
+    other_apps[i] &= ~new_app
+    if had_app:
+        other_apps[i] |= old_app
+    accounts[i] = (accounts[i] | old_app) & ~new_app
+    if customers.secondary[i] == b1:
+        customers.secondary[i] = -1
 
 
 @jit

@@ -192,6 +192,9 @@ class MetricsRecorder:
         held = np.stack([t.portfolio.holders for t in tallies]) * millions     # (month, item, bank)
         used = np.stack([t.portfolio.users for t in tallies]) * millions
         secondary = np.stack([t.portfolio.secondary for t in tallies]) * millions
+        other_accounts = np.stack([t.portfolio.accounts for t in tallies]) * millions
+        other_held = np.stack([t.portfolio.other_app_holders for t in tallies]) * millions
+        other_used = np.stack([t.portfolio.other_app_users for t in tallies]) * millions
         books = self._stack(10)                                          # (month, platform, field)
         nb, npl = len(m.banks), len(m.platforms)
         nan_banks, nan_platforms = np.full((n, nb), np.nan), np.full((n, npl), np.nan)
@@ -221,9 +224,9 @@ class MetricsRecorder:
             "app_quality": banks_only(accounts[:, :, 7]),
             "rate_offered": both(accounts[:, :, 8], books[:, :, 5]),
             "partner": [x for month in self._months for x in [*month[9], *[np.nan] * npl]],
-            "account_holders": platforms_only(holders * millions),
-            "holders": both(held[:, 1], held[:, 2:].sum(axis=2)),
-            "active_users": both(used[:, 1], used[:, 2:].sum(axis=2)),
+            "account_holders": both(bank_customers * millions + other_accounts, holders * millions),
+            "holders": both(held[:, 1] + other_held, held[:, 2:].sum(axis=2)),
+            "active_users": both(used[:, 1] + other_used, used[:, 2:].sum(axis=2)),
             "pc_holders": banks_only(held[:, 0]), "pc_active_users": banks_only(used[:, 0]),
             "secondary_accounts": banks_only(secondary),
             "subsidy_per_year": platforms_only(books[:, :, 4]),

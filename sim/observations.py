@@ -9,7 +9,8 @@ tables and a tolerance for calling it fitted:
 | off_counter_rate, mobile_value_share | the yearly ratio (percent) | within 3 pp |
 | mobile_payment_users_m | December's `mobile_payers_m` | within 15 % |
 | yuebao_aum_bn, yuebao_users_m | December's Alipay fund `balance`, wallet `holders` | within 25 % |
-| icbc_mobile_customers_m | ICBC's app `holders` in that month (`banks=named`) | within 25 % |
+| icbc_mobile_customers_m | ICBC's app `holders` (registered) in that month (`banks=named`) | within 25 % |
+| icbc_customers_m | ICBC's `account_holders` in December of that year (`banks=named`) | within 25 % |
 | boc_mobile_mau_m, citic_mobile_mau_m | the bank's app `active_users` (`banks=named`) | within 25 % |
 | boc_mobile_value_tn | BOC's yearly `mobile_value` (`banks=named`) | within 25 % |
 | primary_bank_switching | the yearly sum of `churn_rate` (percent), each year | inside the range |
@@ -27,11 +28,12 @@ import pandas as pd
 
 OBSERVATIONS_CSV = Path(__file__).resolve().parents[1] / "data" / "observations.csv"
 YEARLY = ("off_counter_rate", "mobile_value_share")
-BANK_FIGURES = {"icbc_mobile_customers_m": ("icbc", "holders"), "boc_mobile_mau_m": ("boc", "active_users"),
+BANK_FIGURES = {"icbc_mobile_customers_m": ("icbc", "holders"), "icbc_customers_m": ("icbc", "account_holders"), "boc_mobile_mau_m": ("boc", "active_users"),
                 "citic_mobile_mau_m": ("citic", "active_users")}
 TOLERANCE = {"off_counter_rate": ("pp", 3.0), "mobile_value_share": ("pp", 3.0),
              "mobile_payment_users_m": ("relative", 0.15), "yuebao_aum_bn": ("relative", 0.25),
              "yuebao_users_m": ("relative", 0.25), "icbc_mobile_customers_m": ("relative", 0.25),
+             "icbc_customers_m": ("relative", 0.25),
              "boc_mobile_mau_m": ("relative", 0.25), "citic_mobile_mau_m": ("relative", 0.25),
              "boc_mobile_value_tn": ("relative", 0.25), "primary_bank_switching": ("range", None)}
 
@@ -54,7 +56,7 @@ def simulated(series: str, date: str, ts: pd.DataFrame, inst: pd.DataFrame) -> f
     if series in ("yuebao_aum_bn", "yuebao_users_m"):
         return _institution(inst, "alipay", "balance" if series == "yuebao_aum_bn" else "holders", date)
     if series in BANK_FIGURES:
-        return _institution(inst, *BANK_FIGURES[series], date)
+        return _institution(inst, *BANK_FIGURES[series], date if len(date) > 4 else f"{date}-12")
     if series == "boc_mobile_value_tn":
         rows = inst[(inst["institution"] == "boc") & (inst["date"].astype(str).str[:4] == date)]
         return float(rows["mobile_value"].sum()) / 1e3 if len(rows) == 12 else None

@@ -22,12 +22,21 @@ month, customer by customer, in this order:
    another bank's app beats its own less the opening cost (`switching_cost.secondary_account`,
    plus `branch_visit_to_open` while remote opening is not allowed); inside a partner
    platform's wallet the cost is cut by `switching_cost.partnership_discount`.
-3. **Use.** The customer's month of transactions by purpose is split over what it holds
+3. **Other banks' apps.** A customer with a smartphone may register the app of another bank
+   it has an account at (a dormant card, a secondary account, a former primary bank:
+   `records.CustomerArrays.accounts`): with hazard `customers.other_app_adoption_rate`, one
+   such bank at random, with the odds that its app beats the customer's counter (the terms
+   of step 1 without ties and without the threshold). This lets a bank's registered app
+   users outnumber its primary customers, as they do: ICBC Mobile had 267 M registered
+   customers in mid-2017 (seed 001), half of ICBC's 550 M customers (seed 002). Such an app is used in
+   a month with chance `customers.other_app_activity`; it counts in that bank's app holders
+   and active users, and its transactions stay with the primary bank's channels.
+4. **Use.** The customer's month of transactions by purpose is split over what it holds
    (`sim/purposes.py`); a held channel is used if it gets at least one of them (Poisson
    counts), a wallet user has paid by phone, and so has an app user with a payment among
    its app transactions. The channel with the most transactions is the main channel of
    the month.
-4. **Savings.** A wallet holder's money-fund target is a share of its wealth that rises
+5. **Savings.** A wallet holder's money-fund target is a share of its wealth that rises
    with the best fund spread over its deposit rate (`market.mmf_*`), split over the
    wallets it holds by each fund's `fund_weight`, cut by `mmf_dormant_factor` for a wallet
    not used this month, and capped by the purchase limit. Balances move a share of the
@@ -81,6 +90,8 @@ class PortfolioTerms(NamedTuple):
     adjust_rate: float
     fund_weight: np.ndarray        # (platform,)
     secondary_deposit_share: float
+    other_app_rate: float          # monthly hazard of registering another bank's app (step 3)
+    other_app_activity: float      # monthly chance such an app is used
 
 
 class PortfolioTally(NamedTuple):
@@ -90,6 +101,9 @@ class PortfolioTally(NamedTuple):
     adoptions: np.ndarray          # (item,) adopted this month
     secondary: np.ndarray          # (bank,) secondary accounts held at each bank
     secondary_opened: int
+    accounts: np.ndarray           # (bank,) customers with an account there besides their primary one
+    other_app_holders: np.ndarray  # (bank,) customers with the bank's app registered, not their primary bank
+    other_app_users: np.ndarray    # (bank,) of them, used this month
     wallet_holders: int            # customers holding at least one wallet
     wallet_users: int              # customers who used at least one wallet this month
     multihoming: int               # used both the bank's app and a wallet this month
@@ -140,6 +154,9 @@ def portfolio_month(rng, state, terms, tables, menu):
     wallet_bits = np.uint8(((1 << n_platforms) - 1) << FIRST_WALLET)
     _adopt(rng, state, terms, menu, adoptions)
     opened = _open_secondaries(rng, state, terms, menu)
+    _adopt_other_apps(rng, state, terms, menu)
+    accounts_at = np.zeros(n_banks, dtype=np.int64)
+    other_holders, other_users = np.zeros(n_banks, dtype=np.int64), np.zeros(n_banks, dtype=np.int64)
     # what depends only on the wallets held, tabled once: each wallet's chance of use by how many
     # are held, the best fund spread over each bank's deposit rate, and the funds' weights
     n_masks = 1 << n_platforms
@@ -209,6 +226,9 @@ def portfolio_month(rng, state, terms, tables, menu):
         else:
             deposits[b] += kept
 
+        if state.accounts[i]:
+            _other_banks(rng, state.accounts[i], state.other_apps[i], terms.other_app_activity,
+                         accounts_at, other_holders, other_users)
         holding[held, b] += 1                       # counted per item after the loop
         using[used, b] += 1
         payers += ((used & wallet_bits) != 0) | paid
@@ -239,7 +259,8 @@ def portfolio_month(rng, state, terms, tables, menu):
                         worth[b, c] += power * tables.value[key, pref, seg // 2, c]
                     main_channel[main, b, seg] += people
     tally = PortfolioTally(holders=holders, users=users, adoptions=adoptions, secondary=secondary_at,
-                           secondary_opened=opened, wallet_holders=wallet_holders, wallet_users=wallet_users,
+                           secondary_opened=opened, accounts=accounts_at, other_app_holders=other_holders,
+                           other_app_users=other_users, wallet_holders=wallet_holders, wallet_users=wallet_users,
                            multihoming=multihoming, mobile_payers=payers, main_channel=main_channel,
                            deposits=deposits, funds=funds_by_platform)
     return PortfolioMonth(tally=tally, expected=Transactions(counts=expected, values=worth))
@@ -407,6 +428,7 @@ def _open_secondaries(rng, state, terms, menu):
                             weights)
         if k >= 0:
             state.secondary[i] = k
+            state.accounts[i] |= np.uint32(1) << np.uint32(k)
             opened += 1
     return opened
 
@@ -442,25 +464,105 @@ def _open_secondary(state, terms, menu, i, b, held, literacy, sensitivity, u, we
     return -1
 
 
+@jit
+def _other_banks(rng, accounts, other_apps, activity, accounts_at, holders, users):
+    """Count one customer's other accounts and other banks' apps by bank, and draw the apps' use."""
+    for k in range(accounts_at.size):
+        bit = np.uint32(1) << np.uint32(k)
+        if accounts & bit:
+            accounts_at[k] += 1
+            if other_apps & bit:
+                holders[k] += 1
+                if rng.random() < activity:
+                    users[k] += 1
+
+
+@jit
+def _adopt_other_apps(rng, state, terms, menu):
+    """Step 3 of the module docstring: customers with a smartphone register the apps of other banks
+    they have accounts at. Those who consider it are found by geometric skips (as in `_adopt`); each picks one such
+    bank whose app it lacks, at random, and registers it with the odds that the app beats its
+    counter (without `adoption_threshold`: an assumption, registering an app being less than
+    making it a habit). Returns how many registered."""
+    if terms.other_app_rate <= 0.0:
+        return 0
+    available, utility, literacy_weight = menu.available, menu.utility, menu.literacy_weight
+    branch_presence, yield_term = menu.branch_presence, menu.yield_term
+    n, n_banks = state.holds.size, terms.deposit_rate.size
+    log_q = np.log1p(-min(terms.other_app_rate, 1.0))
+    registered, i = 0, -1
+    while True:
+        i += geometric(rng, log_q)
+        if i >= n:
+            break
+        lacking = state.accounts[i] & ~state.other_apps[i]
+        if lacking == 0 or state.smartphone_year[i] > terms.years:
+            continue
+        pick = np.int64(rng.random() * _bits(lacking))
+        k = 0
+        while True:                          # the pick-th bank among those lacking
+            if lacking & (np.uint32(1) << np.uint32(k)):
+                if pick == 0:
+                    break
+                pick -= 1
+            k += 1
+        u = rng.random()
+        alt, b, a = 3 * k + 2, np.int64(state.bank[i]), state.age[i]
+        if not available[alt]:
+            continue
+        odds = 1.0
+        branch = 3 * b
+        if available[branch]:
+            lit = min(1.0, state.literacy0[i] + state.literacy_growth[a] * terms.years)
+            s = state.yield_sensitivity[i]
+            presence = 1.0 + (0.0 if state.urban[i] else terms.rural_branch_multiplier)
+            counter = (utility[branch] + lit * literacy_weight[branch] + presence * branch_presence[branch]
+                       + terms.age_branch_preference[a] + s * yield_term[branch])
+            v = utility[alt] + lit * literacy_weight[alt] + s * yield_term[alt]
+            odds = _logistic(v - counter)
+        if u < odds:
+            state.other_apps[i] |= np.uint32(1) << np.uint32(k)
+            registered += 1
+    return registered
+
+
+@jit
+def _bits(x):
+    """How many bits of x are set."""
+    count = 0
+    while x:
+        x &= x - np.uint32(1)
+        count += 1
+    return count
+
+
 class Recount(NamedTuple):
     """`recount`'s result: what the pass's `PortfolioTally` keeps running, counted again."""
     holders: np.ndarray            # (item, bank)
     secondary: np.ndarray          # (bank,) secondary accounts
+    accounts: np.ndarray           # (bank,) other accounts
+    other_app_holders: np.ndarray  # (bank,)
     deposits: np.ndarray           # (bank,) RMB
     funds: np.ndarray              # (platform,) RMB
 
 
 @jit
-def recount(holds, secondary, funds, bank, wealth, secondary_deposit_share, n_banks):
-    """Holders by item and bank, secondary accounts by bank, deposits by bank and funds by platform,
-    recounted from the arrays (`wealth` as it stands now), to check the pass's tally: a `Recount`."""
+def recount(holds, secondary, accounts, other_apps, funds, bank, wealth, secondary_deposit_share, n_banks):
+    """Holders by item and bank, secondary and other accounts and other banks' app holders by bank,
+    deposits by bank and funds by platform, recounted from the arrays (`wealth` as it stands now),
+    to check the pass's tally: a `Recount`."""
     n, n_platforms = funds.shape
     n_items = FIRST_WALLET + n_platforms
     holders = np.zeros((n_items, n_banks), dtype=np.int64)
-    secondary_at = np.zeros(n_banks, dtype=np.int64)
+    secondary_at, accounts_at = np.zeros(n_banks, dtype=np.int64), np.zeros(n_banks, dtype=np.int64)
+    other_holders = np.zeros(n_banks, dtype=np.int64)
     deposits, by_platform = np.zeros(n_banks), np.zeros(n_platforms)
     for i in range(n):
         b = bank[i]
+        for k in range(n_banks):
+            bit = np.uint32(1) << np.uint32(k)
+            accounts_at[k] += (accounts[i] & bit) != 0
+            other_holders[k] += (other_apps[i] & bit) != 0
         for j in range(n_items):
             if holds[i] & np.uint8(1 << j):
                 holders[j, b] += 1
@@ -475,4 +577,5 @@ def recount(holds, secondary, funds, bank, wealth, secondary_deposit_share, n_ba
             deposits[b] += kept * (1.0 - secondary_deposit_share)
         else:
             deposits[b] += kept
-    return Recount(holders=holders, secondary=secondary_at, deposits=deposits, funds=by_platform)
+    return Recount(holders=holders, secondary=secondary_at, accounts=accounts_at, other_app_holders=other_holders,
+                   deposits=deposits, funds=by_platform)

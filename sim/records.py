@@ -18,11 +18,14 @@ import numpy as np
 
 class CustomerArrays(NamedTuple):
     """The customer arrays the compiled steps read, and those they update in place (bank, channel,
-    platform, holds, active, secondary, funds, aware). Customers are stored in segment order, so
+    platform, holds, active, secondary, accounts, other_apps, funds, aware). Customers are stored in segment order, so
     segment s is customers bounds[s] to bounds[s + 1]."""
     holds: np.ndarray              # uint8 (customer,): bit 0 PC banking, bit 1 the bank's app, bit 2 + p wallet p
     active: np.ndarray             # uint8 (customer,): the same bits, used this month
     secondary: np.ndarray          # int8 (customer,): bank of the secondary account, -1 for none
+    accounts: np.ndarray           # uint32 (customer,): bit b, an account at bank b other than the primary one
+                                   # (the secondary account, a dormant card, a former primary bank)
+    other_apps: np.ndarray         # uint32 (customer,): bit b, bank b's app registered, b not the primary bank
     funds: np.ndarray              # float64 (customer, platform): money-fund balance, RMB
     bank: np.ndarray               # int8: primary bank
     channel: np.ndarray            # int8: preferred channel (BRANCH, PC, MOBILE, PLATFORM), the logit choice

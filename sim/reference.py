@@ -42,6 +42,7 @@ class CustomerAgent(mesa.Agent):
         self.funds = [float(f) for f in c.funds[i]]
         self.bank, self.channel, self.platform = int(c.bank[i]), int(c.channel[i]), int(c.platform[i])
         self.holds, self.active, self.secondary = int(c.holds[i]), int(c.active[i]), int(c.secondary[i])
+        self.accounts, self.other_apps, self.other_used = int(c.accounts[i]), int(c.other_apps[i]), 0
         self.aware = [bool(a) for a in c.aware[:, i]]
         self.ties = [int(t) for t in c.ties[i]]
 
@@ -115,8 +116,15 @@ class CustomerAgent(mesa.Agent):
         if menu["platform"][pick] >= 0:
             self.platform = menu["platform"][pick]
         self.channel = menu["channel"][pick]
-        if self.bank != old_bank:              # a new primary bank: its PC banking and app are not held yet
+        if self.bank != old_bank:              # kernels._move_primary
+            had_app = self.holds_item(MOBILE - 1)
             self.holds &= ~0b11
+            if self.other_apps >> self.bank & 1:
+                self.holds |= 1 << (MOBILE - 1)
+            self.other_apps &= ~(1 << self.bank)
+            if had_app:
+                self.other_apps |= 1 << old_bank
+            self.accounts = (self.accounts | 1 << old_bank) & ~(1 << self.bank)
             if self.secondary == self.bank:
                 self.secondary = -1
         if self.channel != BRANCH:
@@ -156,10 +164,35 @@ class CustomerAgent(mesa.Agent):
                 m.adoptions[j] += 1
         if self.secondary < 0 and self.holds and rng.random() < c.secondary_account_rate:
             self.open_secondary(literacy, t)
+        self.register_other_app(literacy)
         self.transact()
+        self.other_used = 0
+        for k in range(nb):
+            if self.other_apps >> k & 1 and rng.random() < c.other_app_activity:
+                self.other_used |= 1 << k
         self.save(t)
         app, wallet = self.active >> MOBILE & 1, self.active >> FIRST_WALLET
         m.multihoming += bool(app and wallet)
+
+    def register_other_app(self, literacy: float) -> None:
+        """The app of another bank it has an account at, one at random, with the odds that it beats the
+        counter (no ties, no threshold)."""
+        m, c, menu = self.model, self.model.cfg.customers, self.model.menu_now
+        lacking = [k for k in range(len(m.banks)) if (self.accounts & ~self.other_apps) >> k & 1]
+        if not lacking or not self.has_smartphone() or m.random.random() >= c.other_app_adoption_rate:
+            return
+        k = lacking[min(int(m.random.random() * len(lacking)), len(lacking) - 1)]
+        if not menu["available"][3 * k + 2]:
+            return
+        counter = -math.inf
+        if menu["available"][3 * self.bank]:
+            presence = 1 + (0.0 if self.urban else c.rural_branch_multiplier)
+            counter = (self.alternative_utility(3 * self.bank, literacy, with_ties=False)
+                       + presence * menu["branch_presence"][3 * self.bank] + c.age_branch_preference[self.age])
+        v = self.alternative_utility(3 * k + 2, literacy, with_ties=False)
+        odds = 1.0 if counter == -math.inf else 1 / (1 + math.exp(min(700.0, counter - v)))
+        if m.random.random() < odds:
+            self.other_apps |= 1 << k
 
     def transact(self) -> None:
         """This month's transactions by purpose over what is held (sim/purposes.py), and what was used."""
@@ -224,6 +257,7 @@ class CustomerAgent(mesa.Agent):
             draw -= w
             if draw < 0:
                 self.secondary = k
+                self.accounts |= 1 << k
                 m.secondary_opened += 1
                 return
 
@@ -257,12 +291,15 @@ class ReferenceMarketModel(MarketModel):
         """This month's use and openings, counted over the agents (the rest is recounted)."""
         nb, n_items = len(self.banks), FIRST_WALLET + len(self.platforms)
         users = np.zeros((n_items, nb), dtype=np.int64)
+        other_users = np.zeros(nb, dtype=np.int64)
         wallet_users = 0
         for a in agents:
             for j in range(n_items):
                 users[j, a.bank] += a.active >> j & 1
+            for k in range(nb):
+                other_users[k] += a.other_used >> k & 1
             wallet_users += bool(a.active >> FIRST_WALLET)
-        return dict(users=users, adoptions=self.adoptions, secondary_opened=self.secondary_opened,
+        return dict(users=users, other_app_users=other_users, adoptions=self.adoptions, secondary_opened=self.secondary_opened,
                     wallet_users=wallet_users, multihoming=self.multihoming, mobile_payers=self.payers,
                     main_channel=self.main_now)
 
@@ -305,6 +342,7 @@ class ReferenceMarketModel(MarketModel):
             i = a.i
             cust.bank[i], cust.channel[i], cust.platform[i] = a.bank, a.channel, a.platform
             cust.holds[i], cust.active[i], cust.secondary[i], cust.funds[i] = a.holds, a.active, a.secondary, a.funds
+            cust.accounts[i], cust.other_apps[i] = a.accounts, a.other_apps
             cust.aware[:, i] = a.aware
         cust.grow_wealth()                                      # each agent's wealth grew at this rate
         cust.recount()

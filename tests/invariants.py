@@ -48,6 +48,11 @@ def portfolio_invariants(model: MarketModel, row: dict) -> None:
     main_bit = np.where(cust.channel == PLATFORM, FIRST_WALLET + cust.platform, cust.channel - 1)[digital]
     assert ((cust.holds[digital] >> main_bit.astype(np.uint8)) & 1).all(), "a main channel is not held"
     assert (cust.secondary != cust.bank).all()
+    primary_bit = np.left_shift(np.uint32(1), cust.bank.astype(np.uint32))
+    assert ((cust.accounts & primary_bit) == 0).all(), "an other account at the primary bank"
+    assert ((cust.other_apps & ~cust.accounts) == 0).all(), "another bank's app without an account there"
+    has_secondary = cust.secondary >= 0
+    assert ((cust.accounts[has_secondary] >> cust.secondary[has_secondary].astype(np.uint32)) & 1).all()
     for p in range(cust.n_platforms):
         assert (cust.funds[(cust.holds >> (FIRST_WALLET + p)) & 1 == 0, p] == 0).all()
     for kind in ("pc", "mobile", "platform"):
