@@ -1,0 +1,42 @@
+"""The model: customers, banks, platforms and the regulator, month by month (README "The model").
+
+Compiled kernels are cached on disk by numba, which notices a change to a compiled
+function's own file but not to the files of the functions it calls (numba's documentation,
+"Cache invalidation"): an edit to `portfolio.py` would leave `kernels.decide_month`'s cached
+machine code calling the old `portfolio_month`. So the cache lives in a folder named by a
+hash of every module with compiled code, and any edit to one of them compiles all afresh
+(once; about a minute). Folders of earlier versions are removed.
+"""
+import hashlib
+import os
+import shutil
+import sys
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+_COMPILED = ("draws.py", "kernels.py", "portfolio.py", "prefetch.py", "purposes.py", "records.py")
+
+
+def _kernel_cache_dir() -> Path:
+    digest = hashlib.sha256(b"".join((_HERE / name).read_bytes() for name in _COMPILED)).hexdigest()[:16]
+    if "SIM_NUMBA_CACHE_BASE" in os.environ:       # a child of a process that set NUMBA_CACHE_DIR below
+        given = os.environ["SIM_NUMBA_CACHE_BASE"]
+    else:
+        given = os.environ.get("NUMBA_CACHE_DIR", "")
+        os.environ["SIM_NUMBA_CACHE_BASE"] = given
+    base = Path(given or _HERE / "__pycache__")
+    for stale in base.glob("kernels-*"):
+        if stale.name != f"kernels-{digest}":
+            shutil.rmtree(stale, ignore_errors=True)
+    return base / f"kernels-{digest}"
+
+
+def _use_kernel_cache() -> None:
+    folder = str(_kernel_cache_dir())
+    os.environ["NUMBA_CACHE_DIR"] = folder          # read when numba is first imported
+    if "numba" in sys.modules:                      # imported already: its config is read
+        import numba
+        numba.config.CACHE_DIR = folder
+
+
+_use_kernel_cache()
