@@ -55,7 +55,11 @@ def read_targets(path: Path = TARGETS_CSV) -> pd.DataFrame:
     """Every row of a targets file, checked: known columns, sets, kinds and series, finite values,
     se > 0, low < high on range rows, and no (series, date) twice within a set."""
     path = Path(path)
-    df = pd.read_csv(path, dtype={"date": str})
+    try:
+        df = pd.read_csv(path, dtype={"date": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise ConfigError(str(path), str(e).splitlines()[0] if str(e) else type(e).__name__,
+                          "a CSV file of targets") from None
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ConfigError(f"{path}: column {missing[0]!r}", None, f"a file with the columns {list(COLUMNS)}")

@@ -84,6 +84,14 @@ def test_bad_target_files_are_refused_in_one_line(tmp_path, change, target_set, 
     assert "\n" not in message and str(path) in message and named in message and "expected" in message
 
 
+def test_an_empty_targets_file_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "targets.csv"
+    path.write_text("")
+    with pytest.raises(ConfigError, match="a CSV file of targets") as e:
+        load_targets("seed", path)
+    assert "\n" not in str(e.value) and str(path) in str(e.value)
+
+
 def test_residuals_move_with_the_observed_value(named_run):
     targets = load_targets("seed")
     before = standardized_residuals(targets, [named_run])
