@@ -24,9 +24,9 @@ app users). The allowances are assumptions, written in each row's `basis`; they 
 estimated. A range row's se is a quarter of its width.
 
 Rows for series the model has no counterpart for (corporate transaction values, branch
-counts, logins, payment-market shares) are left out. Two bank figures are kept with
-use=check: ICBC's registered app customers (every customer, while the model gives apps to
-primary customers only) and BOC's mobile transaction value (corporate included).
+counts, logins, payment-market shares) are left out. One bank figure is kept with
+use=check: BOC's mobile transaction value (the model's values are retail tickets; BOC's
+total also holds own-account transfers, wealth-product turnover and any corporate use).
 
 `read_targets` checks the file (one-line ConfigError naming the file, the row or column
 and what is allowed). `load_targets` is the view the deterministic fit and the reports
