@@ -1,219 +1,270 @@
-"""Fit free parameters to a target set: `python -m experiments.calibrate [configs/calibration/seed.yaml]`.
+"""Calibration that says how sure it is: `python -m experiments.calibrate [configs/calibration/main.yaml]`.
 
-The calibration file names the target set (`seed`, or `cba` for the association's 2013
-figure), the free parameters with bounds, the population, the replicates, and the
-optimiser budget. The objective is the weighted squared error (in percentage points) of
-the replicate mean against each target; every candidate runs the same replicates with
-the same seeds (common random numbers), so the search does not chase noise. The search
-is scipy.optimize.minimize (bounded Nelder-Mead by default).
+Simulation-based inference (neural posterior estimation, `sbi`; experiments/inference.py)
+over the free parameters of a calibration file, against every target of
+data/targets.csv the runs can produce, each with its standard error:
+  1. simulations: parameter sets drawn uniformly from the prior box, one run each with its
+     own seed, run as a study (experiments/study.py: every core, resumable; a second call
+     reuses what is stored), plus `held_out` more kept out of training as synthetic cases;
+  2. training: one posterior p(parameters | standardized targets) for all target sets;
+  3. for each target set (`seed`: seed 004's 2013 off-counter rate, `cba`: the
+     association's): posterior draws, each parameter's median and 90 % interval;
+  4. diagnostics: coverage of the known parameters of the held-out cases (does the 90 %
+     interval hold the truth 90 % of the time?), posterior predictive runs through every
+     target, and what the targets leave open (90 % predictive widths of the 2020 figures
+     and of scenario effects);
+  5. outputs in results/calibration/<name>/ (report.md first).
 
-Writes configs/experiment/<preset>.yaml (run it with `experiment=<preset>`; a committed
-preset such as baseline.yaml is overwritten only with --force, checked before the search), and
-results/calibration/<name>/: fit.csv (every target with fitted value, residual and
-replicate spread), history.csv (every candidate and its loss) and fit.png (the fitted
-trajectories through the target points).
+`--write-preset` also writes configs/experiment/<preset>.yaml for each target set with the
+posterior medians (a committed preset is replaced only with --force). Runs draw whole
+parameter sets from the posterior with `posterior=<name>`.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from omegaconf import OmegaConf
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from omegaconf import OmegaConf  # noqa: E402
-from scipy.optimize import minimize  # noqa: E402
+from experiments import dataset
+from experiments.config import CONFIG_DIR, load_config, run_from_file
+from experiments.errors import CommandError, Parser, check_name, command, read_yaml, refuse_committed
+from experiments.points import Point, with_changes
+from experiments.study import Study, run_study
+from experiments.targets import load_targets, simulated_vector
+from sim.config import ConfigError
+from sim.outputs import atomic_write
+from sim.targets import TARGET_SETS
 
-from experiments import progress  # noqa: E402
-from experiments.config import CONFIG_DIR, load_config, run_from_file  # noqa: E402
-from experiments.errors import Parser, check_name, command, read_yaml, refuse_committed  # noqa: E402
-from experiments.points import with_changes  # noqa: E402
-from sim.config import ConfigError  # noqa: E402
-from sim.market import MarketModel  # noqa: E402
-from sim.metrics import FITTED_SERIES, fit_to_targets, yearly  # noqa: E402
-from sim.outputs import atomic_write  # noqa: E402
-from sim.targets import load_targets  # noqa: E402
-
-KEYS = {"name", "question", "target_set", "population", "replicates", "seed", "weights", "method",
-        "max_evaluations", "parameters", "overrides", "preset"}
+DEFAULTS = {"question": "", "target_sets": list(TARGET_SETS), "population": 20000, "seed": 7, "simulations": 6000,
+            "held_out": 100, "posterior_draws": 2000, "predictive_runs": 100, "max_epochs": 300, "overrides": [],
+            "presets": {"seed": "calibrated", "cba": "calibrated_cba"}, "scenarios": [], "effect_draws": 20}
+KEYS = {"name", "parameters", *DEFAULTS}
+COUNTS = {"population": 100, "simulations": 20, "held_out": 0, "posterior_draws": 100, "predictive_runs": 2,
+          "max_epochs": 1, "effect_draws": 2}
 
 
 def read_calibration(path: Path) -> dict:
-    """Load and check a calibration file; raises ConfigError naming the bad key, before any run."""
+    """Load and check a calibration file; raises ConfigError naming the bad key before any run."""
     c = read_yaml(path, "calibration")
     unknown = sorted(set(c) - KEYS)
     if unknown:
         raise ConfigError(f"calibration.{unknown[0]}", c[unknown[0]], f"one of the keys {sorted(KEYS)}")
-    c.setdefault("name", Path(path).stem)
-    c.setdefault("preset", "calibrated")
-    c.setdefault("target_set", "seed")
-    c.setdefault("population", 20000)
-    c.setdefault("replicates", 3)
-    c.setdefault("seed", 7)
-    c.setdefault("weights", {})
-    c.setdefault("method", "Nelder-Mead")
-    c.setdefault("max_evaluations", 150)
-    c.setdefault("overrides", [])
+    c = {**DEFAULTS, "name": Path(path).stem, **c}
     check_name("calibration.name", c["name"])
-    check_name("calibration.preset", c["preset"])
-    if not isinstance(c["weights"], dict):
-        raise ConfigError("calibration.weights", c["weights"], f"a mapping from a series in {list(FITTED_SERIES)} "
-                          "to a weight")
-    for series, weight in c["weights"].items():
-        if series not in FITTED_SERIES:
-            raise ConfigError(f"calibration.weights.{series}", weight, f"a series in {list(FITTED_SERIES)}")
-        if not isinstance(weight, (int, float)) or not 0 <= weight < float("inf"):
-            raise ConfigError(f"calibration.weights.{series}", weight, "a finite weight >= 0")
-    if not isinstance(c["overrides"], list):
-        raise ConfigError("calibration.overrides", c["overrides"], "a list of KEY=VALUE overrides")
-    for key in ("population", "replicates", "max_evaluations"):
-        if not isinstance(c[key], int) or c[key] < 1:
-            raise ConfigError(f"calibration.{key}", c[key], "an integer >= 1")
+    for key, least in COUNTS.items():
+        if not isinstance(c[key], int) or isinstance(c[key], bool) or c[key] < least:
+            raise ConfigError(f"calibration.{key}", c[key], f"an integer >= {least}")
+    if not isinstance(c["seed"], int):
+        raise ConfigError("calibration.seed", c["seed"], "an integer")
+    sets = c["target_sets"]
+    if not (isinstance(sets, list) and sets and all(s in TARGET_SETS for s in sets) and len(set(sets)) == len(sets)):
+        raise ConfigError("calibration.target_sets", sets, f"a list of distinct sets from {list(TARGET_SETS)}")
+    if not isinstance(c["presets"], dict) or not all(s in TARGET_SETS for s in c["presets"]):
+        raise ConfigError("calibration.presets", c["presets"], f"a mapping from a set in {list(TARGET_SETS)} to a name")
+    for s, preset in c["presets"].items():
+        check_name(f"calibration.presets.{s}", preset)
+    for key in ("overrides", "scenarios"):
+        if not isinstance(c[key], list) or not all(isinstance(v, str) for v in c[key]):
+            raise ConfigError(f"calibration.{key}", c[key], "a list of strings")
     params = c.get("parameters") or {}
-    if not params:
+    if not isinstance(params, dict) or not params:
         raise ConfigError("calibration.parameters", params, "at least one parameter with [low, high]")
     for key, b in params.items():
-        if not (isinstance(b, list) and len(b) == 2 and all(isinstance(v, (int, float)) for v in b) and b[0] < b[1]):
+        if not (isinstance(b, list) and len(b) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                            for v in b) and b[0] < b[1]):
             raise ConfigError(f"calibration.parameters.{key}", b, "[low, high] with low < high")
-    try:
-        load_targets(c["target_set"])
-    except ValueError as e:
-        raise ConfigError("calibration.target_set", c["target_set"], str(e).split("expected ")[-1]) from None
+    base = load_config(_overrides(c))
     for end in (0, 1):   # every parameter must exist and accept both bounds
-        load_config(_overrides(c, {k: v[end] for k, v in params.items()}))
+        with_changes(base, {k: float(v[end]) for k, v in params.items()})
+    for scenario in c["scenarios"]:
+        load_config([*_overrides(c), f"experiment={scenario}"])
     return c
 
 
-def _overrides(c: dict, values: dict) -> list[str]:
-    return [f"population.size={c['population']}", f"seed={c['seed']}", f"target_set={c['target_set']}",
-            "figures=false", *c["overrides"], *(f"{k}={v!r}" for k, v in values.items())]
+def _overrides(c: dict) -> list[str]:
+    return [f"population.size={c['population']}", f"seed={c['seed']}", "figures=false", *c["overrides"]]
 
 
-class Objective:
-    """Weighted squared error of the replicate mean, with common random numbers."""
+# ----------------------------------------------------------------------------- simulating
 
-    def __init__(self, c: dict):
-        self.c, self.names = c, list(c["parameters"])
-        self.bounds = np.array([c["parameters"][k] for k in self.names], dtype=float)
-        self.targets = load_targets(c["target_set"])
-        self.history: list[dict] = []
-        self.base = None
-        self.best_runs: tuple[pd.DataFrame, list[pd.DataFrame]] | None = None
-        self.bar = None                     # a progress bar counting evaluations, while calibrate runs
-
-    def values(self, x) -> dict:
-        return {k: float(v) for k, v in zip(self.names, x)}
-
-    def simulate(self, x) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
-        if self.base is None:                       # composed once; each candidate is typed changes to it
-            self.base = load_config(_overrides(self.c, {}))
-        cfg = with_changes(self.base, self.values(x))
-        runs = [MarketModel(cfg, replicate=r).run().recorder.timeseries() for r in range(self.c["replicates"])]
-        fits = pd.concat([fit_to_targets(ts, self.targets).assign(replicate=r) for r, ts in enumerate(runs)])
-        return fits, runs
-
-    def __call__(self, x) -> float:
-        x = np.clip(x, self.bounds[:, 0], self.bounds[:, 1])
-        fits, runs = self.simulate(x)
-        mean = fits.groupby(["series", "year"])["simulated"].mean()
-        target = fits.groupby(["series", "year"])["target"].first()
-        weight = np.array([self.c["weights"].get(s, 1.0) for s, _ in mean.index])
-        loss = float((weight * (mean - target) ** 2).sum())
-        if not self.history or loss < min(h["loss"] for h in self.history):
-            self.best_runs = (fits, runs)            # the report is drawn from these, not from a re-run
-        self.history.append({**self.values(x), "loss": loss})
-        if self.bar is not None:
-            self.bar.update(1)
-            self.bar.set_postfix(loss=f"{loss:.3g}", best=f"{min(h['loss'] for h in self.history):.3g}")
-        return loss
+def _points(c: dict, thetas: np.ndarray, first_seed: int, extra: tuple[str, ...] = ()) -> list[Point]:
+    """One point per parameter set, each with its own seed so that runs differ in their randomness too."""
+    base = load_config([*_overrides(c), *extra])
+    names = list(c["parameters"])
+    points = []
+    for i, theta in enumerate(thetas):
+        values = {k: float(v) for k, v in zip(names, theta)}
+        config = with_changes(base, {**values, "seed": first_seed + i})
+        points.append(Point.make(i, config, (*extra, *(f"{k}={v!r}" for k, v in values.items())),
+                                 {dataset.column_name(k): v for k, v in values.items()}))
+    return points
 
 
-def calibrate(path: Path, out_root: Path = Path("results/calibration"),
-              preset_dir: Path = CONFIG_DIR / "experiment", force: bool = False) -> Path:
+def simulate(c: dict, root: Path, thetas: np.ndarray, first_seed: int, extra: tuple[str, ...] = (),
+             show_progress: bool = True) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Run every parameter set (resuming what `root` holds) and return each one's (timeseries,
+    institutions), in order; a failed run gives empty tables."""
+    points = _points(c, thetas, first_seed, extra)
+    keys = {dataset.column_name(k): k for k in c["parameters"]}
+    backend = "local" if (os.cpu_count() or 1) > 1 else "serial"
+    run_study(Study(name=root.name, root=root, points=points, config_keys=keys), backend=backend,
+              show_progress=show_progress)
+    wanted = {p.config_hash: p.index for p in points}
+    tables = []
+    for table in ("timeseries", "institutions"):
+        df = dataset.load(root, table)
+        df = df[df["config_hash"].isin(wanted)]
+        tables.append({wanted[h]: g for h, g in df.groupby("config_hash", sort=False)})
+    empty = (pd.DataFrame(), pd.DataFrame())
+    return [(tables[0][i], tables[1][i]) if i in tables[0] else empty for i in range(len(points))]
+
+
+def summaries(targets: pd.DataFrame, runs) -> pd.DataFrame:
+    """One row per run, one column per target (NaN where a run failed or cannot produce it)."""
+    ok = [i for i, (ts, _) in enumerate(runs) if len(ts)]
+    x = simulated_vector(targets, [runs[i] for i in ok])
+    return x.set_axis(ok).reindex(range(len(runs)))
+
+
+# ----------------------------------------------------------------------------- the calibration
+
+def calibrate(path: Path, out_root: Path = Path("results/calibration"), preset_dir: Path = CONFIG_DIR / "experiment",
+              write_preset: bool = False, force: bool = False, show_progress: bool = True) -> Path:
+    try:
+        from experiments import inference
+        import sbi  # noqa: F401
+    except ImportError:
+        raise CommandError("error: calibration needs the sbi package: pip install -e '.[calibrate]' "
+                           "(make setup installs it)") from None
+    from experiments.calibration_report import write_report
     logging.getLogger("MESA").setLevel(logging.WARNING)
     c = read_calibration(path)
-    refuse_committed(preset_dir / f"{c['preset']}.yaml", force)    # before minutes of search, not after
-    f = Objective(c)
-    defaults = OmegaConf.structured(load_config(_overrides(c, {})))   # start from the current defaults
-    x0 = np.clip([float(OmegaConf.select(defaults, k)) for k in f.names], f.bounds[:, 0], f.bounds[:, 1])
+    if write_preset:
+        for s in c["target_sets"]:
+            refuse_committed(preset_dir / f"{c['presets'].get(s, 'calibrated_' + s)}.yaml", force)
     started = time.perf_counter()
-    with progress.bar(c["max_evaluations"], f"calibrate {c['name']}", "evaluation") as f.bar:
-        result = minimize(f, x0, method=c["method"], bounds=f.bounds.tolist(),
-                          options={"maxfev": c["max_evaluations"], "xatol": 1e-3, "fatol": 1e-3})
-    f.bar = None
-    start_loss = f.history[0]["loss"]           # Nelder-Mead evaluates the start point first
-    best = min(f.history, key=lambda h: h["loss"])
-    fits, runs = f.best_runs
-    elapsed = time.perf_counter() - started
-
     out = out_root / c["name"]
     out.mkdir(parents=True, exist_ok=True)
-    table = (fits.groupby(["series", "year"]).agg(target=("target", "first"), fitted=("simulated", "mean"),
-                                                  replicate_sd=("simulated", "std"),
-                                                  replicate_min=("simulated", "min"),
-                                                  replicate_max=("simulated", "max")).reset_index())
-    table.insert(4, "residual", table["fitted"] - table["target"])
-    atomic_write(out / "fit.csv", lambda p: table.to_csv(p, index=False))
-    history = pd.DataFrame(f.history)
-    atomic_write(out / "history.csv", lambda p: history.to_csv(p, index_label="evaluation"))
-    _figure(c, runs, table, out / "fit.png", elapsed, len(f.history))
+    names = list(c["parameters"])
+    low, high = (np.array([c["parameters"][k][e] for k in names], dtype=float) for e in (0, 1))
+    rng = np.random.default_rng(c["seed"])
+    n_train, n_held = c["simulations"], c["held_out"]
+    thetas = low + (high - low) * rng.random((n_train + n_held, len(names)))
 
-    preset = OmegaConf.to_yaml(OmegaConf.from_dotlist([f"{k}={v!r}" for k, v in best.items() if k != "loss"]))
-    header = (f"# @package _global_\n"
-              f"# Written by `python -m experiments.calibrate {path}` on {dt.date.today()}.\n"
-              f"# Question: {c.get('question', 'the baseline with parameters fitted to the ' + c['target_set'] + ' targets')}\n"
-              f"# Fit: target set '{c['target_set']}', {c['population']:,} customers, {c['replicates']} replicates "
-              f"(seed {c['seed']}), loss {start_loss:.3g} -> {best['loss']:.3g} (sum of squared pp) "
-              f"in {len(f.history)} evaluations, {elapsed:.0f} s; {result.message}\n")
-    body = OmegaConf.to_yaml(OmegaConf.create({"scenario": c["preset"], "target_set": c["target_set"]})) + preset
-    atomic_write(preset_dir / f"{c['preset']}.yaml", lambda p: p.write_text(header + body))
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"), file=sys.stderr)
-    print(f"loss {start_loss:.3g} -> {best['loss']:.3g} in {len(f.history)} evaluations, {elapsed:.0f} s; "
-          f"preset: experiment={c['preset']}", file=sys.stderr)
+    reference = c["target_sets"][0]
+    all_targets = load_targets(reference)
+    runs = simulate(c, out / "simulations", thetas, c["seed"] * 1_000_003, show_progress=show_progress)
+    x_all = summaries(all_targets, runs)
+    usable = all_targets[(all_targets["use"] == "fit") & x_all.notna().mean().gt(0.95).values]
+    dropped = sorted(set(all_targets.index) - set(usable.index))
+    x = x_all[usable.index]
+    keep = x.notna().all(axis=1).to_numpy()
+    standard = ((x - usable["value"]) / usable["se"]).to_numpy()
+    train_rows = np.flatnonzero(keep[:n_train])
+    held_rows = n_train + np.flatnonzero(keep[n_train:])
+    atomic_write(out / "simulations.parquet", lambda p: pd.concat(
+        [pd.DataFrame(thetas, columns=names), x_all.reset_index(drop=True)], axis=1)
+        .assign(held_out=np.arange(len(thetas)) >= n_train).to_parquet(p, index=False))
+
+    trained = inference.train(thetas[train_rows], standard[train_rows], low, high, c["seed"], c["max_epochs"],
+                              out / "training-log")
+    posterior = trained.posterior
+    draws, table = {}, []
+    for s in c["target_sets"]:
+        observed = load_targets(s).loc[usable.index, "value"]
+        x_o = ((observed - usable["value"]) / usable["se"]).to_numpy()
+        draws[s] = inference.sample(posterior, x_o, c["posterior_draws"], c["seed"] + 17)
+        q = np.quantile(draws[s], [0.05, 0.5, 0.95], axis=0)
+        for k, name in enumerate(names):
+            width = (q[2, k] - q[0, k]) / (0.9 * (high[k] - low[k]))
+            table.append({"target_set": s, "parameter": name, "median": q[1, k], "low_5": q[0, k], "high_95": q[2, k],
+                          "prior_low": low[k], "prior_high": high[k], "width_vs_prior": width})
+    parameters = pd.DataFrame(table)
+    post = pd.concat([pd.DataFrame(d, columns=names).assign(target_set=s, draw=np.arange(len(d)))
+                      for s, d in draws.items()], ignore_index=True)[["target_set", "draw", *names]]
+    atomic_write(out / "posterior.parquet", lambda p: post.to_parquet(p, index=False))
+    atomic_write(out / "parameters.csv", lambda p: parameters.to_csv(p, index=False))
+
+    cover = inference.coverage(posterior, thetas[held_rows], standard[held_rows], names,
+                               min(500, c["posterior_draws"]), c["seed"] + 29) if len(held_rows) else pd.DataFrame()
+    atomic_write(out / "coverage.csv", lambda p: cover.to_csv(p, index=False))
+
+    predictive = {}
+    for s in c["target_sets"]:
+        picks = draws[s][: c["predictive_runs"]]
+        predictive[s] = simulate(c, out / f"predictive_{s}", picks, c["seed"] * 1_000_003 + 500_000,
+                                 show_progress=show_progress)
+    effects = _scenario_effects(c, out, draws, show_progress) if c["scenarios"] else pd.DataFrame()
+    meta = {"name": c["name"], "file": str(path), "parameters": c["parameters"], "target_sets": c["target_sets"],
+            "reference_set": reference, "targets_fitted": list(usable.index), "targets_dropped": dropped,
+            "simulations": int(len(train_rows)), "held_out": int(len(held_rows)), "epochs": trained.epochs,
+            "converged": trained.converged,
+            "population": c["population"], "overrides": c["overrides"], "seed": c["seed"],
+            "written": dt.datetime.now().isoformat(timespec="seconds")}
+    meta["seconds"] = round(time.perf_counter() - started, 1)
+    atomic_write(out / "calibration.json", lambda p: p.write_text(json.dumps(meta, indent=2)))
+    write_report(out, c, meta, parameters, cover, predictive, effects)
+    if write_preset:
+        _write_presets(c, path, parameters, preset_dir)
     return out
 
 
-def _figure(c: dict, runs: list[pd.DataFrame], table: pd.DataFrame, path: Path, seconds: float, evals: int) -> None:
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    for ax, series, title in ((axes[0], "off_counter_rate", "Off-counter rate"),
-                              (axes[1], "mobile_value_share", "Mobile share of off-counter value")):
-        for r, ts in enumerate(runs):
-            yr = yearly(ts)
-            ax.plot(yr["year"], 100 * yr[series], color="#264653", alpha=0.5, lw=1,
-                    label="Replicates, fitted parameters" if r == 0 else None)
-        t = table[table["series"] == series]
-        ax.errorbar(t["year"], t["target"], yerr=3, fmt="D", color="#e76f51", capsize=4,
-                    label=f"Targets ('{c['target_set']}' set) ± 3 pp")
-        ax.set_title(title)
-        ax.set_xlabel("Year")
-        ax.set_ylabel("Percent")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.text(0.01, 0.005, f"calibration '{c['name']}' · {c['population']:,} customers · {c['replicates']} "
-             f"replicates · {evals} evaluations in {seconds:.0f} s", fontsize=8, color="0.35")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    atomic_write(path, lambda p: fig.savefig(p, dpi=130, format="png"))
-    plt.close(fig)
+def _scenario_effects(c: dict, out: Path, draws: dict, show_progress: bool) -> pd.DataFrame:
+    """Each scenario's effect on the 2020 figures under `effect_draws` posterior draws of the first
+    target set, paired with the baseline run of the same draw and seed."""
+    from experiments.calibration_report import FIGURES_2020, figures_2020
+    s = c["target_sets"][0]
+    picks = draws[s][: c["effect_draws"]]
+    seed0 = c["seed"] * 1_000_003 + 900_000
+    base = [figures_2020(run) for run in simulate(c, out / "effects_baseline", picks, seed0,
+                                                  show_progress=show_progress)]
+    rows = []
+    for scenario in c["scenarios"]:
+        runs = simulate(c, out / f"effects_{scenario}", picks, seed0, (f"experiment={scenario}",), show_progress)
+        for i, run in enumerate(runs):
+            now = figures_2020(run)
+            rows += [{"scenario": scenario, "draw": i, "figure": f, "effect": now[f] - base[i][f]}
+                     for f in FIGURES_2020 if f in now and f in base[i]]
+    return pd.DataFrame(rows)
+
+
+def _write_presets(c: dict, path: Path, parameters: pd.DataFrame, preset_dir: Path) -> None:
+    for s in c["target_sets"]:
+        name = c["presets"].get(s, f"calibrated_{s}")
+        medians = parameters[parameters["target_set"] == s].set_index("parameter")["median"]
+        body = OmegaConf.to_yaml(OmegaConf.from_dotlist(
+            [f"scenario={name}", f"target_set={s}", *(f"{k}={float(v)!r}" for k, v in medians.items())]))
+        header = (f"# @package _global_\n# Written by `python -m experiments.calibrate {path} --write-preset` on "
+                  f"{dt.date.today()}: the posterior medians of the '{s}' target set (each parameter's own median,\n"
+                  f"# not a joint mode). For answers that carry parameter uncertainty, run with posterior={c['name']}.\n")
+        target = preset_dir / f"{name}.yaml"
+        atomic_write(target, lambda p: p.write_text(header + body))
+        print(f"wrote {target}", file=sys.stderr)
 
 
 @command
 def main(argv: list[str] | None = None) -> int:
     parser = Parser(prog="python -m experiments.calibrate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("calibration", type=Path, nargs="?", default=CONFIG_DIR / "calibration" / "seed.yaml")
-    parser.add_argument("--out", type=Path, default=Path("results/calibration"))
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("calibration", type=Path, nargs="?", default=CONFIG_DIR / "calibration" / "main.yaml",
+                        help="calibration file (default configs/calibration/main.yaml)")
+    parser.add_argument("--out", type=Path, default=Path("results/calibration"), help="folder for the results")
     parser.add_argument("--preset-dir", type=Path, default=CONFIG_DIR / "experiment")
-    parser.add_argument("--force", action="store_true", help="overwrite a committed preset file")
+    parser.add_argument("--write-preset", action="store_true",
+                        help="write configs/experiment/<preset>.yaml with the posterior medians of each target set")
+    parser.add_argument("--force", action="store_true", help="with --write-preset: replace a committed preset")
     args = parser.parse_args(argv)
     return run_from_file(args.calibration, "calibration",
-                         lambda: calibrate(args.calibration, args.out, args.preset_dir, args.force))
+                         lambda: calibrate(args.calibration, args.out, args.preset_dir, args.write_preset, args.force))
 
 
 if __name__ == "__main__":

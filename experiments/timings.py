@@ -2,7 +2,7 @@
 
 The README's timings come from this command, not from memory. Each command runs in a
 fresh process, as a user would run it, writing under results/timings/ (never over a
-committed file: calibrate writes its preset there too). Prints a Markdown table and
+committed file; calibrate runs the small calibration file). Prints a Markdown table and
 writes results/timings/timings.csv.
 
   python -m experiments.timings                     # every command (about 6 min on 2 cores)
@@ -27,7 +27,7 @@ COMMANDS = {
     "compare": ["experiments.compare", "no_ukey", "functional_regulation", "--replicates", "10",
                 "--out", f"{OUT}/compare"],
     "validate": ["experiments.validate", "--out", f"{OUT}/validation"],
-    "calibrate": ["experiments.calibrate", "--out", f"{OUT}/calibration", "--preset-dir", f"{OUT}/presets"],
+    "calibrate": ["experiments.calibrate", "configs/calibration/small.yaml", "--out", f"{OUT}/calibration"],
     "design": ["experiments.design", "configs/design/morris_levers.yaml", "--out", f"{OUT}/designs"],
 }
 

@@ -118,12 +118,12 @@ parameters:
   {param}: [{low}, {high}]
 """
 CALIBRATION = """name: hostile
-preset: {preset}
-target_set: seed
+target_sets: [seed]
+presets: {{seed: {preset}}}
 population: 500
-replicates: 1
-max_evaluations: 2
-weights: {weights}
+simulations: {simulations}
+held_out: 0
+predictive_runs: 2
 overrides: [end=2013-12]
 parameters:
   customers.channel_constant.mobile: [-3.0, -1.0]
@@ -134,8 +134,8 @@ def design_file(name="d", output="share_platform", param="regulation.ukey_fricti
     return DESIGN.format(name=name, output=output, param=param, low=low, high=high)
 
 
-def calibration_file(preset="hostile_fit", weights="{}") -> str:
-    return CALIBRATION.format(preset=preset, weights=weights)
+def calibration_file(preset="hostile_fit", simulations="20") -> str:
+    return CALIBRATION.format(preset=preset, simulations=simulations)
 
 
 # ----------------------------------------------------------------------------- the corpus
@@ -278,15 +278,16 @@ CASES = [
     ("design-bad-option", "design", ["{file}", "--jobs", "many"], ("d.yaml", design_file()), None, 2,
      r"^error: .*argument --jobs: invalid int value"),
     # calibration files
-    ("calibrate-misspelt-weight", "calibrate", ["{file}", "--out", "{out}", "--preset-dir", "{out}"],
-     ("c.yaml", calibration_file(weights="{off_counter_rat: 2}")), None, 2,
-     CONFIG + r"calibration\.weights\.off_counter_rat=2 is not allowed; expected a series in"),
-    ("calibrate-negative-weight", "calibrate", ["{file}", "--out", "{out}", "--preset-dir", "{out}"],
-     ("c.yaml", calibration_file(weights="{off_counter_rate: -1}")), None, 2,
-     CONFIG + r"calibration\.weights\.off_counter_rate=-1"),
+    ("calibrate-old-key", "calibrate", ["{file}", "--out", "{out}"],
+     ("c.yaml", calibration_file() + "max_evaluations: 8\n"), None, 2,
+     CONFIG + r"calibration\.max_evaluations=8 is not allowed; expected one of the keys"),
+    ("calibrate-negative-simulations", "calibrate", ["{file}", "--out", "{out}"],
+     ("c.yaml", calibration_file(simulations="-5")), None, 2,
+     CONFIG + r"calibration\.simulations=-5 is not allowed; expected an integer >= 20"),
     ("calibrate-preset-path", "calibrate", ["{file}", "--out", "{out}", "--preset-dir", "{out}"],
-     ("c.yaml", calibration_file(preset="../../baseline")), None, 2, CONFIG + r"calibration\.preset='\.\./\.\./baseline'"),
-    ("calibrate-committed-preset", "calibrate", ["{file}", "--out", "{out}", "--preset-dir", "{git}"],
+     ("c.yaml", calibration_file(preset="../../baseline")), None, 2,
+     CONFIG + r"calibration\.presets\.seed='\.\./\.\./baseline'"),
+    ("calibrate-committed-preset", "calibrate", ["{file}", "--out", "{out}", "--preset-dir", "{git}", "--write-preset"],
      ("c.yaml", calibration_file("baseline")), None, 2,
      r"^error: .*git/baseline\.yaml is a committed file; pass --force to overwrite it"),
     ("calibrate-yaml-syntax", "calibrate", ["{file}", "--out", "{out}"], ("c.yaml", "parameters: {\n"), None, 2,
