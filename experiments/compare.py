@@ -38,7 +38,7 @@ from experiments.errors import CommandError
 from experiments.report import write
 from experiments.points import config_hash
 from experiments.posterior import check as check_posterior
-from experiments.posterior import interval_covers, replicate_config
+from experiments.posterior import interval_covers, refuse_overlap, replicate_config
 from sim.config import Config, month_index
 from sim.market import MarketModel
 from sim.outputs import atomic_write, folder_tag, identified, override_tag, unambiguous_shares
@@ -84,6 +84,7 @@ def compare(scenarios: list[str], replicates: int = 10, overrides: list[str] | N
     first = cfgs[baseline]
     for cfg in cfgs.values():       # a posterior's draws must be there for every replicate, before anything runs
         check_posterior(dataclasses.replace(cfg, replicates=replicates))
+        refuse_overlap(cfg, overrides)
     if out is None:
         name = "+".join(s for s in cfgs if s != baseline) or baseline
         tag = folder_tag(overrides)

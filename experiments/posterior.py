@@ -124,6 +124,18 @@ def check(config: Config) -> None:
     draws_for(config)
 
 
+def refuse_overlap(config: Config, overrides: list[str]) -> None:
+    """Refuse an override of a key the posterior sets: each replicate's draw would silently replace it."""
+    if not config.posterior:
+        return
+    sets = set(load_posterior(config.posterior, config.target_set).columns)
+    for item in overrides:
+        key, _, value = item.lstrip("+~").partition("=")
+        if key in sets:
+            raise ConfigError(key, value, f"no value while posterior={config.posterior} draws it for each replicate "
+                              "(drop one or the other)")
+
+
 def replicate_config(config: Config, replicate: int) -> tuple[Config, dict[str, Any]]:
     """The config replicate `replicate` runs and what records it: the posterior's name, the draw and its values
     (empty without a posterior)."""

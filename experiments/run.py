@@ -47,7 +47,7 @@ from experiments.errors import BAD_INPUT, BetweenMonths, CommandError, command, 
 from experiments.headline import run_summary
 from experiments.points import config_hash
 from experiments.posterior import check as check_posterior
-from experiments.posterior import replicate_config
+from experiments.posterior import refuse_overlap, replicate_config
 from sim.config import ConfigError, month_index, replicate_seed
 from sim.market import MarketModel
 from sim.outputs import atomic_write, check_run, discard_unfinished, folder_tag, write_run
@@ -206,7 +206,9 @@ def check_overrides(overrides: list[str], multirun: bool) -> None:
         if multirun:
             sweep.plan(overrides)
         else:
-            check_posterior(load_config(overrides, hydra=True))
+            config = load_config(overrides, hydra=True)
+            check_posterior(config)
+            refuse_overlap(config, overrides)
     except Exception as e:  # noqa: BLE001 - every composition failure becomes one line
         raise CommandError(explain(e, overrides)) from None
     _check_writable(overrides, multirun)

@@ -25,6 +25,7 @@ from experiments.dataset import column_name
 from experiments.config import CONFIG_DIR, _compose, to_config
 from experiments.points import NotTyped, Point, uniform_values, with_changes
 from experiments.posterior import check as check_posterior
+from experiments.posterior import refuse_overlap
 from experiments.study import Study
 
 NOT_COLUMNS = ("replicates", "study", "figures")    # overrides that set no column of the tables
@@ -103,6 +104,7 @@ def plan(overrides: list[str], command: list[str] | None = None) -> tuple[Study,
     for p in points:       # posterior draws: there, for the target set, enough for the replicates, applicable
         if p.config.posterior and (p.config.posterior, p.config.target_set, p.config.replicates) not in checked:
             check_posterior(p.config)
+            refuse_overlap(p.config, list(p.overrides))
             checked.add((p.config.posterior, p.config.target_set, p.config.replicates))
     base = points[0].config
     root = Path(settings.sweep.dir)

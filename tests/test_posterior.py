@@ -104,6 +104,12 @@ def test_without_a_posterior_the_summary_says_seeds_only_and_the_hash_is_unchang
                                           "posterior 'demo' holds for target_set=seed"),
     (["-m", "posterior=demo", "replicates=61", "seed=1,2"], "config error: replicates=61 is not allowed; expected at "
                                                            "most 60, the draws posterior 'demo' holds for target_set=seed"),
+    (["posterior=demo", "customers.habit=1.0"], "config error: customers.habit='1.0' is not allowed; expected no "
+                                                "value while posterior=demo draws it for each replicate (drop one or "
+                                                "the other)"),
+    (["-m", "posterior=demo", "customers.habit=1,2"], "config error: customers.habit='1' is not allowed; expected no "
+                                                      "value while posterior=demo draws it for each replicate (drop "
+                                                      "one or the other)"),
 ])
 def test_bad_posterior_input_is_one_line_and_exit_2(tmp_path, args, first):
     cal = tmp_path / "cal"
