@@ -6,7 +6,10 @@
 Runs the baseline and each named preset (configs/experiment/), every override KEY=VALUE
 applied to all of them, with the same replicates: replicate r of every scenario draws
 from SeedSequence(seed, spawn_key=(r,)), so the scenarios differ only by their settings
-(common random numbers) and each effect is paired by replicate.
+(common random numbers) and each effect is paired by replicate. With `posterior=<name>` among
+the overrides, replicate r of every scenario also runs draw r of that calibration's posterior
+(experiments/posterior.py), still paired, and every interval covers seeds and parameters; the
+table, effects.csv and the report say which (`interval_covers`).
 
 Prints the headline figures of the last full year, with each scenario's effect and its
 95 % interval, and writes a report folder,
@@ -21,6 +24,7 @@ The folder is the last line of output, as `experiments.run` prints its results f
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from datetime import datetime
@@ -30,8 +34,11 @@ import pandas as pd
 from tqdm import tqdm
 
 from experiments.config import CONFIG_FAILURES, explain, load_config
+from experiments.errors import CommandError
 from experiments.report import write
 from experiments.points import config_hash
+from experiments.posterior import check as check_posterior
+from experiments.posterior import interval_covers, refuse_overlap, replicate_config
 from sim.config import Config, month_index
 from sim.market import MarketModel
 from sim.outputs import atomic_write, folder_tag, identified, override_tag, unambiguous_shares
@@ -58,11 +65,14 @@ def run_all(cfgs: dict[str, Config], replicates: int, overrides: list[str],
             chash = config_hash(cfg)
             for r in range(replicates):
                 bar.set_description(f"{name} replicate {r + 1}/{replicates}")
-                model = MarketModel(cfg, replicate=r).run(progress=lambda m: bar.update(1))
+                drawn, record = replicate_config(cfg, r)       # draw r of a posterior in every scenario, if any
+                model = MarketModel(drawn, replicate=r).run(progress=lambda m: bar.update(1))
                 identity = {"scenario": name, "overrides": tag, "seed": cfg.seed, "replicate": r,
                             "config_hash": chash}
-                series.append(identified(model.recorder.timeseries(), identity))
-                institutions.append(identified(unambiguous_shares(model.recorder.institutions()), identity))
+                drew = {"posterior": record["posterior"], "posterior_draw": r} if record else {}
+                series.append(identified(model.recorder.timeseries(), identity).assign(**drew))
+                institutions.append(identified(unambiguous_shares(model.recorder.institutions()), identity)
+                                    .assign(**drew))
     return pd.concat(series, ignore_index=True), pd.concat(institutions, ignore_index=True)
 
 
@@ -72,6 +82,9 @@ def compare(scenarios: list[str], replicates: int = 10, overrides: list[str] | N
     overrides = list(overrides or [])
     cfgs = configs(scenarios, overrides, baseline)
     first = cfgs[baseline]
+    for cfg in cfgs.values():       # a posterior's draws must be there for every replicate, before anything runs
+        check_posterior(dataclasses.replace(cfg, replicates=replicates))
+        refuse_overlap(cfg, overrides)
     if out is None:
         name = "+".join(s for s in cfgs if s != baseline) or baseline
         tag = folder_tag(overrides)
@@ -82,7 +95,8 @@ def compare(scenarios: list[str], replicates: int = 10, overrides: list[str] | N
     atomic_write(out / "timeseries.parquet", lambda p: ts.to_parquet(p, index=False))
     atomic_write(out / "institutions.parquet", lambda p: inst.to_parquet(p, index=False))
     subtitle = (f"{first.population.size:,} simulated customers · {replicates} paired replicates (seed {first.seed})"
-                + (f" · overrides: {' '.join(overrides)}" if overrides else ""))
+                + (f" · overrides: {' '.join(overrides)}" if overrides else "")
+                + f" · intervals cover {interval_covers(first.posterior, replicates)}")
     meta = {"subtitle": subtitle, "questions": {s: c.question for s, c in cfgs.items()}}
     return write(out, ts, inst, baseline, load_targets(first.target_set), meta)
 
@@ -112,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         folder, lines = compare(scenarios, args.replicates, overrides, args.baseline, args.out)
-    except CONFIG_FAILURES as e:
+    except (*CONFIG_FAILURES, CommandError) as e:
         print(explain(e, overrides), file=sys.stderr)
         return 2
     print("\n".join(lines))

@@ -139,6 +139,8 @@ def explain(exc: BaseException, overrides: Iterable[str] = ()) -> str:
     """One line naming the key, the value and what is allowed, for any config failure."""
     if isinstance(exc, ConfigError):
         return str(exc) + (_nearest(exc.key) if exc.allowed == KNOWN_KEY else "")
+    if isinstance(exc, CommandError):       # already the one line (e.g. a posterior that is not there)
+        return str(exc).strip().splitlines()[0]
     chain, e = [], exc
     while e is not None:
         chain.append(e)

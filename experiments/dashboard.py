@@ -235,6 +235,8 @@ def Comparison():
         effects = report.headline_effects(ts, "baseline")
         table = report.headline_table(effects, "baseline")
         solara.Markdown(table.to_markdown(index=False))
+        solara.Text(f"interval_covers: {effects['interval_covers'].iloc[0]} (every replicate runs these settings; "
+                    "only the random streams differ)")
         figure = comparison_charts(ts)
         solara.FigureMatplotlib(figure, format="png")
         solara.HTML(tag="div", unsafe_innerHTML=download_links(

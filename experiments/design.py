@@ -30,6 +30,8 @@ from scipy import stats  # noqa: E402
 from scipy.stats import qmc  # noqa: E402
 from experiments import dataset  # noqa: E402
 from experiments.config import load_config, run_from_file  # noqa: E402
+from experiments.posterior import check as check_posterior  # noqa: E402
+from experiments.posterior import refuse_overlap  # noqa: E402
 from experiments.dataset import column_name  # noqa: E402
 from experiments.errors import CommandError, Parser, check_name, command, read_yaml  # noqa: E402
 from experiments.points import Point, with_changes  # noqa: E402
@@ -178,6 +180,8 @@ def design_study(d: dict, x: np.ndarray, root: Path) -> Study:
     """The design's points as a study: the overrides composed once, each point's values typed changes."""
     names = list(d["parameters"])
     base = load_config([*d["overrides"], f"replicates={d['replicates']}"])
+    check_posterior(base)                             # draws there and enough; none sets a design's parameter
+    refuse_overlap(base, [*d["overrides"], *(f"{k}=" for k in names)])
     points = []
     for i, row in enumerate(x):
         values = {k: int(v) if k in d["integers"] else float(v) for k, v in zip(names, row)}

@@ -89,8 +89,10 @@ def summary(ts: pd.DataFrame, fit: pd.DataFrame | None = None) -> list[str]:
     return lines
 
 
-def run_summary(folders: list[Path]) -> list[str]:
-    """`summary` of stored run folders; with several replicates, each figure is their mean."""
+def run_summary(folders: list[Path], posterior: str = "") -> list[str]:
+    """`summary` of stored run folders; with several replicates, each figure is their mean, marked as a mean
+    over seeds only or, with `posterior` (a calibration's name), over seeds and parameter draws."""
+    from experiments.posterior import replicates_note
     tables = [pd.read_parquet(Path(f) / "timeseries.parquet") for f in folders]
     fits = [pd.read_csv(Path(f) / "targets_fit.csv") for f in folders]
     if not tables:
@@ -103,6 +105,6 @@ def run_summary(folders: list[Path]) -> list[str]:
     if len(tables) > 1:
         means = {f.column: sum(value(t, f) for t in tables) / len(tables) for f in HEADLINE if f.column in tables[0]}
         lines = lines[:1 if len(fit) else 0] + [f"{f.label} ({when(tables[0], f)}): {show(f, means[f.column])}"
-                                                 f" (mean of {len(tables)} replicates)" for f in HEADLINE
+                                                 f" {replicates_note(posterior, len(tables))}" for f in HEADLINE
                                                  if f.column in means]
     return lines

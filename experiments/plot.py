@@ -37,6 +37,7 @@ from scipy import stats  # noqa: E402
 from experiments import dataset  # noqa: E402
 from experiments.dataset import column_name  # noqa: E402
 from experiments.errors import CommandError, Parser, command, one_line  # noqa: E402
+from experiments.posterior import interval_covers  # noqa: E402
 from sim import plots  # noqa: E402
 
 MAIN_METRICS = ("share_mobile", "share_platform", "share_branch", "off_counter_rate", "churn_rate")
@@ -109,7 +110,15 @@ def _subtitle(ts: pd.DataFrame, sweep: Path) -> str:
     reps = ts.groupby("config_hash")["replicate"].nunique()
     study = ts["study"].iloc[0] or Path(sweep).name
     rep_text = f"{reps.min()}" if reps.min() == reps.max() else f"{reps.min()}–{reps.max()}"
-    return f"study '{study}' · {reps.size} configurations · {rep_text} replicates each"
+    return (f"study '{study}' · {reps.size} configurations · {rep_text} replicates each · "
+            f"{_covers(sweep, reps.max())}")
+
+
+def _covers(sweep: Path, replicates: int) -> str:
+    """What bands and intervals across replicates cover: seeds, or seeds and a posterior's parameter draws."""
+    runs = dataset.load_runs(sweep)
+    names = sorted({str(n) for n in runs.get("posterior", pd.Series(dtype=str)).dropna() if n})
+    return "bands and intervals cover " + interval_covers(", ".join(names), replicates)
 
 
 def _label(values: dict) -> str:

@@ -24,10 +24,18 @@ NOT_HASHED = ("replicates", "study", "figures", "question")   # none changes wha
 
 
 def config_hash(config: Config) -> str:
-    """Short hash of everything that determines a replicate's results (the same for a single run)."""
+    """Short hash of everything that determines a replicate's results (the same for a single run).
+
+    Without a posterior the hash is what it was before `posterior` existed; with one it covers the
+    posterior file's content (experiments/posterior.py), so a re-calibration re-runs on resume."""
     values = dataclasses.asdict(config)
     for key in NOT_HASHED:
         values.pop(key, None)
+    if values.get("posterior"):
+        from experiments.posterior import content_hash
+        values["posterior"] = f"{config.posterior}:{content_hash(config.posterior)}"
+    else:
+        values.pop("posterior", None)
     return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -3,7 +3,9 @@
 `experiments.compare` runs the scenarios and hands this module two tables, one row per
 scenario, replicate and month (`ts`) and per institution as well (`inst`). Replicates
 are paired: replicate r of every scenario draws the same random numbers, so the effect
-of a scenario is the mean over r of (scenario_r − baseline_r), with a 95 % t interval.
+of a scenario is the mean over r of (scenario_r − baseline_r), with a 95 % t interval; the
+tables, the report and the terminal lines say what it covers (`interval_covers`: seeds, or
+seeds and a posterior's parameter draws).
 
 The report's sections are driven by lists of column names (`SECTIONS`,
 `INSTITUTION_MEASURES`); a column the tables do not have is skipped, so measures the
@@ -25,6 +27,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from experiments import posterior  # noqa: E402
 from experiments.headline import HEADLINE, Figure, last_full_year, value, when  # noqa: E402
 from sim import plots  # noqa: E402
 from sim.outputs import atomic_write  # noqa: E402
@@ -81,6 +84,13 @@ def paired(per_run: pd.DataFrame, baseline: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def interval_covers(table: pd.DataFrame) -> str:
+    """What the intervals over the table's replicates cover: seeds only, or a posterior's parameter draws
+    as well (experiments.compare adds a `posterior` column when replicates run posterior draws)."""
+    name = str(table["posterior"].iloc[0]) if "posterior" in table and len(table) else ""
+    return posterior.interval_covers(name, int(table["replicate"].nunique()) if "replicate" in table else 0)
+
+
 def _in_order(df: pd.DataFrame, key: str, keys: list, scenarios: list) -> pd.DataFrame:
     """Rows in the given order of `key` and of scenarios (pivoting sorts them by name)."""
     rank = {k: i for i, k in enumerate(keys)}
@@ -101,6 +111,7 @@ def headline_effects(ts: pd.DataFrame, baseline: str) -> pd.DataFrame:
     figures = {f.column: f for f in HEADLINE}
     out["figure"] = out["measure"].map(lambda c: figures[c].label)
     out["when"] = out["measure"].map(lambda c: when(first, figures[c]))
+    out["interval_covers"] = interval_covers(ts)
     return out
 
 
@@ -125,6 +136,7 @@ def institution_effects(inst: pd.DataFrame, baseline: str) -> pd.DataFrame:
     labels = inst.drop_duplicates("institution").set_index("institution")
     out["label"] = out["institution"].map(labels["label"])
     out["kind"] = out["institution"].map(labels["kind"])
+    out["interval_covers"] = interval_covers(inst)
     return out
 
 
@@ -312,6 +324,8 @@ def terminal_summary(effects: pd.DataFrame, baseline: str) -> list[str]:
         effects_text = "; ".join(f"{r.scenario} {_ci(r.effect, r.effect_lo, r.effect_hi, scale, digits, suffix)}"
                                  for r in part.itertuples() if r.scenario != baseline)
         lines.append(f"{f.label} ({part['when'].iloc[0]}): {baseline} {level}; {effects_text}")
+    if "interval_covers" in effects and len(effects):
+        lines.append(f"interval_covers: {effects['interval_covers'].iloc[0]} (95 % t intervals over replicates)")
     return lines
 
 
@@ -375,6 +389,10 @@ def write(folder: Path, ts: pd.DataFrame, inst: pd.DataFrame, baseline: str, tar
             report.text(f"{s}: {question}")
     report.text("Effects are scenario − baseline, paired by replicate (common random numbers), as the mean with a "
                 "95 % t interval over replicates. Shares are in percent, differences in percentage points.")
+    report.text(f"interval_covers: {interval_covers(ts)}. " + (
+        "Replicate r of every scenario ran the same posterior draw and the same random stream, so the intervals "
+        "include parameter uncertainty." if "posterior" in ts else
+        "Every replicate ran the same parameter values, so the intervals leave parameter uncertainty out."))
     report.heading(f"Headline figures, {year}")
     report.table(headline_table(effects, baseline))
     report.heading("Who gains, who loses")

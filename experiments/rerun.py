@@ -3,7 +3,8 @@
   python -m experiments.rerun results/baseline/<time>_seed42 [--out FOLDER]
 
 Reads the folder's resolved config.yaml and run.json (seed, replicate, config hash, file
-checksums), runs the model again, writes its tables to a scratch folder and compares
+checksums), runs the model again (with `posterior`, the replicate's draw of it), writes its
+tables to a scratch folder and compares
 every stored table (timeseries and institutions as CSV and Parquet, yearly, targets_fit)
 with the new one, value for value and type for type. It also checks that config.yaml
 still has the hash run.json recorded and that no file changed after the run. Exits 0 when
@@ -25,6 +26,7 @@ from omegaconf import OmegaConf
 
 from experiments.errors import CommandError, Parser, command, one_line, read_table, refuse_committed
 from experiments.points import config_hash
+from experiments.posterior import replicate_config
 from sim.config import Config, validate
 from sim.market import MarketModel
 from sim.outputs import TABLES, check_run, read_run_info, write_run
@@ -68,7 +70,7 @@ def rerun(folder: Path, out: Path | None = None) -> dict[str, str | None]:
         f"its hash is {info['stored_hash']}, run.json recorded {info['config_hash']} (edited after the run)",
         "checksums": check_run(folder)}
     started = time.perf_counter()
-    model = MarketModel(config, replicate=replicate).run()
+    model = MarketModel(replicate_config(config, replicate)[0], replicate=replicate).run()   # its posterior draw
     same = {k: info[k] for k in ("overrides", "replicate", "config_hash") if k in info}   # the tables' identity
     if out is not None:
         write_run(model, out, time.perf_counter() - started, extra={"rerun_of": str(folder), **same},

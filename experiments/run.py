@@ -1,7 +1,8 @@
 """Run one scenario, or sweep many: `python -m experiments.run [-m] [experiment=<name>] [key=value ...]`.
 
 A Hydra application over configs/config.yaml. A run does `replicates` independent
-replicates of its config (replicate r draws from SeedSequence(seed, spawn_key=(r,))),
+replicates of its config (replicate r draws from SeedSequence(seed, spawn_key=(r,)); with
+`posterior=<name>` it also runs draw r of that calibration's posterior, experiments/posterior.py),
 writes each as a run folder (tables as CSV and Parquet, resolved config, provenance,
 figures) and prints the folder as its last line.
 
@@ -45,6 +46,8 @@ from experiments.config import explain, load_config, to_config
 from experiments.errors import BAD_INPUT, BetweenMonths, CommandError, command, describe, interrupted_during
 from experiments.headline import run_summary
 from experiments.points import config_hash
+from experiments.posterior import check as check_posterior
+from experiments.posterior import refuse_overlap, replicate_config
 from sim.config import ConfigError, month_index, replicate_seed
 from sim.market import MarketModel
 from sim.outputs import atomic_write, check_run, discard_unfinished, folder_tag, write_run
@@ -119,8 +122,10 @@ def run_job(cfg: DictConfig, job_dir: Path, overrides: list[str], show_progress:
                 for stale in ("run.json", "error.json"):
                     (folder / stale).unlink(missing_ok=True)
                 try:
+                    drawn, posterior = replicate_config(config, r)     # draw r of a posterior, if any
+                    info.update(posterior)
                     started = time.perf_counter()
-                    model = MarketModel(config, replicate=r).run(progress=month_done)
+                    model = MarketModel(drawn, replicate=r).run(progress=month_done)
                     model_seconds = time.perf_counter() - started
                     write_run(model, folder, model_seconds, extra=info, figures=config.figures,
                               config_yaml=config_yaml)
@@ -159,7 +164,7 @@ def app(cfg: DictConfig) -> dict:
         print(f"run failed: see {job_dir}/error.json", file=sys.stderr)
         sys.exit(1)
     n = int(cfg.get("replicates", 1))
-    print("\n".join(run_summary([replicate_folder(job_dir, r, n) for r in range(n)])))
+    print("\n".join(run_summary([replicate_folder(job_dir, r, n) for r in range(n)], str(cfg.get("posterior") or ""))))
     print(job_dir)
     return status
 
@@ -198,7 +203,12 @@ def check_overrides(overrides: list[str], multirun: bool) -> None:
     """Refuse bad input before any folder is made: every value of a sweep, and Hydra's own settings."""
     from experiments import sweep
     try:
-        sweep.plan(overrides) if multirun else load_config(overrides, hydra=True)
+        if multirun:
+            sweep.plan(overrides)
+        else:
+            config = load_config(overrides, hydra=True)
+            check_posterior(config)
+            refuse_overlap(config, overrides)
     except Exception as e:  # noqa: BLE001 - every composition failure becomes one line
         raise CommandError(explain(e, overrides)) from None
     _check_writable(overrides, multirun)

@@ -14,6 +14,8 @@ it apart) and a number of replicates per point. The runner
   part at least every `FLUSH_S` seconds and when its chunk ends, so a killed study loses at
   most the last second of a worker's runs and never leaves a part a reader would take;
 - records a failed run as a row of the runs table with its error and goes on;
+- runs, for a point with `posterior=<name>`, draw r of that posterior as replicate r
+  (experiments/posterior.py), recorded in the runs table's `posterior` and `posterior_draw`;
 - shows runs done, failures and time left, updated as runs (serial) or chunks finish,
   at a cost that does not grow with the number of runs.
 Per-run folders with CSV and figures (as a single run writes) are written only on request.
@@ -31,10 +33,12 @@ from pathlib import Path
 from typing import Callable
 
 import pyarrow as pa
+from omegaconf import OmegaConf
 
 from experiments import dataset, progress
 from experiments.errors import BetweenMonths, interrupted_during
 from experiments.points import Point
+from experiments.posterior import replicate_config
 from sim.config import Config, ConfigError, month_index, replicate_seed
 from sim.market import MarketModel
 from sim.outputs import IDENTITY, arrow_table, override_tag, stored_columns, write_run
@@ -65,7 +69,8 @@ def _keys(study: str, p: Point, r: int) -> dict:
     stream = int(replicate_seed(p.config.seed, r).generate_state(1)[0])
     return {"study": study, "point": p.index, "config_hash": p.config_hash, "replicate": r,
             "seed": p.config.seed, "replicate_seed": stream, "scenario": p.config.scenario,
-            "overrides": override_tag(list(p.overrides))}
+            "overrides": override_tag(list(p.overrides)),
+            "posterior": p.config.posterior, "posterior_draw": r if p.config.posterior else None}
 
 
 class _Writer:
@@ -95,7 +100,8 @@ class _Writer:
 
 def _runs_table(rows: list[dict]) -> pa.Table:
     table = pa.Table.from_pylist(rows)
-    fixed = {"model_seconds": pa.float64(), "error": pa.string(), "status": pa.string()}
+    fixed = {"model_seconds": pa.float64(), "error": pa.string(), "status": pa.string(),
+             "posterior": pa.string(), "posterior_draw": pa.int64()}
     return table.cast(pa.schema([pa.field(f.name, fixed.get(f.name, f.type)) for f in table.schema]))
 
 
@@ -131,14 +137,16 @@ def _run_items(study: str, points: dict[int, Point], items: list[tuple[int, int]
         keys = _keys(study, p, r)
         tables = None
         try:
+            config, drawn = replicate_config(p.config, r)      # draw r of a posterior, if any
             started = time.perf_counter()
-            model = MarketModel(p.config, replicate=r).run(progress=interrupt.check)
+            model = MarketModel(config, replicate=r).run(progress=interrupt.check)
             seconds = time.perf_counter() - started
             tables = stored_columns(model)
             if folders:
                 folder = Path(root) / "folders" / (override_tag(list(p.overrides)) or "base") / f"rep_{r:03d}"
-                write_run(model, folder, seconds, extra={**keys, "overrides": list(p.overrides)},
-                          figures=p.config.figures)
+                write_run(model, folder, seconds, extra={**keys, "overrides": list(p.overrides), **drawn},
+                          figures=p.config.figures,     # config.yaml: the point's own, as its hash says
+                          config_yaml=OmegaConf.to_yaml(OmegaConf.structured(p.config)) if drawn else None)
             row = {**keys, **p.values, "status": "complete", "error": "", "model_seconds": seconds}
         except KeyboardInterrupt:
             raise

@@ -5,7 +5,8 @@ Hydra's basic sweeper does (the cartesian product, keys in order, the command li
 winning over the preset). Each distinct composition (config group choices such as
 `experiment=a,b`, added or deleted keys, lists) is composed once; swept plain values
 (`seed=1,2,3`, `switching_cost.scale=0.5,1,2`) are applied to it as typed changes. Every
-job is validated before anything is written. The launcher chosen with `hydra/launcher=`
+job is validated before anything is written; with `posterior=<name>`, replicate r of every point
+runs draw r of that posterior (experiments/posterior.py). The launcher chosen with `hydra/launcher=`
 picks the backend: none named -> every local core, basic -> serial in this process,
 joblib -> local processes (`hydra.launcher.n_jobs`, -1 for every core), ray -> Ray
 (`+hydra.launcher.ray.init.address=...` for a cluster).
@@ -23,6 +24,8 @@ from omegaconf import DictConfig, OmegaConf
 from experiments.dataset import column_name
 from experiments.config import CONFIG_DIR, _compose, to_config
 from experiments.points import NotTyped, Point, uniform_values, with_changes
+from experiments.posterior import check as check_posterior
+from experiments.posterior import refuse_overlap
 from experiments.study import Study
 
 NOT_COLUMNS = ("replicates", "study", "figures")    # overrides that set no column of the tables
@@ -97,6 +100,12 @@ def plan(overrides: list[str], command: list[str] | None = None) -> tuple[Study,
             values[column_name(bare)] = value if not isinstance(value, (list, dict)) else str(value)
         texts = [text for key, text, _ in job if not key.lstrip("+~").startswith("hydra")]
         points.append(Point.make(index, config, texts, values))
+    checked = set()
+    for p in points:       # posterior draws: there, for the target set, enough for the replicates, applicable
+        if p.config.posterior and (p.config.posterior, p.config.target_set, p.config.replicates) not in checked:
+            check_posterior(p.config)
+            refuse_overlap(p.config, list(p.overrides))
+            checked.add((p.config.posterior, p.config.target_set, p.config.replicates))
     base = points[0].config
     root = Path(settings.sweep.dir)
     return Study(base.study, root, uniform_values(points), config_keys, folders=_asks_for_folders(overrides),

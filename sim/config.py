@@ -299,6 +299,8 @@ class Config:
     start: str = "2013-01"
     end: str = "2020-12"
     target_set: str = "seed"
+    posterior: str = ""                  # a calibration's name: replicate r runs draw r of its posterior
+                                         # (experiments/posterior.py); "" runs this config's own values
     figures: bool = True                 # draw PNG figures into each run folder
     population: PopulationConfig = field(default_factory=PopulationConfig)
     customers: CustomerBehaviourConfig = field(default_factory=CustomerBehaviourConfig)
@@ -372,6 +374,8 @@ def validate(cfg: Config) -> None:
         raise ConfigError("replicates", cfg.replicates, "an integer in [1, 10000]")
     if cfg.target_set not in ("seed", "cba"):
         raise ConfigError("target_set", cfg.target_set, "one of ['seed', 'cba']")
+    if cfg.posterior != "":
+        check_name("posterior", cfg.posterior)
 
     p = cfg.population
     if not isinstance(p.size, int) or p.size < 100:

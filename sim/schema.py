@@ -123,6 +123,8 @@ COLUMNS = [
     Column("runs", "model_seconds", "seconds", "time in the model: population built and months stepped"),
     Column("runs", "finished", "UTC time", "when the run finished"),
     Column("runs", "worker", "host:pid", "the process that ran it"),
+    Column("runs", "posterior", "name", "the calibration whose posterior draws the replicates ran, empty for none"),
+    Column("runs", "posterior_draw", "index", "the posterior draw this replicate ran (its replicate number), empty for none"),
 ]
 
 
