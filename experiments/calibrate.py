@@ -12,7 +12,7 @@ data/targets.csv the runs can produce, each with its standard error:
   4. diagnostics: coverage of the known parameters of the held-out cases (does the 90 %
      interval hold the truth 90 % of the time?), posterior predictive runs through every
      target, and what the targets leave open (90 % predictive widths of the 2020 figures
-     and of scenario effects);
+     and of scenario effects, at the runs' end);
   5. outputs in results/calibration/<name>/ (report.md first).
 
 `--write-preset` also writes configs/experiment/<preset>.yaml for each target set with the
@@ -96,6 +96,12 @@ def _overrides(c: dict) -> list[str]:
 
 # ----------------------------------------------------------------------------- simulating
 
+READ = {   # what the targets, the predictive checks and the open questions read from each run
+    "timeseries": ["tx_total", "tx_offcounter", "value_offcounter", "value_mobile", "mobile_payers_m", "churn_rate",
+                   "share_platform", "share_mobile", "users_platform_m", "users_mobile_m", "balance_platform_mmf"],
+    "institutions": ["institution", "balance", "holders", "active_users", "account_holders", "mobile_value"],
+}
+
 def _points(c: dict, thetas: np.ndarray, first_seed: int, extra: tuple[str, ...] = ()) -> list[Point]:
     """One point per parameter set, each with its own seed so that runs differ in their randomness too."""
     base = load_config([*_overrides(c), *extra])
@@ -120,9 +126,8 @@ def simulate(c: dict, root: Path, thetas: np.ndarray, first_seed: int, extra: tu
               show_progress=show_progress)
     wanted = {p.config_hash: p.index for p in points}
     tables = []
-    for table in ("timeseries", "institutions"):
-        df = dataset.load(root, table)
-        df = df[df["config_hash"].isin(wanted)]
+    for table, columns in READ.items():
+        df = dataset.load(root, table, columns, hashes=wanted)
         tables.append({wanted[h]: g for h, g in df.groupby("config_hash", sort=False)})
     empty = (pd.DataFrame(), pd.DataFrame())
     return [(tables[0][i], tables[1][i]) if i in tables[0] else empty for i in range(len(points))]
@@ -176,7 +181,7 @@ def calibrate(path: Path, out_root: Path = Path("results/calibration"), preset_d
         .assign(held_out=np.arange(len(thetas)) >= n_train).to_parquet(p, index=False))
 
     trained = inference.train(thetas[train_rows], standard[train_rows], low, high, c["seed"], c["max_epochs"],
-                              out / "training-log")
+                              out / "training-log", show_progress=show_progress)
     posterior = trained.posterior
     draws, table = {}, []
     for s in c["target_sets"]:
@@ -195,7 +200,8 @@ def calibrate(path: Path, out_root: Path = Path("results/calibration"), preset_d
     atomic_write(out / "parameters.csv", lambda p: parameters.to_csv(p, index=False))
 
     cover = inference.coverage(posterior, thetas[held_rows], standard[held_rows], names,
-                               min(500, c["posterior_draws"]), c["seed"] + 29) if len(held_rows) else pd.DataFrame()
+                               min(500, c["posterior_draws"]), c["seed"] + 29, show_progress) if len(held_rows) \
+        else pd.DataFrame()
     atomic_write(out / "coverage.csv", lambda p: cover.to_csv(p, index=False))
 
     predictive = {}
@@ -219,21 +225,21 @@ def calibrate(path: Path, out_root: Path = Path("results/calibration"), preset_d
 
 
 def _scenario_effects(c: dict, out: Path, draws: dict, show_progress: bool) -> pd.DataFrame:
-    """Each scenario's effect on the 2020 figures under `effect_draws` posterior draws of the first
-    target set, paired with the baseline run of the same draw and seed."""
-    from experiments.calibration_report import FIGURES_2020, figures_2020
+    """Each scenario's effect on the figures of the last month (2020-12 by default) under `effect_draws`
+    posterior draws of the first target set, paired with the baseline run of the same draw and seed."""
+    from experiments.calibration_report import END_FIGURES, figures_at_end
     s = c["target_sets"][0]
     picks = draws[s][: c["effect_draws"]]
     seed0 = c["seed"] * 1_000_003 + 900_000
-    base = [figures_2020(run) for run in simulate(c, out / "effects_baseline", picks, seed0,
+    base = [figures_at_end(run) for run in simulate(c, out / "effects_baseline", picks, seed0,
                                                   show_progress=show_progress)]
     rows = []
     for scenario in c["scenarios"]:
         runs = simulate(c, out / f"effects_{scenario}", picks, seed0, (f"experiment={scenario}",), show_progress)
         for i, run in enumerate(runs):
-            now = figures_2020(run)
+            now = figures_at_end(run)
             rows += [{"scenario": scenario, "draw": i, "figure": f, "effect": now[f] - base[i][f]}
-                     for f in FIGURES_2020 if f in now and f in base[i]]
+                     for f in END_FIGURES if f in now and f in base[i]]
     return pd.DataFrame(rows)
 
 

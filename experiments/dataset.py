@@ -26,6 +26,7 @@ import shutil
 import time
 import uuid
 from pathlib import Path
+from typing import Iterable
 
 import pandas as pd
 import pyarrow as pa
@@ -124,8 +125,9 @@ def clean(root: Path, older_than_s: float = ORPHAN_AGE_S) -> int:
     return removed
 
 
-def _read(files: list[Path], columns: list[str] | None = None) -> pd.DataFrame:
-    frames = [pq.read_table(f, columns=columns).to_pandas() for f in files]
+def _read(files: list[Path], columns: list[str] | None = None, hashes: Iterable[str] | None = None) -> pd.DataFrame:
+    filters = None if hashes is None else [("config_hash", "in", sorted(hashes))]
+    frames = [pq.read_table(f, columns=columns, filters=filters).to_pandas() for f in files]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
@@ -155,8 +157,10 @@ def complete_runs(root: Path) -> set[tuple[str, int]]:
     return set(zip(done["config_hash"], done["replicate"].astype(int)))
 
 
-def load(root: Path, table: str = "timeseries", columns: list[str] | None = None) -> pd.DataFrame:
-    """A table of the study: committed parts only, each run once, in point, replicate and date order."""
+def load(root: Path, table: str = "timeseries", columns: list[str] | None = None,
+         hashes: Iterable[str] | None = None) -> pd.DataFrame:
+    """A table of the study: committed parts only, each run once, in point, replicate and date order;
+    only `columns` (and the keys) and only the runs of the config `hashes`, if given, read from disk."""
     if table == RUNS:
         return load_runs(root)
     if table not in TABLES:
@@ -165,7 +169,7 @@ def load(root: Path, table: str = "timeseries", columns: list[str] | None = None
     files = [p for part, p in parts(root, table).items() if part in done]
     if columns is not None:
         columns = list(dict.fromkeys([*ROW_KEYS[table], "point", *columns]))
-    df = _read(files, columns)
+    df = _read(files, columns, hashes)
     if df.empty:
         return df
     df = df.drop_duplicates(ROW_KEYS[table], keep="first")
