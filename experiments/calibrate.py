@@ -39,7 +39,7 @@ from experiments.config import CONFIG_DIR, load_config, run_from_file
 from experiments.errors import CommandError, Parser, check_name, command, read_yaml, refuse_committed
 from experiments.points import Point, with_changes
 from experiments.study import Study, run_study
-from experiments.targets import load_targets, simulated_vector
+from experiments.targets import load_target_set, simulated_vector
 from sim.config import ConfigError
 from sim.outputs import atomic_write
 from sim.targets import TARGET_SETS
@@ -155,7 +155,7 @@ def calibrate(path: Path, out_root: Path = Path("results/calibration"), preset_d
     c = read_calibration(path)
     if write_preset:
         for s in c["target_sets"]:
-            refuse_committed(preset_dir / f"{c['presets'].get(s, 'calibrated_' + s)}.yaml", force)
+            refuse_committed(preset_dir / f"{_preset(c, s)}.yaml", force)
     started = time.perf_counter()
     out = out_root / c["name"]
     out.mkdir(parents=True, exist_ok=True)
@@ -166,7 +166,7 @@ def calibrate(path: Path, out_root: Path = Path("results/calibration"), preset_d
     thetas = low + (high - low) * rng.random((n_train + n_held, len(names)))
 
     reference = c["target_sets"][0]
-    all_targets = load_targets(reference)
+    all_targets = load_target_set(reference)
     runs = simulate(c, out / "simulations", thetas, c["seed"] * 1_000_003, show_progress=show_progress)
     x_all = summaries(all_targets, runs)
     usable = all_targets[(all_targets["use"] == "fit") & x_all.notna().mean().gt(0.95).values]
@@ -185,7 +185,7 @@ def calibrate(path: Path, out_root: Path = Path("results/calibration"), preset_d
     posterior = trained.posterior
     draws, table = {}, []
     for s in c["target_sets"]:
-        observed = load_targets(s).loc[usable.index, "value"]
+        observed = load_target_set(s).loc[usable.index, "value"]
         x_o = ((observed - usable["value"]) / usable["se"]).to_numpy()
         draws[s] = inference.sample(posterior, x_o, c["posterior_draws"], c["seed"] + 17)
         q = np.quantile(draws[s], [0.05, 0.5, 0.95], axis=0)
@@ -243,9 +243,14 @@ def _scenario_effects(c: dict, out: Path, draws: dict, show_progress: bool) -> p
     return pd.DataFrame(rows)
 
 
+def _preset(c: dict, target_set: str) -> str:
+    """The preset a target set's medians are written to (calibrated_<set> unless the file names one)."""
+    return c["presets"].get(target_set, f"calibrated_{target_set}")
+
+
 def _write_presets(c: dict, path: Path, parameters: pd.DataFrame, preset_dir: Path) -> None:
     for s in c["target_sets"]:
-        name = c["presets"].get(s, f"calibrated_{s}")
+        name = _preset(c, s)
         medians = parameters[parameters["target_set"] == s].set_index("parameter")["median"]
         body = OmegaConf.to_yaml(OmegaConf.from_dotlist(
             [f"scenario={name}", f"target_set={s}", *(f"{k}={float(v)!r}" for k, v in medians.items())]))

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from experiments.targets import load_targets, simulated_vector  # noqa: E402
+from experiments.targets import load_target_set, simulated_vector  # noqa: E402
 from sim.metrics import yearly  # noqa: E402
 from sim.observations import TOLERANCE, yearly_switching  # noqa: E402
 from sim.outputs import atomic_write  # noqa: E402
@@ -88,7 +88,7 @@ def predictions(target_set: str, runs) -> pd.DataFrame:
 def predictive_table(target_set: str, runs) -> pd.DataFrame:
     """Every target of the set beside the posterior predictive median over `runs` and its 90 % band
     for data: the runs' values plus noise of the target's standard error, as the data scatter."""
-    targets = load_targets(target_set)
+    targets = load_target_set(target_set)
     x = simulated_vector(targets, [r for r in runs if len(r[0])])
     noisy = x + targets["se"].to_numpy() * np.random.default_rng(0).standard_normal(x.shape)   # as data scatter
     q, band = x.quantile([0.05, 0.5, 0.95]).T, noisy.quantile([0.05, 0.95]).T

@@ -1,6 +1,6 @@
 """The calibration's targets with standard errors, and how far runs fall from them.
 
-`load_targets` reads one target set of data/targets.csv (how each standard error was set
+`load_target_set` reads one target set of data/targets.csv (how each standard error was set
 is told in sim/targets.py and in each row's `basis`); `simulated_vector` reads every
 target from each run's tables (sim.observations.simulated, the same rule as the fit
 command's); `standardized_residuals` is (mean over runs - observed) / se, the quantity a
@@ -22,7 +22,7 @@ from sim.targets import TARGETS_CSV, read_targets, select
 Run = tuple[pd.DataFrame, pd.DataFrame]            # (timeseries, institutions) of one run
 
 
-def load_targets(target_set: str, path: Path = TARGETS_CSV) -> pd.DataFrame:
+def load_target_set(target_set: str, path: Path = TARGETS_CSV) -> pd.DataFrame:
     """Every target of `target_set` ('seed' or 'cba'), with its standard error; a bad file or set
     raises ConfigError with one line naming the file, the key and value, and what is allowed."""
     targets = select(read_targets(path), target_set, path)

@@ -4,8 +4,8 @@ Compiled kernels are cached on disk by numba, which notices a change to a compil
 function's own file but not to the files of the functions it calls (numba's documentation,
 "Cache invalidation"): an edit to `portfolio.py` would leave `kernels.decide_month`'s cached
 machine code calling the old `portfolio_month`. So the cache lives in a folder named by a
-hash of every module with compiled code, and any edit to one of them compiles all afresh
-(once; about a minute). Folders of earlier versions are removed.
+hash of every module of `sim/` (no list to keep up to date; an edit to a module without
+compiled code costs one recompile, about a minute). Folders of earlier versions are removed.
 """
 import hashlib
 import os
@@ -14,11 +14,10 @@ import sys
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
-_COMPILED = ("draws.py", "kernels.py", "portfolio.py", "prefetch.py", "purposes.py", "records.py")
 
 
 def _kernel_cache_dir() -> Path:
-    digest = hashlib.sha256(b"".join((_HERE / name).read_bytes() for name in _COMPILED)).hexdigest()[:16]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(_HERE.glob("*.py")))).hexdigest()[:16]
     if "SIM_NUMBA_CACHE_BASE" in os.environ:       # a child of a process that set NUMBA_CACHE_DIR below
         given = os.environ["SIM_NUMBA_CACHE_BASE"]
     else:

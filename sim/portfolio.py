@@ -280,8 +280,7 @@ def _adopt(rng, state, terms, menu, adoptions):
     draws or adoptions of the same item change, so the outcome is that of deciding each
     candidate as it is drawn.
     """
-    available, utility, literacy_weight, category = menu.available, menu.utility, menu.literacy_weight, menu.category
-    branch_presence, yield_term = menu.branch_presence, menu.yield_term
+    available, category = menu.available, menu.category
     n = state.holds.size
     n_banks = terms.deposit_rate.size
     k_ties = state.ties.shape[1]
@@ -355,16 +354,27 @@ def _adopt(rng, state, terms, menu, adoptions):
                     on_branch += c == c_branch
                     on_alt += c == c_alt
                 lit = min(1.0, literacy[r] + state.literacy_growth[a] * terms.years)
-                presence = 1.0 + (0.0 if urban[r] else terms.rural_branch_multiplier)
-                counter = (utility[branch] + lit * literacy_weight[branch] + presence * branch_presence[branch]
-                           + terms.age_branch_preference[a] + sensitivity[r] * yield_term[branch]
-                           + on_branch * tie_unit)
-                v = (utility[alt] + lit * literacy_weight[alt] + sensitivity[r] * yield_term[alt]
-                     + on_alt * tie_unit - wallet_cost)
+                counter = _counter_utility(menu, terms, branch, a, urban[r], lit, sensitivity[r]) + on_branch * tie_unit
+                v = _app_utility(menu, alt, lit, sensitivity[r]) + on_alt * tie_unit - wallet_cost
                 odds = _logistic(v - counter - terms.adoption_threshold)
             if draws[r] < odds:
                 state.holds[candidates[r]] |= bit
                 adoptions[j] += 1
+
+
+@jit
+def _counter_utility(menu, terms, branch, age, urban, literacy, sensitivity):
+    """A customer's utility of its bank's counter (alternative `branch`), without ties: the term an
+    item must beat to be adopted."""
+    presence = 1.0 + (0.0 if urban else terms.rural_branch_multiplier)
+    return (menu.utility[branch] + literacy * menu.literacy_weight[branch] + presence * menu.branch_presence[branch]
+            + terms.age_branch_preference[age] + sensitivity * menu.yield_term[branch])
+
+
+@jit
+def _app_utility(menu, alt, literacy, sensitivity):
+    """A customer's utility of alternative `alt` (an app or a wallet), without ties."""
+    return menu.utility[alt] + literacy * menu.literacy_weight[alt] + sensitivity * menu.yield_term[alt]
 
 
 @jit
@@ -440,9 +450,8 @@ def _open_secondary(state, terms, menu, i, b, held, literacy, sensitivity, u, we
 
     A logit over staying (its own bank's app) and each other open bank it knows of (that
     bank's app less the opening cost, cut inside a partner platform's wallet)."""
-    available, utility, literacy_weight, yield_term = menu.available, menu.utility, menu.literacy_weight, menu.yield_term
-    own = 3 * b + 2
-    stay = utility[own] + literacy * literacy_weight[own] + sensitivity * yield_term[own]
+    available = menu.available
+    stay = _app_utility(menu, 3 * b + 2, literacy, sensitivity)
     total = 1.0
     for k in range(weights.size):
         weights[k] = 0.0
@@ -453,7 +462,7 @@ def _open_secondary(state, terms, menu, i, b, held, literacy, sensitivity, u, we
         partner = terms.bank_partner[k]
         if partner >= 0 and held & np.uint8(1 << (FIRST_WALLET + partner)):
             cost *= 1.0 - terms.partnership_discount
-        v = utility[alt] + literacy * literacy_weight[alt] + sensitivity * yield_term[alt] - cost
+        v = _app_utility(menu, alt, literacy, sensitivity) - cost
         weights[k] = np.exp(min(v - stay, 700.0))
         total += weights[k]
     draw = u * total
@@ -486,8 +495,7 @@ def _adopt_other_apps(rng, state, terms, menu):
     making it a habit). Returns how many registered."""
     if terms.other_app_rate <= 0.0:
         return 0
-    available, utility, literacy_weight = menu.available, menu.utility, menu.literacy_weight
-    branch_presence, yield_term = menu.branch_presence, menu.yield_term
+    available = menu.available
     n, n_banks = state.holds.size, terms.deposit_rate.size
     log_q = np.log1p(-min(terms.other_app_rate, 1.0))
     registered, i = 0, -1
@@ -514,12 +522,9 @@ def _adopt_other_apps(rng, state, terms, menu):
         branch = 3 * b
         if available[branch]:
             lit = min(1.0, state.literacy0[i] + state.literacy_growth[a] * terms.years)
-            s = state.yield_sensitivity[i]
-            presence = 1.0 + (0.0 if state.urban[i] else terms.rural_branch_multiplier)
-            counter = (utility[branch] + lit * literacy_weight[branch] + presence * branch_presence[branch]
-                       + terms.age_branch_preference[a] + s * yield_term[branch])
-            v = utility[alt] + lit * literacy_weight[alt] + s * yield_term[alt]
-            odds = _logistic(v - counter)
+            sens = state.yield_sensitivity[i]
+            odds = _logistic(_app_utility(menu, alt, lit, sens)
+                             - _counter_utility(menu, terms, branch, a, state.urban[i], lit, sens))
         if u < odds:
             state.other_apps[i] |= np.uint32(1) << np.uint32(k)
             registered += 1

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from experiments.config import load_config
-from experiments.targets import load_targets, simulated_vector, standardized_residuals
+from experiments.targets import load_target_set, simulated_vector, standardized_residuals
 from sim.config import ConfigError
 from sim.market import MarketModel
 from sim.observations import load_observations
@@ -21,14 +21,14 @@ def named_run():
 
 @pytest.mark.parametrize("target_set", ["seed", "cba"])
 def test_every_target_is_produced_by_a_small_run(named_run, target_set):
-    values = simulated_vector(load_targets(target_set), [named_run])
-    assert values.shape == (1, len(load_targets(target_set)))
+    values = simulated_vector(load_target_set(target_set), [named_run])
+    assert values.shape == (1, len(load_target_set(target_set)))
     assert not values.isna().any().any(), values.columns[values.isna().iloc[0]].tolist()
 
 
 def test_bank_figures_are_missing_without_the_named_roster(named_run):
     ts, inst = named_run
-    targets = load_targets("seed")
+    targets = load_target_set("seed")
     values = simulated_vector(targets, [(ts, inst[~inst["institution"].isin(["icbc", "boc", "citic"])])]).iloc[0]
     banks = targets["series"].str.startswith(("icbc", "boc", "citic"))
     assert values[banks].isna().all() and values[~banks].notna().all()
@@ -43,7 +43,7 @@ def test_every_target_is_an_observation():
 
 
 def test_seed_and_cba_sets_differ_only_in_the_2013_off_counter_rate():
-    seed, cba = load_targets("seed"), load_targets("cba")
+    seed, cba = load_target_set("seed"), load_target_set("cba")
     assert seed.index.tolist() == cba.index.tolist()
     differ = seed.index[seed["value"] != cba["value"]].tolist()
     assert differ == ["off_counter_rate 2013"]
@@ -79,7 +79,7 @@ def _edit(tmp_path, change):
 def test_bad_target_files_are_refused_in_one_line(tmp_path, change, target_set, named):
     path = _edit(tmp_path, change)
     with pytest.raises(ConfigError) as e:
-        load_targets(target_set, path)
+        load_target_set(target_set, path)
     message = str(e.value)
     assert "\n" not in message and str(path) in message and named in message and "expected" in message
 
@@ -88,12 +88,12 @@ def test_an_empty_targets_file_is_refused_in_one_line(tmp_path):
     path = tmp_path / "targets.csv"
     path.write_text("")
     with pytest.raises(ConfigError, match="a CSV file of targets") as e:
-        load_targets("seed", path)
+        load_target_set("seed", path)
     assert "\n" not in str(e.value) and str(path) in str(e.value)
 
 
 def test_residuals_move_with_the_observed_value(named_run):
-    targets = load_targets("seed")
+    targets = load_target_set("seed")
     before = standardized_residuals(targets, [named_run])
     point = targets["kind"] == "point"
     shifted = targets.assign(value=targets["value"] + np.where(point, targets["se"], 0.0))
@@ -108,7 +108,7 @@ def test_residuals_move_with_the_observed_value(named_run):
 
 def test_residuals_average_over_runs(named_run):
     ts, inst = named_run
-    targets = load_targets("seed").loc[["mobile_payment_users_m 2013-12"]]
+    targets = load_target_set("seed").loc[["mobile_payment_users_m 2013-12"]]
     se = targets["se"].iloc[0]
     higher = ts.assign(mobile_payers_m=ts["mobile_payers_m"] + 2 * se)
     one = standardized_residuals(targets, [named_run]).iloc[0]
