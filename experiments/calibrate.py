@@ -15,8 +15,10 @@ data/targets.csv the runs can produce, each with its standard error:
      and of scenario effects, at the runs' end);
   5. outputs in results/calibration/<name>/ (report.md first).
 
-`--write-preset` also writes configs/experiment/<preset>.yaml for each target set with the
-posterior medians (a committed preset is replaced only with --force). Runs draw whole
+`--write-preset` also writes configs/experiment/<preset>.yaml for each target set with its
+best-fitting posterior draw: of the predictive runs, the `preset_candidates` (5) closest to the
+targets are run on `preset_seeds` (3) seeds and the best seed mean is kept (preset_candidates.csv;
+a committed preset is replaced only with --force). Runs draw whole
 parameter sets from the posterior with `posterior=<name>`.
 """
 from __future__ import annotations
@@ -39,17 +41,18 @@ from experiments.config import CONFIG_DIR, load_config, run_from_file
 from experiments.errors import CommandError, Parser, check_name, command, read_yaml, refuse_committed
 from experiments.points import Point, with_changes
 from experiments.study import Study, run_study
-from experiments.targets import load_target_set, simulated_vector
+from experiments.targets import load_target_set, within_tolerance, simulated_vector
 from sim.config import ConfigError
 from sim.outputs import atomic_write
 from sim.targets import TARGET_SETS
 
 DEFAULTS = {"question": "", "target_sets": list(TARGET_SETS), "population": 20000, "seed": 7, "simulations": 6000,
             "held_out": 100, "posterior_draws": 2000, "predictive_runs": 100, "max_epochs": 300, "overrides": [],
-            "presets": {"seed": "calibrated", "cba": "calibrated_cba"}, "scenarios": [], "effect_draws": 20}
+            "presets": {"seed": "calibrated", "cba": "calibrated_cba"}, "scenarios": [], "effect_draws": 20,
+            "preset_candidates": 5, "preset_seeds": 3}
 KEYS = {"name", "parameters", *DEFAULTS}
 COUNTS = {"population": 100, "simulations": 20, "held_out": 0, "posterior_draws": 100, "predictive_runs": 2,
-          "max_epochs": 1, "effect_draws": 2}
+          "max_epochs": 1, "effect_draws": 2, "preset_candidates": 1, "preset_seeds": 1}
 
 
 def read_calibration(path: Path) -> dict:
@@ -97,7 +100,7 @@ def _overrides(c: dict) -> list[str]:
 # ----------------------------------------------------------------------------- simulating
 
 READ = {   # what the targets, the predictive checks and the open questions read from each run
-    "timeseries": ["tx_total", "tx_offcounter", "value_offcounter", "value_mobile", "mobile_payers_m", "churn_rate",
+    "timeseries": ["tx_total", "tx_offcounter", "value_offcounter", "value_mobile", "corporate_offcounter_value", "mobile_payers_m", "churn_rate",
                    "share_platform", "share_mobile", "users_platform_m", "users_mobile_m", "balance_platform_mmf"],
     "institutions": ["institution", "balance", "holders", "active_users", "account_holders", "mobile_value"],
 }
@@ -210,6 +213,9 @@ def calibrate(path: Path, out_root: Path = Path("results/calibration"), preset_d
         predictive[s] = simulate(c, out / f"predictive_{s}", picks, c["seed"] * 1_000_003 + 500_000,
                                  show_progress=show_progress)
     effects = _scenario_effects(c, out, draws, show_progress) if c["scenarios"] else pd.DataFrame()
+    candidates = pd.concat([_best_draw(c, out, s, draws[s], predictive[s], usable.index, show_progress)
+                            for s in c["target_sets"]], ignore_index=True)
+    atomic_write(out / "preset_candidates.csv", lambda p: candidates.to_csv(p, index=False))
     meta = {"name": c["name"], "file": str(path), "parameters": c["parameters"], "target_sets": c["target_sets"],
             "reference_set": reference, "targets_fitted": list(usable.index), "targets_dropped": dropped,
             "simulations": int(len(train_rows)), "held_out": int(len(held_rows)), "epochs": trained.epochs,
@@ -218,10 +224,36 @@ def calibrate(path: Path, out_root: Path = Path("results/calibration"), preset_d
             "written": dt.datetime.now().isoformat(timespec="seconds")}
     meta["seconds"] = round(time.perf_counter() - started, 1)
     atomic_write(out / "calibration.json", lambda p: p.write_text(json.dumps(meta, indent=2)))
-    write_report(out, c, meta, parameters, cover, predictive, effects)
+    write_report(out, c, meta, parameters, cover, predictive, effects, candidates)
     if write_preset:
-        _write_presets(c, path, parameters, preset_dir)
+        _write_presets(c, path, candidates, preset_dir)
     return out
+
+
+def _best_draw(c: dict, out: Path, s: str, draws: np.ndarray, predictive, fitted: pd.Index,
+               show_progress: bool) -> pd.DataFrame:
+    """The posterior draw a preset is made of: of the predictive runs (one seed each), the
+    `preset_candidates` with the smallest sum of squared standardized residuals over the fitted
+    targets are run again on `preset_seeds` seeds, and the one whose seed mean has the fewest
+    targets outside the fit command's tolerance (then the smallest sum) is chosen. A joint
+    draw, unlike the parameters' separate medians, is a parameter set the data support together."""
+    targets = load_target_set(s).loc[fitted]
+    z = (summaries(targets, predictive) - targets["value"]) / targets["se"]
+    single = (z ** 2).sum(axis=1, min_count=len(fitted)).fillna(np.inf).to_numpy()
+    order = np.argsort(single, kind="stable")[: c["preset_candidates"]]
+    k = c["preset_seeds"]
+    runs = simulate(c, out / f"preset_{s}", np.repeat(draws[order], k, axis=0), c["seed"] * 1_000_003 + 700_000,
+                    show_progress=show_progress)
+    x = summaries(targets, runs)
+    rows = []
+    for i, d in enumerate(order):
+        mean = x.iloc[i * k:(i + 1) * k].mean()
+        rows.append({"target_set": s, "draw": int(d), "chi2_single_seed": float(single[d]),
+                     "chi2_seed_mean": float((((mean - targets["value"]) / targets["se"]) ** 2).sum()),
+                     "outside_tolerance": int((~within_tolerance(targets, mean)).sum()),
+                     **dict(zip(c["parameters"], map(float, draws[d])))})
+    table = pd.DataFrame(rows).sort_values(["outside_tolerance", "chi2_seed_mean"], kind="stable")
+    return table.assign(chosen=np.arange(len(table)) == 0)
 
 
 def _scenario_effects(c: dict, out: Path, draws: dict, show_progress: bool) -> pd.DataFrame:
@@ -248,15 +280,18 @@ def _preset(c: dict, target_set: str) -> str:
     return c["presets"].get(target_set, f"calibrated_{target_set}")
 
 
-def _write_presets(c: dict, path: Path, parameters: pd.DataFrame, preset_dir: Path) -> None:
+def _write_presets(c: dict, path: Path, candidates: pd.DataFrame, preset_dir: Path) -> None:
     for s in c["target_sets"]:
         name = _preset(c, s)
-        medians = parameters[parameters["target_set"] == s].set_index("parameter")["median"]
+        best = candidates[(candidates["target_set"] == s) & candidates["chosen"]].iloc[0]
         body = OmegaConf.to_yaml(OmegaConf.from_dotlist(
-            [f"scenario={name}", f"target_set={s}", *(f"{k}={float(v)!r}" for k, v in medians.items())]))
+            [f"scenario={name}", f"target_set={s}", *(f"{k}={float(best[k])!r}" for k in c["parameters"])]))
         header = (f"# @package _global_\n# Written by `python -m experiments.calibrate {path} --write-preset` on "
-                  f"{dt.date.today()}: the posterior medians of the '{s}' target set (each parameter's own median,\n"
-                  f"# not a joint mode). For answers that carry parameter uncertainty, run with posterior={c['name']}.\n")
+                  f"{dt.date.today()}: posterior draw {best['draw']} of the '{s}' target set, the best of\n"
+                  f"# {c['preset_candidates']} candidates each run on {c['preset_seeds']} seeds "
+                  f"({best['outside_tolerance']} fitted targets outside tolerance; results/calibration/"
+                  f"{c['name']}/preset_candidates.csv).\n"
+                  f"# For answers that carry parameter uncertainty, run with posterior={c['name']}.\n")
         target = preset_dir / f"{name}.yaml"
         atomic_write(target, lambda p: p.write_text(header + body))
         print(f"wrote {target}", file=sys.stderr)
@@ -271,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("results/calibration"), help="folder for the results")
     parser.add_argument("--preset-dir", type=Path, default=CONFIG_DIR / "experiment")
     parser.add_argument("--write-preset", action="store_true",
-                        help="write configs/experiment/<preset>.yaml with the posterior medians of each target set")
+                        help="write configs/experiment/<preset>.yaml with each target set's best-fitting posterior draw")
     parser.add_argument("--force", action="store_true", help="with --write-preset: replace a committed preset")
     args = parser.parse_args(argv)
     return run_from_file(args.calibration, "calibration",

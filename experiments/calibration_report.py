@@ -173,7 +173,7 @@ def _markdown(df: pd.DataFrame) -> str:
 
 
 def write_report(out: Path, c: dict, meta: dict, parameters: pd.DataFrame, cover: pd.DataFrame,
-                 predictive: dict, effects: pd.DataFrame) -> None:
+                 predictive: dict, effects: pd.DataFrame, candidates: pd.DataFrame | None = None) -> None:
     """predictive.csv, open_questions.csv, the figures and report.md in `out`."""
     posterior = pd.read_parquet(out / "posterior.parquet")
     names = list(c["parameters"])
@@ -240,6 +240,14 @@ def write_report(out: Path, c: dict, meta: dict, parameters: pd.DataFrame, cover
                   f"{int(judged['median_within_tolerance'].fillna(False).sum())}.", "",
                   _markdown(t.drop(columns=["target_set", "kind"])), "", f"![fan chart](predictive_{s}.png)",
                   f"![pairs](pairs_{s}.png)", ""]
+    if candidates is not None and len(candidates):
+        shown = candidates[["target_set", "draw", "chi2_single_seed", "chi2_seed_mean", "outside_tolerance", "chosen"]]
+        lines += ["## The presets: each set's best-fitting posterior draw", "",
+                  f"Of each set's predictive runs, the {c['preset_candidates']} with the smallest sum of squared "
+                  f"standardized residuals (one seed) were run on {c['preset_seeds']} seeds; the draw whose seed mean "
+                  "has the fewest fitted targets outside the fit command's tolerance, then the smallest sum, is the "
+                  "one `--write-preset` writes (its values: preset_candidates.csv). A joint draw, not the separate "
+                  "medians above, which need not fit together.", "", _markdown(shown), ""]
     lines += ["## Predictions for dates no target covers", "",
               f"Posterior predictive medians and 90 % bands ({COVERS}); the published figures for these dates "
               "were kept out of data/ as an out-of-sample test.", "",

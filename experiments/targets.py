@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.observations import simulated, yearly_switching
+from sim.observations import TOLERANCE, simulated, yearly_switching
 from sim.targets import TARGETS_CSV, read_targets, select
 
 Run = tuple[pd.DataFrame, pd.DataFrame]            # (timeseries, institutions) of one run
@@ -52,3 +52,19 @@ def standardized_residuals(targets: pd.DataFrame, runs: list[Run]) -> pd.Series:
     point = (mean - targets["value"]) / targets["se"]
     outside = (mean - targets["low"]).clip(upper=0) + (mean - targets["high"]).clip(lower=0)
     return point.where(targets["kind"] == "point", outside / targets["se"])
+
+
+def within_tolerance(targets: pd.DataFrame, mean: pd.Series) -> pd.Series:
+    """Whether each simulated mean is within the tolerance the fit command judges by
+    (sim.observations.TOLERANCE: pp, relative or a range); NaN means stay False."""
+    ok = {}
+    for key, t in targets.iterrows():
+        kind, tol = TOLERANCE[t["series"]]
+        m = mean.get(key, np.nan)
+        if kind == "range":
+            ok[key] = bool(t["low"] <= m <= t["high"])
+        elif kind == "pp":
+            ok[key] = bool(abs(m - t["value"]) <= tol)
+        else:
+            ok[key] = bool(abs(m / t["value"] - 1) <= tol)
+    return pd.Series(ok, dtype=bool)

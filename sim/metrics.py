@@ -2,8 +2,13 @@
 
 Definitions follow the seeds (`004`): the off-counter rate is off-counter transactions
 over all bank transactions; mobile share is mobile-banking transaction value over
-off-counter transaction value. Machines in branches count as off-counter. Yearly rates
-are ratios of yearly sums, not means of monthly rates.
+all off-counter transaction value, which in the seed's statistics includes corporate
+e-banking. The simulated customers are retail, so the denominator adds the exogenous
+corporate value (`market.corporate_offcounter_value_tn`, `corporate_offcounter_value`);
+`retail_mobile_value_share` is the same ratio over retail value alone. Corporate
+transactions count in value only, not in the off-counter rate (assumption: they are few
+beside retail's billions). Machines in branches count as off-counter. Yearly rates are
+ratios of yearly sums, not means of monthly rates.
 
 Units are declared once, with every column, in `sim/schema.py`.
 """
@@ -24,6 +29,22 @@ PLACES = ("counter", "self_service", "pc", "mobile", "platform_link")
 OFF_COUNTER = [1, 2, 3, 4]
 PLATFORM_CHANNEL = CHANNELS.index("platform")
 
+
+
+def corporate_offcounter_value_bn(by_year: dict, dates: list[str]) -> np.ndarray:
+    """Each month's corporate off-counter value (RMB bn): a twelfth of its year's value, which is
+    log-linear in the year through the given ones (`market.corporate_offcounter_value_tn`),
+    extended along the nearest two given years' trend (a single year holds flat)."""
+    years = np.array(sorted(int(y) for y in by_year), dtype=float)
+    logs = np.log([float(by_year[str(int(y))]) for y in years])
+    wanted = np.array([int(d[:4]) for d in dates], dtype=float)
+    if years.size == 1:
+        return np.full(wanted.size, np.exp(logs[0]) * 1e3 / 12)
+    inner = np.interp(wanted, years, logs)
+    low = logs[0] + (wanted - years[0]) * (logs[1] - logs[0]) / (years[1] - years[0])
+    high = logs[-1] + (wanted - years[-1]) * (logs[-1] - logs[-2]) / (years[-1] - years[-2])
+    path = np.where(wanted < years[0], low, np.where(wanted > years[-1], high, inner))
+    return np.exp(path) * 1e3 / 12
 
 
 def _age_label(band: str) -> str:
@@ -116,10 +137,14 @@ class MetricsRecorder:
         col.update(zip(_TX_COLUMNS, tx.T))
         col["value_total"], col["value_offcounter"] = val.sum(axis=1), val[:, OFF_COUNTER].sum(axis=1)
         col.update(zip(_VALUE_COLUMNS, val.T))
+        corporate = corporate_offcounter_value_bn(m.cfg.market.corporate_offcounter_value_tn, col["date"])
+        col["corporate_offcounter_value"] = corporate
         with np.errstate(divide="ignore", invalid="ignore"):
             col["off_counter_rate"] = np.where(col["tx_total"] > 0, col["tx_offcounter"] / col["tx_total"], np.nan)
-            col["mobile_value_share"] = np.where(col["value_offcounter"] > 0,
-                                                 val[:, PLACES.index("mobile")] / col["value_offcounter"], np.nan)
+            mobile = val[:, PLACES.index("mobile")]
+            col["mobile_value_share"] = mobile / (col["value_offcounter"] + corporate)
+            col["retail_mobile_value_share"] = np.where(col["value_offcounter"] > 0,
+                                                        mobile / col["value_offcounter"], np.nan)
         main = np.stack([t.portfolio.main_channel for t in tallies])    # (month, channel, bank, segment)
         by_channel = main.sum(axis=(2, 3))
         col.update(zip(_SHARE_COLUMNS, (by_channel / size).T))
@@ -216,6 +241,7 @@ class MetricsRecorder:
             "mobile_users": banks_only(bank_channel[:, 2] * millions),
             "balance": both(deposits, funds), "off_counter_rate": banks_only(offcounter),
             "mobile_value": banks_only(self._stack(3)[:, :, PLACES.index("mobile")] / 1e9),
+            "offcounter_value": banks_only(self._stack(3)[:, :, OFF_COUNTER].sum(axis=2) / 1e9),
             "revenue": both(accounts[:, :, 0], books[:, :, 0]), "cost": both(accounts[:, :, 1], books[:, :, 1]),
             "profit": both(accounts[:, :, 2], books[:, :, 2]),
             "marketing_per_year": both(accounts[:, :, 3], books[:, :, 3]),
@@ -235,11 +261,15 @@ class MetricsRecorder:
 def yearly(timeseries: pd.DataFrame) -> pd.DataFrame:
     """Yearly off-counter rate and mobile value share, as ratios of yearly sums."""
     df = timeseries.assign(year=timeseries["date"].astype(str).str[:4].astype(int))   # text or dates
-    g = df.groupby("year")[["tx_total", "tx_offcounter", "value_offcounter", "value_mobile"]].sum()
+    g = df.groupby("year")[["tx_total", "tx_offcounter", "value_offcounter", "value_mobile",
+                            "corporate_offcounter_value"]].sum()
+    everyone = g["value_offcounter"] + g["corporate_offcounter_value"]
     out = pd.DataFrame({
         "off_counter_rate": g["tx_offcounter"] / g["tx_total"],
-        "mobile_value_share": g["value_mobile"] / g["value_offcounter"],
-        "offcounter_value_tn": g["value_offcounter"] / 1e3,
+        "mobile_value_share": g["value_mobile"] / everyone,
+        "retail_mobile_value_share": g["value_mobile"] / g["value_offcounter"],
+        "offcounter_value_tn": everyone / 1e3,
+        "retail_offcounter_value_tn": g["value_offcounter"] / 1e3,
         "months": df.groupby("year").size(),
     })
     return out.reset_index()

@@ -18,15 +18,14 @@ How `se` is set: se = sqrt(measurement^2 + discrepancy^2), where measurement is 
 source's precision (half the last digit of a seed or published figure; 5 % for a figure
 recalled from a public report, 10 % for a second-hand press figure) and discrepancy is an
 explicit allowance for the model measuring something slightly different (2 pp for the
-off-counter rate; 20 % for the mobile share, whose observed denominator includes corporate
-e-banking; 5 % for CNNIC's half-year 6+ definition; 10 % for Yu'ebao; 15 % for a bank's
-app users). The allowances are assumptions, written in each row's `basis`; they are not
+off-counter rate; 15 % for the mobile share, whose observed denominator's corporate part
+is an exogenous path in the model; 5 % for CNNIC's half-year 6+ definition; 10 % for
+Yu'ebao; 15 % for a bank's figures, 20 % for BOC's derived retail e-channel value). The allowances are assumptions, written in each row's `basis`; they are not
 estimated. A range row's se is a quarter of its width.
 
-Rows for series the model has no counterpart for (corporate transaction values, branch
-counts, logins, payment-market shares) are left out. One bank figure is kept with
-use=check: BOC's mobile transaction value (the model's values are retail tickets; BOC's
-total also holds own-account transfers, wealth-product turnover and any corporate use).
+Rows for series the model has no counterpart for (BOC's e-channel and corporate values,
+branch counts, logins, payment-market shares) are left out. The seed's two off-counter
+value totals are kept with use=check: the exogenous corporate value is set from them.
 
 `read_targets` checks the file (one-line ConfigError naming the file, the row or column
 and what is allowed). `load_targets` is the view the deterministic fit and the reports

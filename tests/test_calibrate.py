@@ -24,6 +24,8 @@ held_out: 0
 posterior_draws: 200
 predictive_runs: 2
 max_epochs: 3
+preset_candidates: 2
+preset_seeds: 2
 overrides: [end=2014-12]
 parameters:
   customers.channel_constant.mobile: [-3.0, -1.0]
@@ -60,6 +62,12 @@ def test_the_small_calibration_writes_every_output(small):
         assert heading in report
     for figure in ("predictive_seed.png", "predictive_cba.png", "pairs_seed.png", "pairs_cba.png"):
         assert (small / figure).stat().st_size > 10_000
+    candidates = pd.read_csv(small / "preset_candidates.csv")
+    for s, g in candidates.groupby("target_set"):
+        assert len(g) == c["preset_candidates"] and g["chosen"].sum() == 1
+        best = g[g["chosen"]].iloc[0]      # the fewest targets outside tolerance, then the smallest sum
+        assert (best["outside_tolerance"], best["chi2_seed_mean"]) == min(zip(g["outside_tolerance"], g["chi2_seed_mean"]))
+    assert "best-fitting posterior draw" in report
     effects = pd.read_csv(small / "open_questions.csv")
     assert effects["figure"].str.contains("effect of no_ukey").any()
 
@@ -91,11 +99,15 @@ def test_a_second_call_reuses_the_simulations_and_presets_need_asking(tmp_path):
     assert not (tmp_path / "tiny_fit.yaml").exists()
     assert calibrate_main([str(path), "--out", str(out), "--preset-dir", str(tmp_path), "--write-preset"]) == 0
     assert dataset.read_meta(out / "tiny" / "simulations")["skipped"] == 24      # nothing simulated again
-    params = pd.read_csv(out / "tiny" / "parameters.csv").set_index(["target_set", "parameter"])["median"]
+    chosen = pd.read_csv(out / "tiny" / "preset_candidates.csv").query("chosen").set_index("target_set")
+    posterior = pd.read_parquet(out / "tiny" / "posterior.parquet")
     for s, name in (("seed", "tiny_fit"), ("cba", "tiny_fit_cba")):
         preset = OmegaConf.load(tmp_path / f"{name}.yaml")
         assert preset.target_set == s
-        assert preset.switching_cost.bank == pytest.approx(params[(s, "switching_cost.bank")])
+        draw = posterior[(posterior["target_set"] == s) & (posterior["draw"] == chosen.loc[s, "draw"])].iloc[0]
+        for key in ("switching_cost.bank", "customers.channel_constant.mobile"):   # a whole joint draw
+            assert OmegaConf.select(preset, key) == pytest.approx(draw[key])
+            assert OmegaConf.select(preset, key) == pytest.approx(chosen.loc[s, key])
 
 
 def test_bad_calibration_files_are_refused(tmp_path, capsys):

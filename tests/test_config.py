@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
     ("platforms.alipay.initial_holders=2", "platforms.alipay.initial_holders", "2", "[0, 1]"),
     ("switching_cost.secondary_account=-1", "switching_cost.secondary_account", "-1", ">= 0"),
     ("transactions.wallet_fund_share=1.2", "transactions.wallet_fund_share", "1.2", "[0, 1]"),
+    ("market.corporate_offcounter_value_tn.2018=0", "market.corporate_offcounter_value_tn.2018", "0", "> 0"),
+    ("+market.corporate_offcounter_value_tn.late=5", "market.corporate_offcounter_value_tn", "late", "YYYY"),
 ])
 def test_bad_values_name_key_value_and_allowed(override, key, value, allowed):
     with pytest.raises(ConfigError) as err:
