@@ -241,12 +241,16 @@ def write_report(out: Path, c: dict, meta: dict, parameters: pd.DataFrame, cover
                   _markdown(t.drop(columns=["target_set", "kind"])), "", f"![fan chart](predictive_{s}.png)",
                   f"![pairs](pairs_{s}.png)", ""]
     if candidates is not None and len(candidates):
-        shown = candidates[["target_set", "draw", "chi2_single_seed", "chi2_seed_mean", "outside_tolerance", "chosen"]]
+        shown = candidates[["target_set", "draw", "worst_single_seed", "worst_seed_mean", "worst_target",
+                            "outside_tolerance", "chi2_seed_mean", "chosen"]]
         lines += ["## The presets: each set's best-fitting posterior draw", "",
-                  f"Of each set's predictive runs, the {c['preset_candidates']} with the smallest sum of squared "
-                  f"standardized residuals (one seed) were run on {c['preset_seeds']} seeds; the draw whose seed mean "
-                  "has the fewest fitted targets outside the fit command's tolerance, then the smallest sum, is the "
-                  "one `--write-preset` writes (its values: preset_candidates.csv). A joint draw, not the separate "
+                  f"The first {max(c['preset_screen'], c['predictive_runs'])} posterior draws were run once each "
+                  f"(the predictive runs and more); each one's worst error over the fitted targets, in units of the "
+                  f"fit command's tolerance (at most 1: every target within it), ranks them; the {c['preset_candidates']} "
+                  f"best were run on {c['preset_seeds']} seeds of {c['preset_population']:,} customers, and the draw whose seed mean has the smallest "
+                  "worst error, judged as the fit command judges (switching by its worst year), then the smaller sum of "
+                  "squared standardized residuals, is the one "
+                  "`--write-preset` writes (its values: preset_candidates.csv). A joint draw, not the separate "
                   "medians above, which need not fit together.", "", _markdown(shown), ""]
     lines += ["## Predictions for dates no target covers", "",
               f"Posterior predictive medians and 90 % bands ({COVERS}); the published figures for these dates "

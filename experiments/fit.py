@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     for cfg in tqdm(configs, desc="seeds", unit="run"):
         model = MarketModel(cfg).run()
         runs.append((model.recorder.timeseries(), model.recorder.institutions()))
-    table = compare(runs)
+    table = compare(runs, target_set=configs[0].target_set)
     shown = table[table["simulated"].notna()]
     with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_colwidth", 30):
         print(shown[["series", "date", "observed", "simulated", "low", "high", "tolerance", "fitted"]]

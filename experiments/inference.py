@@ -55,9 +55,10 @@ def train(theta: np.ndarray, x: np.ndarray, low: np.ndarray, high: np.ndarray, s
     xs = np.asarray(x, dtype=np.float64)
     if noise:
         xs = xs + np.random.default_rng(seed).standard_normal(xs.shape)
+    from sbi.utils.tracking import TensorBoardTracker
     from torch.utils.tensorboard import SummaryWriter
     inference = NPE(prior=prior, density_estimator="nsf", show_progress_bars=show_progress,
-                    summary_writer=SummaryWriter(log_dir=str(log_dir)))
+                    tracker=TensorBoardTracker(SummaryWriter(log_dir=str(log_dir))))
     inference.append_simulations(torch.tensor(theta, dtype=torch.float32), torch.tensor(xs, dtype=torch.float32))
     with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(sys.stderr):
         warnings.simplefilter("always")                     # sbi prints its epoch count: to stderr

@@ -54,17 +54,34 @@ def standardized_residuals(targets: pd.DataFrame, runs: list[Run]) -> pd.Series:
     return point.where(targets["kind"] == "point", outside / targets["se"])
 
 
-def within_tolerance(targets: pd.DataFrame, mean: pd.Series) -> pd.Series:
-    """Whether each simulated mean is within the tolerance the fit command judges by
-    (sim.observations.TOLERANCE: pp, relative or a range); NaN means stay False."""
-    ok = {}
+def tolerance_ratio(targets: pd.DataFrame, mean: pd.Series) -> pd.Series:
+    """How far each simulated mean is from its target in units of the tolerance the fit command
+    judges by (sim.observations.TOLERANCE): |error| / (pp or relative tolerance), or for a range
+    the distance from its middle over its half-width. At most 1 is within; NaN means are inf."""
+    ratio = {}
     for key, t in targets.iterrows():
         kind, tol = TOLERANCE[t["series"]]
         m = mean.get(key, np.nan)
         if kind == "range":
-            ok[key] = bool(t["low"] <= m <= t["high"])
+            ratio[key] = abs(m - (t["low"] + t["high"]) / 2) / ((t["high"] - t["low"]) / 2)
         elif kind == "pp":
-            ok[key] = bool(abs(m - t["value"]) <= tol)
+            ratio[key] = abs(m - t["value"]) / tol
         else:
-            ok[key] = bool(abs(m / t["value"] - 1) <= tol)
-    return pd.Series(ok, dtype=bool)
+            ratio[key] = abs(m / t["value"] - 1) / tol
+    return pd.Series(ratio, dtype=float).fillna(np.inf)
+
+
+def within_tolerance(targets: pd.DataFrame, mean: pd.Series) -> pd.Series:
+    """Whether each simulated mean is within the fit command's tolerance."""
+    return tolerance_ratio(targets, mean) <= 1
+
+
+def fit_command_ratio(targets: pd.DataFrame, runs: list[Run]) -> pd.Series:
+    """`tolerance_ratio` of the mean over `runs`, judged as the fit command judges: a range
+    (primary-bank switching) by its worst whole year of the runs' mean, not by the mean year."""
+    ratio = tolerance_ratio(targets, simulated_vector(targets, runs).mean())
+    for key, t in targets[targets["kind"] == "range"].iterrows():
+        per_year = pd.concat([yearly_switching(ts) for ts, _ in runs], axis=1).mean(axis=1)
+        middle, half = (t["low"] + t["high"]) / 2, (t["high"] - t["low"]) / 2
+        ratio[key] = float((per_year - middle).abs().max() / half) if len(per_year) else np.inf
+    return ratio

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from experiments.config import load_config
-from experiments.targets import load_target_set, simulated_vector, standardized_residuals
+from experiments.targets import load_target_set, simulated_vector, standardized_residuals, tolerance_ratio
 from sim.config import ConfigError
 from sim.market import MarketModel
 from sim.observations import load_observations
@@ -113,3 +113,34 @@ def test_residuals_average_over_runs(named_run):
     higher = ts.assign(mobile_payers_m=ts["mobile_payers_m"] + 2 * se)
     one = standardized_residuals(targets, [named_run]).iloc[0]
     assert standardized_residuals(targets, [named_run, (higher, inst)]).iloc[0] == pytest.approx(one + 1.0)
+
+
+def test_tolerance_ratio_is_one_at_the_fit_commands_tolerance_for_every_kind():
+    t = load_target_set("seed")
+    keys = ["off_counter_rate 2018", "yuebao_aum_bn 2015-12", "primary_bank_switching each year"]
+    t = t.loc[keys]
+    mean = pd.Series({keys[0]: 88.67 + 3.0, keys[1]: 620.7 * 0.75, keys[2]: 8.0})   # each at its edge
+    assert np.allclose(tolerance_ratio(t, mean), 1.0)
+    inside = pd.Series({keys[0]: 88.67 - 1.5, keys[1]: 620.7 * 1.125, keys[2]: 5.0})
+    assert np.allclose(tolerance_ratio(t, inside), [0.5, 0.5, 0.0])
+    assert tolerance_ratio(t, pd.Series({keys[0]: np.nan, keys[1]: 620.7, keys[2]: 2.0})).tolist() == [np.inf, 0.0, 1.0]
+
+
+def test_the_fit_table_judges_the_2013_figure_of_the_runs_target_set(named_run):
+    from sim.observations import compare
+    for target_set, judged in (("seed", "54.37"), ("cba", "63.23")):
+        rows = compare([named_run], target_set=target_set)
+        rows = rows[(rows["series"] == "off_counter_rate") & (rows["date"].astype(str) == "2013")]
+        assert rows.loc[rows["fitted"].notna(), "observed"].tolist() == [judged]
+        assert rows.loc[rows["fitted"].isna(), "tolerance"].tolist() == ["alternative figure (not fitted)"]
+
+
+def test_fit_command_ratio_judges_switching_by_its_worst_year(named_run):
+    from experiments.targets import fit_command_ratio
+    ts, inst = named_run
+    targets = load_target_set("seed")
+    spiked = ts.copy()
+    spiked.loc[spiked["date"].astype(str).str.startswith("2015"), "churn_rate"] = 0.01     # 12 % in 2015 alone
+    ratio = fit_command_ratio(targets, [(spiked, inst)])["primary_bank_switching each year"]
+    assert ratio > 1 and tolerance_ratio(targets, simulated_vector(targets, [(spiked, inst)]).mean())[
+        "primary_bank_switching each year"] < ratio
