@@ -67,6 +67,9 @@ def _fixed(job: list[tuple[str, str, object]], swept: set[str]) -> tuple[str, ..
                  and (key not in swept or _composed_only(key, value)))
 
 
+FEW_VALUES = 100
+
+
 def plan(overrides: list[str], command: list[str] | None = None) -> tuple[Study, DictConfig]:
     """The study a multirun command means, every job validated; and Hydra's settings.
 
@@ -82,15 +85,26 @@ def plan(overrides: list[str], command: list[str] | None = None) -> tuple[Study,
     points, config_keys = [], {}
     # the first values' composition serves every job that composes the same (saves one composition)
     composed: dict[tuple[str, ...], object] = {_fixed(first_job, swept): to_config(first)}
-    for index, job in enumerate(jobs):
+
+    def config_of(job):
         fixed = _fixed(job, swept)
         changes = {key: value for key, text, value in job if key in swept and not _composed_only(key, value)}
         if fixed not in composed:
             composed[fixed] = to_config(_compose(list(fixed)))
         try:
-            config = with_changes(composed[fixed], changes)
+            return with_changes(composed[fixed], changes)
         except NotTyped:
-            config = to_config(_compose([text for key, text, _ in job if not key.lstrip("+~").startswith("hydra")]))
+            return to_config(_compose([text for key, text, _ in job if not key.lstrip("+~").startswith("hydra")]))
+
+    # first each value of the keys swept over few values, one key at a time: a bad one is refused at
+    # once, not after every job before it (a sweep over 100,000 seeds validates 100,000 configs)
+    for key in sorted(swept, key=lambda k: len(each[k])):
+        if len(each[key]) > FEW_VALUES:
+            break
+        for option in each[key][1:]:
+            config_of([option if k == key else entry for k, entry in zip(each, jobs[0])])
+    for index, job in enumerate(jobs):
+        config = config_of(job)
         values = {}
         for key, text, value in job:
             bare = key.lstrip("+~")

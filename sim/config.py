@@ -9,6 +9,7 @@ value and what is allowed.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import math
 import re
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -653,9 +654,13 @@ def _numbers(node: Any, key: str) -> Iterator[Tuple[str, float]]:
         yield key, node
 
 
+@functools.lru_cache(maxsize=None)
+def _range_for(key: str) -> Tuple[float, float, str]:
+    """The first rule of RANGES whose pattern the key matches (kept: a sweep validates every job)."""
+    return next((low, high, allowed) for pattern, low, high, allowed in RANGES if fnmatch.fnmatchcase(key, pattern))
+
+
 def _in_range(key: str, value: float) -> None:
-    for pattern, low, high, allowed in RANGES:
-        if fnmatch.fnmatchcase(key, pattern):
-            if not (math.isfinite(value) and low <= value <= high):
-                raise ConfigError(key, value, allowed if math.isfinite(value) else f"a finite number, {allowed}")
-            return
+    low, high, allowed = _range_for(key)
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ConfigError(key, value, allowed if math.isfinite(value) else f"a finite number, {allowed}")
