@@ -18,10 +18,9 @@ data/targets.csv the runs can produce, each with its standard error:
 `--write-preset` also writes configs/experiment/<preset>.yaml for each target set with its
 best-fitting posterior draw: of `preset_screen` (500) draws run once each, the `preset_candidates`
 (10) nearest to meeting every target's tolerance are run on `preset_seeds` (5) seeds of
-`preset_population` (100,000) customers and the best seed mean is kept
-(preset_candidates.csv;
-a committed preset is replaced only with --force). Runs draw whole
-parameter sets from the posterior with `posterior=<name>`.
+`preset_population` (100,000) customers and the best seed mean is kept (preset_candidates.csv;
+a committed preset is replaced only with --force). Runs draw whole parameter sets from the
+posterior with `posterior=<name>`.
 """
 from __future__ import annotations
 
@@ -104,7 +103,8 @@ def _overrides(c: dict) -> list[str]:
 
 READ = {   # what the targets, the predictive checks and the open questions read from each run
     "timeseries": ["tx_total", "tx_offcounter", "value_offcounter", "value_mobile", "corporate_offcounter_value",
-                   "mobile_payers_m", "churn_rate", "share_platform", "share_mobile", "users_platform_m", "users_mobile_m", "balance_platform_mmf"],
+                   "mobile_payers_m", "churn_rate", "share_platform", "share_mobile", "users_platform_m",
+                   "users_mobile_m", "balance_platform_mmf"],
     "institutions": ["institution", "balance", "holders", "active_users", "account_holders", "mobile_value",
                      "offcounter_value"],
 }
@@ -211,13 +211,12 @@ def calibrate(path: Path, out_root: Path = Path("results/calibration"), preset_d
         else pd.DataFrame()
     atomic_write(out / "coverage.csv", lambda p: cover.to_csv(p, index=False))
 
-    predictive = {}
-    for s in c["target_sets"]:
-        picks = draws[s][: c["predictive_runs"]]
-        predictive[s] = simulate(c, out / f"predictive_{s}", picks, _predictive_seed(c),
-                                 show_progress=show_progress)
+    # the first draws of each set run once each: the predictive check's and the presets' screen
+    screened = {s: simulate(c, out / f"predictive_{s}", draws[s][: max(c["preset_screen"], c["predictive_runs"])],
+                            c["seed"] * 1_000_003 + 500_000, show_progress=show_progress) for s in c["target_sets"]}
+    predictive = {s: runs[: c["predictive_runs"]] for s, runs in screened.items()}
     effects = _scenario_effects(c, out, draws, show_progress) if c["scenarios"] else pd.DataFrame()
-    candidates = pd.concat([_best_draw(c, out, s, draws[s], usable.index, show_progress)
+    candidates = pd.concat([_best_draw(c, out, s, draws[s], screened[s], usable.index, show_progress)
                             for s in c["target_sets"]], ignore_index=True)
     atomic_write(out / "preset_candidates.csv", lambda p: candidates.to_csv(p, index=False))
     meta = {"name": c["name"], "file": str(path), "parameters": c["parameters"], "target_sets": c["target_sets"],
@@ -234,22 +233,17 @@ def calibrate(path: Path, out_root: Path = Path("results/calibration"), preset_d
     return out
 
 
-def _predictive_seed(c: dict) -> int:
-    return c["seed"] * 1_000_003 + 500_000
-
-
-def _best_draw(c: dict, out: Path, s: str, draws: np.ndarray, fitted: pd.Index, show_progress: bool) -> pd.DataFrame:
+def _best_draw(c: dict, out: Path, s: str, draws: np.ndarray, screened: list, fitted: pd.Index,
+               show_progress: bool) -> pd.DataFrame:
     """The posterior draw a preset is made of: the one that comes closest to meeting every fitted
-    target within the fit command's tolerance. The first `preset_screen` draws are run once each
-    (the predictive study, extended: its runs are reused); the `preset_candidates` with the
-    smallest worst error in tolerance units are run again on `preset_seeds` seeds of
-    `preset_population` customers (the fit command's 100,000 by default); the one whose seed mean
-    has the smallest worst error, judged as the fit command judges (`fit_command_ratio`), is
-    chosen (ties: the smaller sum of squared standardized residuals). A joint draw, unlike the
-    parameters' separate medians, is a parameter set the data support together."""
+    target within the fit command's tolerance. Of the `screened` runs (the first `preset_screen`
+    draws, one run each), the `preset_candidates` with the smallest worst error in tolerance units
+    are run again on `preset_seeds` seeds of `preset_population` customers (the fit command's
+    100,000 by default); the one whose seed mean has the smallest worst error, judged as the fit
+    command judges (`fit_command_ratio`), is chosen (ties: the smaller sum of squared standardized
+    residuals). A joint draw, unlike the parameters' separate medians, is a parameter set the data
+    support together."""
     targets = load_target_set(s).loc[fitted]
-    screened = simulate(c, out / f"predictive_{s}", draws[: max(c["preset_screen"], c["predictive_runs"])],
-                        _predictive_seed(c), show_progress=show_progress)
     x = summaries(targets, screened)
     single = np.array([tolerance_ratio(targets, x.iloc[i]).max() for i in range(len(x))])
     order = np.argsort(single, kind="stable")[: c["preset_candidates"]]
@@ -290,7 +284,7 @@ def _scenario_effects(c: dict, out: Path, draws: dict, show_progress: bool) -> p
 
 
 def _preset(c: dict, target_set: str) -> str:
-    """The preset a target set's medians are written to (calibrated_<set> unless the file names one)."""
+    """The preset a target set's chosen draw is written to (calibrated_<set> unless the file names one)."""
     return c["presets"].get(target_set, f"calibrated_{target_set}")
 
 

@@ -17,7 +17,7 @@ import pandas as pd  # noqa: E402
 
 from experiments.targets import load_target_set, simulated_vector  # noqa: E402
 from sim.metrics import yearly  # noqa: E402
-from sim.observations import TOLERANCE, yearly_switching  # noqa: E402
+from sim.observations import off_by, yearly_switching  # noqa: E402
 from sim.outputs import atomic_write  # noqa: E402
 
 COVERS = "posterior parameter draws and seeds"
@@ -99,14 +99,8 @@ def predictive_table(target_set: str, runs) -> pd.DataFrame:
                               (out["band_high"] >= out["low"]) & (out["band_low"] <= out["high"]))
     out["in_band"] = out["in_band"].where(out["median"].notna())
 
-    def within(row) -> object:
-        kind, tol = TOLERANCE.get(row.series, (None, None))
-        if pd.isna(row.median) or kind is None:
-            return None
-        if kind == "range":
-            return bool(row.low <= row.median <= row.high)
-        return bool(abs(row.median - row.value) <= tol if kind == "pp" else abs(row.median / row.value - 1) <= tol)
-    out["median_within_tolerance"] = [within(r) for r in out.itertuples()]
+    out["median_within_tolerance"] = [None if pd.isna(r.median) else off_by(r.series, r.median, r.value, r.low,
+                                                                          r.high) <= 1 for r in out.itertuples()]
     out.insert(0, "target_set", target_set)
     return out.reset_index(drop=True)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.observations import TOLERANCE, simulated, yearly_switching
+from sim.observations import off_by, simulated, switching_by_year, yearly_switching
 from sim.targets import TARGETS_CSV, read_targets, select
 
 Run = tuple[pd.DataFrame, pd.DataFrame]            # (timeseries, institutions) of one run
@@ -55,33 +55,18 @@ def standardized_residuals(targets: pd.DataFrame, runs: list[Run]) -> pd.Series:
 
 
 def tolerance_ratio(targets: pd.DataFrame, mean: pd.Series) -> pd.Series:
-    """How far each simulated mean is from its target in units of the tolerance the fit command
-    judges by (sim.observations.TOLERANCE): |error| / (pp or relative tolerance), or for a range
-    the distance from its middle over its half-width. At most 1 is within; NaN means are inf."""
-    ratio = {}
-    for key, t in targets.iterrows():
-        kind, tol = TOLERANCE[t["series"]]
-        m = mean.get(key, np.nan)
-        if kind == "range":
-            ratio[key] = abs(m - (t["low"] + t["high"]) / 2) / ((t["high"] - t["low"]) / 2)
-        elif kind == "pp":
-            ratio[key] = abs(m - t["value"]) / tol
-        else:
-            ratio[key] = abs(m / t["value"] - 1) / tol
+    """How far each simulated mean is from its target in units of the fit command's tolerance
+    (sim.observations.off_by): at most 1 is within; a missing mean is inf."""
+    ratio = {key: off_by(t["series"], mean.get(key, np.nan), t["value"], t["low"], t["high"])
+             for key, t in targets.iterrows()}
     return pd.Series(ratio, dtype=float).fillna(np.inf)
-
-
-def within_tolerance(targets: pd.DataFrame, mean: pd.Series) -> pd.Series:
-    """Whether each simulated mean is within the fit command's tolerance."""
-    return tolerance_ratio(targets, mean) <= 1
 
 
 def fit_command_ratio(targets: pd.DataFrame, runs: list[Run]) -> pd.Series:
     """`tolerance_ratio` of the mean over `runs`, judged as the fit command judges: a range
     (primary-bank switching) by its worst whole year of the runs' mean, not by the mean year."""
     ratio = tolerance_ratio(targets, simulated_vector(targets, runs).mean())
+    per_year = switching_by_year(runs)
     for key, t in targets[targets["kind"] == "range"].iterrows():
-        per_year = pd.concat([yearly_switching(ts) for ts, _ in runs], axis=1).mean(axis=1)
-        middle, half = (t["low"] + t["high"]) / 2, (t["high"] - t["low"]) / 2
-        ratio[key] = float((per_year - middle).abs().max() / half) if len(per_year) else np.inf
+        ratio[key] = max((off_by(t["series"], v, low=t["low"], high=t["high"]) for v in per_year), default=np.inf)
     return ratio

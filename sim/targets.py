@@ -20,8 +20,8 @@ recalled from a public report, 10 % for a second-hand press figure) and discrepa
 explicit allowance for the model measuring something slightly different (2 pp for the
 off-counter rate; 15 % for the mobile share, whose observed denominator's corporate part
 is an exogenous path in the model; 5 % for CNNIC's half-year 6+ definition; 10 % for
-Yu'ebao; 15 % for a bank's figures, 20 % for BOC's derived retail e-channel value). The allowances are assumptions, written in each row's `basis`; they are not
-estimated. A range row's se is a quarter of its width.
+Yu'ebao; 15 % for a bank's figures, 20 % for BOC's derived retail e-channel value). The
+allowances are assumptions, written in each row's `basis`; they are not estimated. A range row's se is a quarter of its width.
 
 Rows for series the model has no counterpart for (BOC's e-channel and corporate values,
 branch counts, logins, payment-market shares) are left out. The seed's two off-counter
