@@ -23,7 +23,7 @@ test: setup
 	$(PY) -m pytest -n 2 $(ARGS)
 
 dashboard: setup
-	$(VENV)/bin/solara run experiments/dashboard.py --host 127.0.0.1 --port 8765 --production
+	$(PY) -m experiments.dashboard
 
 clean:
 	rm -rf $(VENV) results outputs multirun

@@ -1,7 +1,7 @@
 """The commands (`python -m experiments.<name>`) over the model in `sim/`.
 
 Ctrl-C while a command is still loading its libraries (a few seconds) ends it with one line
-and exit 130, like Ctrl-C later on (`experiments.errors.command` takes over once the
+and exit 130, like Ctrl-C later on (`lab.errors.command` takes over once the
 command starts). Only `python -m experiments.<name>` is affected, not an importing program.
 """
 import os

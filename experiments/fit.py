@@ -2,7 +2,7 @@
 
 Runs the model on seeds 1..K (default 5 at 100,000 customers) with the given overrides,
 and compares the mean with every row of data/observations.csv that the model can produce
-(sim/observations.py says how each is read and its tolerance). Prints the table and
+(sim/evidence/observations.py says how each is read and its tolerance). Prints the table and
 writes it to results/fit/<tag>/observations.csv. Bank figures (ICBC, BOC, CITIC) need the
 named roster: add `banks=named`.
 """
@@ -17,11 +17,11 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from experiments.config import explain, load_config
+from lab.compose import explain, load_config
 from sim.config import ConfigError
+from sim.evidence.observations import compare
 from sim.market import MarketModel
-from sim.observations import compare
-from sim.outputs import atomic_write
+from sim.writers.files import atomic_write
 
 
 def main(argv: list[str] | None = None) -> int:

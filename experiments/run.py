@@ -2,11 +2,11 @@
 
 A Hydra application over configs/config.yaml. A run does `replicates` independent
 replicates of its config (replicate r draws from SeedSequence(seed, spawn_key=(r,)); with
-`posterior=<name>` it also runs draw r of that calibration's posterior, experiments/posterior.py),
+`posterior=<name>` it also runs draw r of that calibration's posterior, lab/posterior.py),
 writes each as a run folder (tables as CSV and Parquet, resolved config, provenance,
 figures) and prints the folder as its last line.
 
-A sweep (`-m`) is a study (experiments/sweep.py, experiments/study.py): its jobs are
+A sweep (`-m`) is a study (lab/sweep.py, lab/study.py): its jobs are
 expanded as Hydra's basic sweeper does, each distinct composition is composed once, and
 every run streams its tables into one Parquet dataset, results/sweeps/<study>/
 (timeseries/, institutions/, runs/, runs.csv, columns.csv). Runs the dataset already
@@ -18,7 +18,7 @@ sweep goes on, then exits 1. It runs on every local core (forked processes) unle
 when the command line says figures=true.
 
 Every value, swept ones included, is checked before anything is written; bad input,
-a folder that cannot be written and Ctrl-C each end with one line (experiments/errors.py).
+a folder that cannot be written and Ctrl-C each end with one line (lab/errors.py).
 
 Examples:
   python -m experiments.run                                   # baseline, 100,000 customers
@@ -29,28 +29,22 @@ Examples:
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
 import sys
 import time
-import traceback
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
-from tqdm import tqdm
 
-from experiments.config import explain, load_config, to_config
-from experiments.errors import BAD_INPUT, BetweenMonths, CommandError, command, describe, interrupted_during
-from experiments.headline import run_summary
-from experiments.points import config_hash
-from experiments.posterior import check as check_posterior
-from experiments.posterior import refuse_overlap, replicate_config
-from sim.config import ConfigError, month_index, replicate_seed
-from sim.market import MarketModel
-from sim.outputs import atomic_write, check_run, discard_unfinished, folder_tag, write_run
+from lab.compose import explain, load_config
+from lab.errors import BAD_INPUT, CommandError, command, describe
+from lab.headline import run_summary
+from lab.posterior import check as check_posterior
+from lab.posterior import refuse_overlap
+from lab.runs import check_writable, replicate_folder, run_job
+from sim.writers.run_folder import discard_unfinished, folder_tag
 
 log = logging.getLogger("experiments.run")
 # hydra.run.dir ends in a short tag of the overrides (configs/config.yaml), so runs with overrides are told apart
@@ -58,92 +52,14 @@ OmegaConf.register_new_resolver("tag", lambda dirname: ("_" + folder_tag(dirname
                                 replace=True)
 
 
-def replicate_folder(job_dir: Path, replicate: int, replicates: int) -> Path:
-    """A replicate's folder: the run's own for one replicate, rep_NNN under it for several."""
-    return job_dir if replicates == 1 else job_dir / f"rep_{replicate:03d}"
 
 
-def is_complete(folder: Path, chash: str) -> bool:
-    """Complete results for this config: run.json (written last) with the same hash, and every
-    file it lists present with the size and checksum it recorded."""
-    if check_run(folder) is not None:
-        return False
-    return json.loads((folder / "run.json").read_text()).get("config_hash") == chash
 
 
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C that arrived while compiled code ran and surfaced as another exception."""
 
 
-def _record_failure(folder: Path, info: dict, exc: BaseException) -> None:
-    info = {**info, "status": "failed", "error": explain(exc) if isinstance(exc, ConfigError) else repr(exc),
-            "traceback": traceback.format_exc()}
-    try:
-        atomic_write(folder / "error.json", lambda p: p.write_text(json.dumps(info, indent=2, default=str)))
-    except OSError as e:   # a full or read-only disk: the log line is all that can be kept
-        log.error("could not record the failure in %s: %s", folder, describe(e))
 
 
-def run_job(cfg: DictConfig, job_dir: Path, overrides: list[str], show_progress: bool = True) -> dict:
-    """Run every replicate of one run; returns counts of done, skipped and failed replicates.
-
-    Ctrl-C stops the run (it is never recorded as a failed replicate), and a folder that cannot
-    be written raises OSError. (Sweeps are studies: experiments/sweep.py.)
-    """
-    job_dir.mkdir(parents=True, exist_ok=True)
-    base = {"config_hash": "", "overrides": overrides, "study": cfg.get("study", "")}
-    status = {"done": 0, "skipped": 0, "failed": 0}
-    try:
-        config = to_config(cfg)
-        chash = base["config_hash"] = config_hash(config)
-    except ConfigError as e:
-        print(explain(e), file=sys.stderr)
-        _record_failure(job_dir, {**base, "replicate": None, "seed": cfg.get("seed")}, e)
-        status["failed"] = int(cfg.get("replicates", 1)) if isinstance(cfg.get("replicates"), int) else 1
-        return status
-    config_yaml = OmegaConf.to_yaml(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]))
-    n = config.replicates
-    months = month_index(config.end) - month_index(config.start) + 1
-    with tqdm(total=n * months, desc=f"{config.scenario} seed {config.seed} x{n}", unit="month",
-              disable=None if show_progress else True, file=sys.stderr) as bar, BetweenMonths() as interrupt:
-        def month_done(_month) -> None:
-            bar.update(1)
-            interrupt.check()
-
-        for r in range(n):
-            interrupt.check()
-            folder = replicate_folder(job_dir, r, n)
-            stream = int(replicate_seed(config.seed, r).generate_state(1)[0])
-            info = {**base, "replicate": r, "replicates": n, "replicate_seed": stream}
-            if is_complete(folder, chash):
-                status["skipped"] += 1
-                bar.update(months)
-            else:
-                for stale in ("run.json", "error.json"):
-                    (folder / stale).unlink(missing_ok=True)
-                try:
-                    drawn, posterior = replicate_config(config, r)     # draw r of a posterior, if any
-                    info.update(posterior)
-                    started = time.perf_counter()
-                    model = MarketModel(drawn, replicate=r).run(progress=month_done)
-                    model_seconds = time.perf_counter() - started
-                    write_run(model, folder, model_seconds, extra=info, figures=config.figures,
-                              config_yaml=config_yaml)
-                    status["done"] += 1
-                except KeyboardInterrupt:
-                    discard_unfinished(folder)        # finished replicates stay; this one leaves nothing
-                    raise
-                except Exception as e:  # noqa: BLE001 - one failed replicate must not stop the others
-                    if interrupted_during(e):
-                        discard_unfinished(folder)
-                        raise Interrupted() from e
-                    if isinstance(e, OSError):
-                        raise
-                    log.error("replicate %d failed: %r", r, e)
-                    _record_failure(folder, {**info, "seed": config.seed}, e)
-                    status["failed"] += 1
-        interrupt.check()
-    return status
 
 
 @hydra.main(version_base=None, config_path="../configs", config_name="config")
@@ -201,7 +117,7 @@ def _overrides(argv: list[str]) -> list[str] | None:
 
 def check_overrides(overrides: list[str], multirun: bool) -> None:
     """Refuse bad input before any folder is made: every value of a sweep, and Hydra's own settings."""
-    from experiments import sweep
+    from lab import sweep
     try:
         if multirun:
             sweep.plan(overrides)
@@ -211,19 +127,9 @@ def check_overrides(overrides: list[str], multirun: bool) -> None:
             refuse_overlap(config, overrides)
     except Exception as e:  # noqa: BLE001 - every composition failure becomes one line
         raise CommandError(explain(e, overrides)) from None
-    _check_writable(overrides, multirun)
+    check_writable(overrides, multirun)
 
 
-def _check_writable(overrides: list[str], multirun: bool) -> None:
-    """The results folder (or the nearest folder that exists above it) must be writable."""
-    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-    target = Path(next((o.split("=", 1)[1] for o in overrides if o.lstrip("+").startswith(key + "=")), "results"))
-    while not target.exists() and target != target.parent:
-        target = target.parent
-    if not target.is_dir():
-        raise CommandError(f"error: cannot write results under {target}: it is a file, not a folder")
-    if not os.access(target, os.W_OK | os.X_OK):
-        raise CommandError(f"error: cannot write results under {target}: permission denied")
 
 
 @command
@@ -243,16 +149,16 @@ def main() -> int:
 
 
 def run_sweep(overrides: list[str], argv: list[str]) -> int:
-    """A multirun as one study (experiments/sweep.py, experiments/study.py): every job validated first,
+    """A multirun as one study (lab/sweep.py, lab/study.py): every job validated first,
     runs already in the study's dataset skipped, failures recorded; exit 1 if any run failed."""
-    from experiments import study as study_module
-    from experiments import sweep
+    from lab import study as study_module
+    from lab import sweep
     try:
         spec, settings = sweep.plan(overrides, ["experiments.run", *argv])
         kind, workers, address = sweep.backend(settings, overrides)
     except Exception as e:  # noqa: BLE001 - every composition failure becomes one line
         raise CommandError(explain(e, overrides)) from None
-    _check_writable(overrides, multirun=True)
+    check_writable(overrides, multirun=True)
     started = time.perf_counter()
     result = study_module.run_study(spec, backend=kind, workers=workers, address=address)
     root = result["root"]

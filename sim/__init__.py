@@ -17,7 +17,7 @@ _HERE = Path(__file__).resolve().parent
 
 
 def _kernel_cache_dir() -> Path:
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(_HERE.glob("*.py")))).hexdigest()[:16]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(_HERE.rglob("*.py")))).hexdigest()[:16]
     if "SIM_NUMBA_CACHE_BASE" in os.environ:       # a child of a process that set NUMBA_CACHE_DIR below
         given = os.environ["SIM_NUMBA_CACHE_BASE"]
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import mesa
 
-from .config import BankConfig, month_index
+from sim.config import BankConfig, month_index
 
 QUALITY_GAIN = 0.12            # share of the gap to a perfect app closed per quarter at saturating spend
 QUALITY_HALF_SATURATION_BN = 8.0

@@ -114,7 +114,7 @@ class CustomerBehaviourConfig:
     awareness_per_marketing: float = 0.02        # monthly awareness prob. at the reference spend
     awareness_word_of_mouth: float = 0.05        # monthly awareness prob. times users' share in one's segment
     word_of_mouth_scope: str = "segment"         # segment (age band x area) | population (fully mixed)
-    # the portfolio (sim/portfolio.py): channels and wallets held besides the main channel
+    # the portfolio (sim/engine/portfolio.py): channels and wallets held besides the main channel
     adoption_rate: Dict[str, float] = field(     # assumption, fitted by hand to CNNIC and Yu'ebao users:
         default_factory=lambda: {"pc": 0.010, "mobile": 0.040, "platform": 0.080})
                                                  # monthly hazard of adopting a channel or wallet not held,
@@ -126,7 +126,7 @@ class CustomerBehaviourConfig:
     other_app_adoption_rate: float = 0.12        # fitted (banks=named) to ICBC Mobile's 267 M registered customers
                                                  # (seed 001, mid-2017): monthly hazard that a smartphone owner
                                                  # registers the app of another bank it has an account at, times
-                                                 # the chance that app beats its counter (sim/portfolio.py)
+                                                 # the chance that app beats its counter (sim/engine/portfolio.py)
     other_app_activity: float = 0.005            # assumption: monthly chance that an app registered at a bank other
                                                  # than the primary one is used (bank-level active users only); low,
                                                  # as BOC's monthly active users (seed 004) are about what its
@@ -257,7 +257,7 @@ class RegulationConfig:
 
 @dataclass
 class PurposeConfig:
-    """One reason to transact (sim/purposes.py): how often, how much, and which channels suit it."""
+    """One reason to transact (sim/engine/purposes.py): how often, how much, and which channels suit it."""
     monthly_count: float = 1.0           # per adult a month, before the age factor
     ticket_rmb: float = 1000.0           # mean ticket at the starting population's mean wealth power
     fit: Dict[str, Optional[float]] = field(      # utils of serving it on each channel; null: cannot
@@ -311,7 +311,7 @@ class Config:
     end: str = "2020-12"
     target_set: str = "seed"
     posterior: str = ""                  # a calibration's name: replicate r runs draw r of its posterior
-                                         # (experiments/posterior.py); "" runs this config's own values
+                                         # (lab/posterior.py); "" runs this config's own values
     figures: bool = True                 # draw PNG figures into each run folder
     population: PopulationConfig = field(default_factory=PopulationConfig)
     customers: CustomerBehaviourConfig = field(default_factory=CustomerBehaviourConfig)

@@ -7,9 +7,9 @@ app) and the platform of that choice, and awareness of each provider. Each month
 customer reconsiders with some probability and picks its preferred channel and primary
 bank from the menu (each bank's branch, PC and mobile channels, and each platform's app)
 by a multinomial logit rule (`kernels.choose`). Its main channel of the month is the one
-with most transactions (`sim/purposes.py`).
+with most transactions (`sim/engine/purposes.py`).
 
-Besides the preferred channel each customer holds a portfolio (`sim/portfolio.py`): the PC
+Besides the preferred channel each customer holds a portfolio (`sim/engine/portfolio.py`): the PC
 banking and app of its bank, any platform wallets, a secondary bank account, and a
 money-fund balance at each wallet's platform; which of them it used this month is kept
 too. All of it is decided customer by customer in compiled loops.
@@ -21,13 +21,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import kernels, portfolio
-from .config import AGE_BANDS, CHANNELS, HOLDING_KINDS, Config, month_index
-from .portfolio import FIRST_WALLET, PortfolioTally, PortfolioTerms
-from .purposes import purpose_terms, tables_at
-from .records import (AwarenessTerms, ChoiceOutcome, ChoiceTerms, CustomerArrays, Institutions, Layout, Menu,
+from sim.engine import kernels
+
+from sim.engine import portfolio
+from sim.config import AGE_BANDS, CHANNELS, HOLDING_KINDS, Config, month_index
+from sim.engine.portfolio import FIRST_WALLET, PortfolioTally, PortfolioTerms
+from sim.engine.purposes import purpose_terms, tables_at
+from sim.engine.records import (AwarenessTerms, ChoiceOutcome, ChoiceTerms, CustomerArrays, Institutions, Layout, Menu,
                       MonthTerms, SwitchCosts, Trading, Transactions)
-from .ties import homophilous_ties
+from sim.engine.ties import homophilous_ties
 
 BRANCH, PC, MOBILE, PLATFORM = range(4)
 N_SEGMENTS = 2 * len(AGE_BANDS)      # age band x (rural, urban)
@@ -216,7 +218,7 @@ class Customers:
         `institutions` (`kernels.menu_terms`) with its fixed `layout` and the `switch_costs`,
         `update_awareness` (with `awareness_prob` and the `awareness` terms), partnership awareness
         (`kernels.partnership_awareness`), `reconsider`, the portfolio (`portfolio.portfolio_month`,
-        with `portfolio_terms`), then the month's transactions, by purpose (`sim/purposes.py`) at
+        with `portfolio_terms`), then the month's transactions, by purpose (`sim/engine/purposes.py`) at
         mobile-payment maturity `mobile_maturity`, each bank's `self_service_share` of branch
         transactions made at machines. Returns the `MonthOutcome`.
         """

@@ -13,14 +13,14 @@ import math
 import mesa
 import numpy as np
 
-from . import kernels
-from .banks import Bank
-from .config import CHANNELS, Config, month_index, replicate_seed, validate
-from .customers import BRANCH, MOBILE, N_SEGMENTS, PC, PLATFORM, Customers, MonthOutcome
-from .metrics import MetricsRecorder
-from .platforms import Platform
-from .records import AwarenessTerms, Institutions, Layout, Menu, MenuWeights, SwitchCosts
-from .regulation import Policy, Regulator
+from sim.engine import kernels
+from sim.banks import Bank
+from sim.config import CHANNELS, Config, month_index, replicate_seed, validate
+from sim.customers import BRANCH, MOBILE, N_SEGMENTS, PC, PLATFORM, Customers, MonthOutcome
+from sim.writers.metrics import MetricsRecorder
+from sim.platforms import Platform
+from sim.engine.records import AwarenessTerms, Institutions, Layout, Menu, MenuWeights, SwitchCosts
+from sim.regulation import Policy, Regulator
 
 
 class MarketModel(mesa.Model):
@@ -101,7 +101,7 @@ class MarketModel(mesa.Model):
                                            self_service, maturity, self.rng)
 
     def _portfolio_terms(self, institutions: Institutions | None = None, switch_costs: SwitchCosts | None = None):
-        """This month's terms of the customers' portfolios (`sim/portfolio.py`): fund yields and deposit
+        """This month's terms of the customers' portfolios (`sim/engine/portfolio.py`): fund yields and deposit
         rates, the purchase limit, the cost of a secondary account (a branch visit while accounts cannot
         be opened remotely), wallet onboarding, and each bank's partner platform. `institutions` and
         `switch_costs` are the month's `_institution_terms()` and `_switch_costs()`, if already built."""

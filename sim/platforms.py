@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import mesa
 
-from .config import PlatformConfig, month_index
-from .regulation import Policy
+from sim.config import PlatformConfig, month_index
+from sim.regulation import Policy
 
 FLOAT_FUNDED_SUBSIDY_SHARE = 0.5   # share of subsidies paid from float income on client funds
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Optional
 
-from .config import RegulationConfig, month_index
+from sim.config import RegulationConfig, month_index
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ settings.register_profile("ci", derandomize=True)   # CI replays a fixed set; lo
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
-from experiments.config import load_config
+from lab.compose import load_config
 from sim.market import MarketModel
 
 logging.getLogger("MESA").setLevel(logging.WARNING)

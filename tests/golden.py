@@ -43,19 +43,12 @@ TABLES = ("timeseries", "institutions", "yearly", "targets_fit")
 
 
 def _api():
-    """The public API, wherever it lives at the commit being run (its import paths may move)."""
-    try:
-        from lab import load_config, config_hash
-    except ImportError:
-        from experiments.config import load_config
-        from experiments.points import config_hash
+    """The public API the tables are made with (README, "The Python API")."""
+    from lab.compose import load_config
+    from lab.points import config_hash
+    from sim.evidence.targets import load_targets
     from sim.market import MarketModel
-    try:
-        from sim.output.metrics import fit_to_targets, yearly
-        from sim.evidence.targets import load_targets
-    except ImportError:
-        from sim.metrics import fit_to_targets, yearly
-        from sim.targets import load_targets
+    from sim.writers.metrics import fit_to_targets, yearly
     return load_config, config_hash, MarketModel, yearly, fit_to_targets, load_targets
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from sim.customers import BRANCH, PLATFORM
 from sim.market import MarketModel
-from sim.portfolio import FIRST_WALLET
+from sim.engine.portfolio import FIRST_WALLET
 
 
 def run_checking_invariants(model: MarketModel) -> MarketModel:

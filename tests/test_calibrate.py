@@ -7,9 +7,12 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from experiments import dataset, inference
-from experiments.calibrate import main as calibrate_main, read_calibration
-from experiments.config import CONFIG_DIR
+from lab import dataset
+
+from lab import inference
+from experiments.calibrate import main as calibrate_main
+from lab.calibration import read_calibration
+from lab.compose import CONFIG_DIR
 from sim.config import ConfigError
 
 SMALL = CONFIG_DIR / "calibration" / "small.yaml"

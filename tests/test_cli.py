@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.outputs import folder_tag
+from sim.writers.run_folder import folder_tag
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRED = ["date", "step", "tx_total", "tx_offcounter", "value_offcounter", "value_mobile", "off_counter_rate",
@@ -66,8 +66,8 @@ def test_folder_names_carry_a_short_tag_of_the_overrides():
 
 
 def test_a_run_shorter_than_a_target_year_writes_its_figures_and_says_so(tmp_path):
-    from experiments.headline import run_summary
-    from sim.outputs import write_run
+    from lab.headline import run_summary
+    from sim.writers.run_folder import write_run
     from tests.conftest import run_model
     folder = write_run(run_model("end=2013-06", size=1000), tmp_path / "short", 0.0,
                        extra={"overrides": ["end=2013-06"], "replicate": 0, "config_hash": "x"})

@@ -1,4 +1,4 @@
-"""`experiments.compare`: paired scenario-versus-baseline effects, the terminal summary and the report folder."""
+"""`lab.comparison`: paired scenario-versus-baseline effects, the terminal summary and the report folder."""
 from __future__ import annotations
 
 import re
@@ -6,9 +6,9 @@ import re
 import pandas as pd
 import pytest
 
-from experiments import report
+from lab import report
 from experiments.compare import main
-from sim.targets import load_targets
+from sim.evidence.targets import load_targets
 
 SMALL = ["population.size=2000", "end=2016-12"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.config import explain, load_config
+from lab.compose import explain, load_config
 from sim.config import ConfigError, month_index, month_label
 
 ROOT = Path(__file__).resolve().parents[1]

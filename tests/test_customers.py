@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import kernels
+from sim.engine import kernels
 from sim.customers import BRANCH, MOBILE, N_SEGMENTS, PC, PLATFORM, Customers, Menu
-from sim.ties import homophilous_ties
+from sim.engine.ties import homophilous_ties
 from tests.conftest import EVERYONE_HAS_A_SMARTPHONE, make_config
 
 

@@ -15,8 +15,8 @@ import pytest
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from experiments.config import CONFIG_DIR, load_config
-from experiments.whatif import (Levers, Session, build_config, changes, levers_from_preset, presets,
+from lab.compose import CONFIG_DIR, load_config
+from lab.whatif import (Levers, Session, build_config, changes, levers_from_preset, presets,
                                 save_experiment)
 from sim.config import ConfigError
 from sim.market import MarketModel
@@ -27,7 +27,7 @@ ARTIFACTS = ROOT / "results" / "test-artifacts"
 
 
 def test_a_preset_that_is_not_utf8_is_left_out_instead_of_stopping_the_dashboard(tmp_path, monkeypatch, caplog):
-    import experiments.whatif as whatif
+    import lab.whatif as whatif
     (tmp_path / "experiment").mkdir()
     (tmp_path / "experiment" / "good.yaml").write_text("scenario: good\n")
     (tmp_path / "experiment" / "bad.yaml").write_bytes(b"scenario: \xff\xfe bad\n")
@@ -102,7 +102,7 @@ def test_save_never_overwrites_a_shipped_preset_and_asks_before_replacing_a_save
 
 
 def test_drawing_a_month_keeps_no_figure():
-    from experiments.dashboard import charts
+    from lab.dashboard import charts
     session = Session(Levers(population=2000, end="2013-06"))
     before = plt.get_fignums()
     for _ in range(3):
@@ -122,7 +122,7 @@ def server():
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run does)")
     port = _free_port()
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "solara"), "run", "experiments/dashboard.py",
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "solara"), "run", "lab/dashboard.py",
                              "--host", "127.0.0.1", "--port", str(port), "--production"],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
@@ -259,7 +259,8 @@ def test_save_in_the_page_cannot_clobber_a_shipped_preset(page):
 
 @pytest.mark.slow
 def test_presets_side_by_side_show_the_paired_effects_compare_computes(page):
-    from experiments import compare, report
+    from lab import comparison as compare
+    from lab import report
     _choose(page, "Simulated customers", "10000")
     page.locator(".v-select", has_text="Up to three presets").locator(".v-field").click()
     for name in ("no_ukey", "marketing_war"):

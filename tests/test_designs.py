@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from experiments.design import main as design_main, read_design
+from experiments.design import main as design_main
+from lab.designs import read_design
 from sim.config import ConfigError
 
 SMALL = """

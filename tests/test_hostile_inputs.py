@@ -39,8 +39,8 @@ def stored(tmp_path_factory) -> dict[str, Path]:
     run = python_m("run", *SMALL, "seed=3", f"hydra.run.dir={tmp}/run")
     assert run.returncode == 0, run.stderr
     # the sweep as `-m seed=1,2 switching_cost.scale=0.5,2` makes it, with a part per run (flush_s=0)
-    from experiments.study import run_study
-    from experiments.sweep import plan
+    from lab.study import run_study
+    from lab.sweep import plan
     study, _ = plan([*SMALL, "seed=1,2", "switching_cost.scale=0.5,2", f"hydra.sweep.dir={tmp}/sweep"])
     assert run_study(study, show_progress=False, flush_s=0)["complete"] == 4
     return {"run": tmp / "run", "sweep": tmp / "sweep"}
@@ -300,10 +300,10 @@ CASES = [
      r"^error: .*argument --size: invalid int value"),
     ("validate-huge-size", "validate", ["--size", "100000000000", "--out", "{out}"], None, None, 2,
      CONFIG + r"population\.size=100000000000"),
-    ("bench-engine-bad-sizes", "bench_engine", ["--sizes", "abc"], None, None, 2, r"^error: --sizes='abc'"),
-    ("bench-engine-huge", "bench_engine", ["--sizes", "1900000000"], None, None, 2,
+    ("bench-engine-bad-sizes", "bench.engine", ["--sizes", "abc"], None, None, 2, r"^error: --sizes='abc'"),
+    ("bench-engine-huge", "bench.engine", ["--sizes", "1900000000"], None, None, 2,
      CONFIG + r"population\.size=1900000000 is not allowed; expected at most"),
-    ("bench-sweep-bad-sizes", "bench_sweep", ["--sizes", "nosuch"], None, None, 2,
+    ("bench-sweep-bad-sizes", "bench.sweep", ["--sizes", "nosuch"], None, None, 2,
      r"^error: --sizes must be"),
 ]
 
@@ -312,14 +312,14 @@ def test_the_corpus_is_large_and_covers_every_command():
     assert len(CASES) >= 60
     assert len({c[0] for c in CASES}) == len(CASES)
     assert {c[1] for c in CASES} == {"run", "collect", "plot", "rerun", "design", "calibrate", "validate",
-                                     "bench_engine", "bench_sweep"}
+                                     "bench.engine", "bench.sweep"}
 
 
 def call(module: str, argv: list[str], monkeypatch) -> int:
     """A command's main as `python -m experiments.<module>` calls it."""
     main = importlib.import_module(f"experiments.{module}").main
     monkeypatch.setattr(sys, "argv", [f"experiments/{module}.py", *argv])
-    return main() if module in ("run", "bench_engine", "bench_sweep") else main(argv)
+    return main() if module in ("run", "bench.engine", "bench.sweep") else main(argv)
 
 
 def committed_repo(folder: Path) -> Path:
@@ -395,7 +395,7 @@ def test_rerun_notices_every_kind_of_edit(stored, tmp_path, damage, status, line
 
 
 def test_extending_a_sweep_reruns_a_truncated_part_and_duplicates_no_replicate(stored, tmp_path):
-    from experiments import dataset
+    from lab import dataset
     copy = tmp_path / "sweep"
     shutil.copytree(stored["sweep"], copy)
     truncated = find(copy, "timeseries/part")
@@ -417,9 +417,9 @@ def test_extending_a_sweep_reruns_a_truncated_part_and_duplicates_no_replicate(s
 
 
 def test_a_start_after_2013_runs_and_a_period_without_targets_gets_an_empty_fit(tmp_path):
-    from experiments.config import load_config
+    from lab.compose import load_config
     from sim.market import MarketModel
-    from sim.outputs import write_run
+    from sim.writers.run_folder import write_run
     model = MarketModel(load_config(["population.size=1500", "start=2014-03", "end=2014-09"])).run()
     write_run(model, tmp_path / "r", 0.0)
     fit = pd.read_csv(tmp_path / "r" / "targets_fit.csv")
@@ -432,7 +432,7 @@ def test_a_start_after_2013_runs_and_a_period_without_targets_gets_an_empty_fit(
     (b"scenario: \xff\xfe\n", r"^config error: .*experiment/broken\.yaml is not UTF-8 text"),
 ])
 def test_a_damaged_preset_is_named(tmp_path, monkeypatch, content, line):
-    import experiments.config as config
+    import lab.compose as config
     configs = tmp_path / "configs"
     shutil.copytree(ROOT / "configs", configs)
     (configs / "experiment" / "broken.yaml").write_bytes(content)
@@ -466,7 +466,7 @@ def test_a_design_with_an_integer_parameter_runs(tmp_path):
     ("run", ["-m", "seed=1,2", "-cn", "other"], r"^error: a sweep \(-m\) runs over configs/config\.yaml; -cn"),
     ("collect", ["/nonexistent/sweep"], r"^error: no study at"),
     ("rerun", ["/nonexistent/run"], r"^error: .* is not a complete run folder"),
-    ("bench_sweep", ["--sizes", "x"], r"^error: --sizes"),
+    ("bench.sweep", ["--sizes", "x"], r"^error: --sizes"),
 ])
 def test_the_command_line_itself(module, args, line):
     proc = python_m(module, *args)
@@ -478,12 +478,12 @@ def test_the_command_line_itself(module, args, line):
 
 FULL_DISK = """
 import errno, sys
-import sim.outputs
+import sim.writers.run_folder
 def no_space(path, write):
     if str(path).endswith(".parquet"):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
     return real(path, write)
-real, sim.outputs.atomic_write = sim.outputs.atomic_write, no_space
+real, sim.writers.run_folder.atomic_write = sim.writers.run_folder.atomic_write, no_space
 import runpy
 sys.argv = ["experiments/run.py", *sys.argv[1:]]
 runpy.run_module("experiments.run", run_name="__main__", alter_sys=True)
@@ -492,10 +492,10 @@ runpy.run_module("experiments.run", run_name="__main__", alter_sys=True)
 
 FULL_DISK_STUDY = """
 import errno, sys
-import experiments.dataset
+import lab.dataset
 def no_space(table, path, **kwargs):
     raise OSError(errno.ENOSPC, "No space left on device", str(path))
-experiments.dataset.pq.write_table = no_space
+lab.dataset.pq.write_table = no_space
 import runpy
 sys.argv = ["experiments/run.py", *sys.argv[1:]]
 runpy.run_module("experiments.run", run_name="__main__", alter_sys=True)
@@ -525,6 +525,6 @@ def test_a_full_disk_ends_in_one_line_and_a_failed_status(tmp_path, sweep):
 
 def test_an_empty_list_still_clears_a_presets_events():
     """Only an empty mapping is refused (it merges nothing); an empty list replaces the list."""
-    from experiments.config import load_config
+    from lab.compose import load_config
     assert load_config(["experiment=no_ukey"]).regulation.scenario_events
     assert load_config(["experiment=no_ukey", "regulation.scenario_events=[]"]).regulation.scenario_events == []

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from sim.market import MarketModel
-from sim.metrics import fit_to_targets
-from sim.targets import load_targets
+from sim.writers.metrics import fit_to_targets
+from sim.evidence.targets import load_targets
 from tests.conftest import make_config, run_model
 from tests.invariants import run_checking_invariants
 

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from experiments.config import load_config
+from lab.compose import load_config
 from sim.config import BANK_GROUPS, ConfigError, month_index, month_label
 from sim.market import MarketModel
 

@@ -1,4 +1,4 @@
-"""Accounts at banks other than the primary one, and their apps (sim/portfolio.py, step 3).
+"""Accounts at banks other than the primary one, and their apps (sim/engine/portfolio.py, step 3).
 
 A bank's registered app users are its primary customers' and those of customers who keep
 another account there (`banks.*.account_reach`) and registered its app
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiments.config import load_config
+from lab.compose import load_config
 from sim.config import ConfigError
 from sim.market import MarketModel
 from tests.invariants import run_checking_invariants

@@ -1,4 +1,4 @@
-"""The portfolio pass (sim/portfolio.py): adoption, use, secondary accounts and savings, tested on
+"""The portfolio pass (sim/engine/portfolio.py): adoption, use, secondary accounts and savings, tested on
 the compiled kernel with hand-made menus, so that each rule is seen alone."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from sim.customers import BRANCH, MOBILE, PLATFORM
-from sim.portfolio import FIRST_WALLET, portfolio_month
-from sim.purposes import purpose_tables
+from sim.engine.portfolio import FIRST_WALLET, portfolio_month
+from sim.engine.purposes import purpose_tables
 from tests.test_customers import menu_for, neutral, population
 
 

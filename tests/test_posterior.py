@@ -1,5 +1,5 @@
 """Runs, studies and comparisons that draw their parameters from a calibration's posterior
-(experiments/posterior.py): replicate r runs draw r, resuming knows the posterior file, bad
+(lab/posterior.py): replicate r runs draw r, resuming knows the posterior file, bad
 input is one line, and every interval says what it covers."""
 from __future__ import annotations
 
@@ -15,12 +15,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import compare, posterior, report
-from experiments.config import load_config
-from experiments.points import NOT_HASHED, config_hash, with_changes
-from experiments.rerun import rerun
+from lab import comparison as compare
+
+from lab import posterior
+
+from lab import report
+from lab.compose import load_config
+from lab.changes import with_changes
+from lab.points import NOT_HASHED, config_hash
+from lab.reruns import rerun
 from sim.market import MarketModel
-from sim.outputs import write_run
+from sim.writers.run_folder import write_run
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["population.size=1500", "end=2013-06", "figures=false"]
@@ -28,7 +33,7 @@ KEYS = ("customers.channel_constant.mobile", "transactions.maturity_fit", "custo
 
 
 def write_posterior(folder: Path, name: str = "demo", draws: int = 60, sets=("seed", "cba"), seed: int = 0) -> Path:
-    """A posterior file as experiments.calibrate writes it: target_set, draw and one column per dotted key."""
+    """A posterior file as lab.calibration writes it: target_set, draw and one column per dotted key."""
     rng = np.random.default_rng(seed)
     rows = [{"target_set": s, "draw": d, KEYS[0]: rng.uniform(-3.0, -1.0), KEYS[1]: rng.uniform(2.0, 4.0),
              KEYS[2]: rng.uniform(0.5, 2.5)} for s in sets for d in range(draws)]
@@ -74,7 +79,7 @@ def test_each_replicate_of_a_run_runs_its_own_draw_and_reruns_exactly(tmp_path, 
 
 
 def test_without_a_posterior_the_summary_says_seeds_only_and_the_hash_is_unchanged(tmp_path, monkeypatch):
-    from experiments.headline import run_summary
+    from lab.headline import run_summary
     none, empty = load_config(SMALL), load_config([*SMALL, "posterior="])
     values = dataclasses.asdict(none)
     for key in (*NOT_HASHED, "posterior"):                   # the hash as it was before the key existed

@@ -1,7 +1,7 @@
 """Progress with time left: runs count their customer-months on the current bar, and the totals add up."""
 from __future__ import annotations
 
-from experiments import progress
+from lab import progress
 from tests.conftest import make_config
 
 

@@ -6,7 +6,7 @@ import string
 import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from experiments.config import explain, load_config
+from lab.compose import explain, load_config
 from sim.config import ConfigError
 from sim.market import MarketModel
 from tests.invariants import run_checking_invariants

@@ -1,12 +1,12 @@
-"""Transactions by purpose (sim/purposes.py) and their draw (kernels.draw_transactions)."""
+"""Transactions by purpose (sim/engine/purposes.py) and their draw (kernels.draw_transactions)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from sim import kernels
-from sim.purposes import BRANCH, MOBILE, PC, WALLET, holding_key, purpose_tables
-from sim.records import Trading, Transactions
+from sim.engine import kernels
+from sim.engine.purposes import BRANCH, MOBILE, PC, WALLET, holding_key, purpose_tables
+from sim.engine.records import Trading, Transactions
 from tests.conftest import make_config
 
 NOTHING, PC_ONLY = holding_key(False, False, False), holding_key(True, False, False)

@@ -12,7 +12,7 @@ import numpy as np
 from scipy import stats
 
 from sim.market import MarketModel
-from sim.reference import CustomerAgent, ReferenceMarketModel
+from sim.oracle import CustomerAgent, ReferenceMarketModel
 from tests.conftest import make_config
 
 SHARES = ["share_branch", "share_pc", "share_mobile", "share_platform"]

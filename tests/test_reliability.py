@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments import dataset
+from lab import dataset
 from experiments.rerun import main as rerun_main
-from sim.outputs import check_run
+from sim.writers.run_folder import check_run
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["population.size=1500", "end=2016-12", "figures=false"]
@@ -107,9 +107,9 @@ def test_a_killed_run_resumes_into_its_folder(tmp_path):
 def test_ctrl_c_that_surfaces_from_compiled_code_as_another_error_stops_the_study(tmp_path, monkeypatch):
     """Numba can report Ctrl-C as an error raised while KeyboardInterrupt was pending: not a failed run."""
     import sim.market
-    from experiments.config import load_config
-    from experiments.points import Point
-    from experiments.study import Study, run_study
+    from lab.compose import load_config
+    from lab.points import Point
+    from lab.study import Study, run_study
 
     def interrupted(self, progress=None):
         try:

@@ -1,10 +1,10 @@
-"""The column schema (sim/schema.py) declares exactly the columns that a run writes."""
+"""The column schema (sim/writers/schema.py) declares exactly the columns that a run writes."""
 from __future__ import annotations
 
 import pandas as pd
 
-from sim.outputs import write_run
-from sim.schema import COLUMNS, undeclared, unused
+from sim.writers.run_folder import write_run
+from sim.writers.schema import COLUMNS, undeclared, unused
 
 
 def test_columns_csv_declares_every_written_column_and_nothing_else(small_run, tmp_path):

@@ -14,11 +14,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from experiments import dataset
-from experiments.config import load_config
+from lab import dataset
+from lab.compose import load_config
 from experiments.plot import main as plot_main
-from experiments.points import Point, with_changes
-from experiments.study import Study, run_study
+from lab.changes import with_changes
+from lab.points import Point
+from lab.study import Study, run_study
 from sim.config import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -244,23 +245,23 @@ def test_plot_command_draws_from_the_stored_dataset_only(local_sweep, monkeypatc
     ({"regulation.mmf_yield_cap": 3.0}, ["regulation.mmf_yield_cap=3.0"]),
 ])
 def test_typed_changes_give_the_config_and_hash_that_composing_gives(changes, overrides):
-    from experiments.points import config_hash
+    from lab.points import config_hash
     changed, composed = with_changes(load_config([]), changes), load_config(overrides)
     assert changed == composed and config_hash(changed) == config_hash(composed)
 
 
 def test_changes_that_need_composing_are_composed():
-    from experiments.points import NotTyped
+    from lab.points import NotTyped
     with pytest.raises(NotTyped):
         with_changes(load_config([]), {"population.age_shares": [0.25, 0.25, 0.25, 0.25]})
-    from experiments.sweep import plan
+    from lab.sweep import plan
     study, _ = plan(
         ["population.size=500", "end=2013-03", "population.age_shares=[0.25,0.25,0.25,0.25],[0.3,0.3,0.2,0.2]"])
     assert [p.config.population.age_shares for p in study.points] == [[0.25] * 4, [0.3, 0.3, 0.2, 0.2]]
 
 
 def test_a_preset_with_sweeper_params_expands_like_hydra():
-    from experiments.sweep import plan
+    from lab.sweep import plan
     study, settings = plan(["experiment=study_regulation_x_switching", "population.size=500"])
     assert study.name == "regulation_x_switching" and len(study.points) == 9 and len(study.runs()) == 45
     grid = {(p.config.regulation.platform_compliance_cost, p.config.switching_cost.scale) for p in study.points}

@@ -1,15 +1,15 @@
-"""Targets with standard errors (data/targets.csv, experiments/targets.py)."""
+"""Targets with standard errors (data/targets.csv, lab/target_fit.py)."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.config import load_config
-from experiments.targets import load_target_set, simulated_vector, standardized_residuals, tolerance_ratio
+from lab.compose import load_config
+from lab.target_fit import load_target_set, simulated_vector, standardized_residuals, tolerance_ratio
 from sim.config import ConfigError
 from sim.market import MarketModel
-from sim.observations import load_observations
-from sim.targets import TARGETS_CSV
-from sim.targets import load_targets as fitted_series
+from sim.evidence.observations import load_observations
+from sim.evidence.targets import TARGETS_CSV
+from sim.evidence.targets import load_targets as fitted_series
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,7 @@ def test_tolerance_ratio_is_one_at_the_fit_commands_tolerance_for_every_kind():
 
 
 def test_the_fit_table_judges_the_2013_figure_of_the_runs_target_set(named_run):
-    from sim.observations import compare
+    from sim.evidence.observations import compare
     for target_set, judged in (("seed", "54.37"), ("cba", "63.23")):
         rows = compare([named_run], target_set=target_set)
         rows = rows[(rows["series"] == "off_counter_rate") & (rows["date"].astype(str) == "2013")]
@@ -136,7 +136,7 @@ def test_the_fit_table_judges_the_2013_figure_of_the_runs_target_set(named_run):
 
 
 def test_fit_command_ratio_judges_switching_by_its_worst_year(named_run):
-    from experiments.targets import fit_command_ratio
+    from lab.target_fit import fit_command_ratio
     ts, inst = named_run
     targets = load_target_set("seed")
     spiked = ts.copy()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiments.validate import FACTS, bass_reduction, effect_table
+from lab.validation import FACTS, bass_reduction, effect_table
 
 
 @pytest.mark.parametrize("p, q", [(0.0025, 0.032), (0.005, 0.03), (0.002, 0.04)])

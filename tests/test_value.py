@@ -1,4 +1,4 @@
-"""Transaction value: retail simulated by purpose, corporate exogenous (sim/metrics.py).
+"""Transaction value: retail simulated by purpose, corporate exogenous (sim/writers/metrics.py).
 
 Seed 004's mobile share is mobile value over all off-counter value, corporate e-banking
 included; the model adds `market.corporate_offcounter_value_tn` to the denominator only."""
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.metrics import corporate_offcounter_value_bn, yearly
+from sim.writers.metrics import corporate_offcounter_value_bn, yearly
 from tests.conftest import run_model
 
 DATES = [f"{y}-{m:02d}-01" for y in range(2011, 2022) for m in range(1, 13)]

@@ -1,0 +1,247 @@
+"""What-if sessions behind the dashboard: levers -> Config, a run beside its baseline, saving.
+
+Kept apart from the page (lab/dashboard.py) so that it can be tested without a
+browser and used from a notebook.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from lab.compose import CONFIG_DIR, load_config
+from sim.config import BANK_GROUPS, Config, ConfigError, PolicyEvent, validate
+from sim.market import MarketModel
+from sim.writers.files import atomic_write
+
+GROUPS = [g for g in BANK_GROUPS if g != "direct"]
+
+
+def presets() -> list[str]:
+    """Scenario presets a user can start from (sweep studies excluded). A file that is not UTF-8
+    text is left out with one warning line, so one bad file cannot keep the dashboard from starting."""
+    names = []
+    for path in sorted((CONFIG_DIR / "experiment").glob("*.yaml")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError) as e:
+            logging.getLogger("lab.whatif").warning("preset %s left out: not readable UTF-8 text (%s)",
+                                                            path, type(e).__name__)
+            continue
+        if "hydra:" not in text:
+            names.append(path.stem)
+    return names
+
+
+@dataclass
+class Levers:
+    """Everything the dashboard lets a user set."""
+    preset: str = "baseline"
+    population: int = 100_000
+    seed: int = 42
+    end: str = "2020-12"
+    functional_from: str = ""                  # "" = never; else YYYY-MM
+    platform_compliance_cost: float = 0.6      # applied from functional_from
+    switching_cost_scale: float = 1.0
+    ukey_friction: float = 0.8
+    remote_opening_from: str = ""              # "" = as in the preset's history (2016-04)
+    partnership: bool = False                  # large state-owned banks x JD Finance, from 2017-06
+    marketing_bn: dict = field(default_factory=dict)   # bank group -> RMB bn a year; missing = preset's
+
+
+PARTNER, PARTNERSHIP_START = "jd_finance", "2017-06"
+
+
+def _functional(compliance: float) -> dict:
+    return {"regime": "functional", "platform_compliance_cost": float(compliance), "mmf_yield_cap": 3.0,
+            "client_fund_reserve_ratio": 1.0}
+
+
+def _lever_event(event: PolicyEvent) -> str | None:
+    """Which control a scenario event belongs to: 'functional', 'remote', or None (kept as the preset has it)."""
+    if event.set.get("regime") == "functional":
+        return "functional"
+    if event.set == {"remote_account_opening": True}:
+        return "remote"
+    return None
+
+
+def _preset_config(levers: Levers) -> Config:
+    return load_config([f"experiment={levers.preset}", f"population.size={int(levers.population)}",
+                        f"seed={int(levers.seed)}", f"end={levers.end}", "figures=false"])
+
+
+def levers_from_preset(preset: str, population: int = 100_000, seed: int = 42, end: str = "2020-12") -> Levers:
+    """The controls as the preset sets them, so that choosing a preset runs exactly that preset."""
+    return copy.deepcopy(_levers_from_preset(preset, population, seed, end))
+
+
+@functools.lru_cache(maxsize=64)
+def _levers_from_preset(preset: str, population: int, seed: int, end: str) -> Levers:
+    levers = Levers(preset=preset, population=population, seed=seed, end=end)
+    cfg = _preset_config(levers)
+    for event in cfg.regulation.scenario_events:
+        if _lever_event(event) == "functional":
+            levers.functional_from = event.date
+            levers.platform_compliance_cost = float(event.set.get("platform_compliance_cost", 0.0))
+        elif _lever_event(event) == "remote":
+            levers.remote_opening_from = event.date
+    strategy = cfg.banks["large_state"].strategy
+    return dataclasses.replace(
+        levers, switching_cost_scale=float(cfg.switching_cost.scale), ukey_friction=float(cfg.regulation.ukey_friction),
+        partnership=strategy.partner_platform == PARTNER and strategy.partnership_start == PARTNERSHIP_START,
+        marketing_bn={g: float(next(b.strategy.marketing_budget_bn for b in cfg.banks.values() if b.group == g))
+                      for g in GROUPS if any(b.group == g for b in cfg.banks.values())})
+
+
+# each control: its name and a one-line explanation with its unit (the page shows both)
+LEVER_HELP = {
+    "functional_from": ("Functional regulation from", "month (YYYY-MM) platforms come under bank rules: compliance "
+                        "cost, a 3 % money-fund yield cap, client funds fully reserved; empty = never"),
+    "platform_compliance_cost": ("Platform compliance cost", "share (0–1) of platforms' subsidy and marketing "
+                                 "budget spent on compliance under functional regulation"),
+    "ukey_friction": ("U-key friction", "utils of mandated security friction on bank PC and mobile channels; "
+                      "0 = none, 0.8 = history"),
+    "remote_opening_from": ("Remote account opening from", "month (YYYY-MM) bank accounts may be opened remotely; "
+                            "empty = history (2016-04)"),
+    "switching_cost_scale": ("Switching cost", "multiple (×) of the default cost of changing primary bank"),
+    "partnership": ("Partnership", "large state-owned banks open accounts inside JD Finance's app from 2017-06"),
+    "marketing_bn": ("Marketing spend", "RMB bn a year, per bank group"),
+}
+
+
+def changes(levers: Levers) -> list[str]:
+    """The controls that differ from the preset's own values, as 'what: now (preset: before)'."""
+    base = levers_from_preset(levers.preset, levers.population, levers.seed, levers.end)
+    out = []
+    for f in dataclasses.fields(Levers):
+        now, before = getattr(levers, f.name), getattr(base, f.name)
+        if f.name in ("preset", "population", "seed", "end") or now == before:
+            continue
+        if f.name == "marketing_bn":
+            out += [f"marketing {g}: {now.get(g, before.get(g)):g} (preset: {before.get(g):g}) RMB bn"
+                    for g in sorted(set(now) | set(before)) if now.get(g, before.get(g)) != before.get(g)]
+        else:
+            out.append(f"{LEVER_HELP[f.name][0]}: {_shown(now)} (preset: {_shown(before)})")
+    return out
+
+
+def _shown(v) -> str:
+    return "yes" if v is True else "no" if v is False else f"{v:g}" if isinstance(v, float) else (v or "none")
+
+
+def build_config(levers: Levers) -> Config:
+    """The Config these levers describe; raises ConfigError on a bad value.
+
+    The preset's own functional-regulation and remote-opening events belong to those
+    controls: each is kept where the control still says the same, else replaced by the
+    control's event. Its other events (say, no_ukey's 2015 change) are kept as they are.
+    """
+    cfg = _preset_config(levers)
+    cfg.switching_cost.scale = float(levers.switching_cost_scale)
+    cfg.regulation.ukey_friction = float(levers.ukey_friction)
+    wanted = {}
+    if levers.functional_from:
+        wanted["functional"] = PolicyEvent(date=levers.functional_from, note="functional regulation (dashboard)",
+                                           set=_functional(levers.platform_compliance_cost))
+    if levers.remote_opening_from:
+        wanted["remote"] = PolicyEvent(date=levers.remote_opening_from, note="remote account opening (dashboard)",
+                                       set={"remote_account_opening": True})
+    events = []
+    for event in cfg.regulation.scenario_events:
+        kind = _lever_event(event)
+        if kind is None:
+            events.append(event)
+        elif kind in wanted and (wanted[kind].date, wanted[kind].set) == (event.date, event.set):
+            events.append(event)                     # the preset's own event, note and all
+            del wanted[kind]
+    cfg.regulation.scenario_events = events + list(wanted.values())
+    if levers.partnership:
+        cfg.banks["large_state"].strategy.partner_platform = PARTNER
+        cfg.banks["large_state"].strategy.partnership_start = PARTNERSHIP_START
+    for group, budget in levers.marketing_bn.items():
+        for bank in cfg.banks.values():
+            if bank.group == group:
+                bank.strategy.marketing_budget_bn = float(budget)
+    validate(cfg)
+    return cfg
+
+
+class Session:
+    """A model for the chosen levers and a baseline with the same population and seed, in lockstep."""
+
+    def __init__(self, levers: Levers):
+        self.levers = levers
+        self.config = build_config(levers)
+        base = load_config([f"population.size={int(levers.population)}", f"seed={int(levers.seed)}",
+                            f"end={levers.end}", "figures=false"])
+        self.model, self.baseline = MarketModel(self.config), MarketModel(base)
+
+    @property
+    def done(self) -> bool:
+        return not self.model.running
+
+    def step(self) -> None:
+        if self.model.running:
+            self.model.step()
+            self.baseline.step()
+
+    def tables(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        return (self.model.recorder.timeseries(), self.baseline.recorder.timeseries(),
+                self.model.recorder.institutions())
+
+
+def _diff(new, old):
+    """The parts of `new` that differ from `old` (nested dicts; lists compared whole)."""
+    if isinstance(new, dict) and isinstance(old, dict):
+        out = {}
+        for k, v in new.items():
+            d = _diff(v, old.get(k)) if k in old else v
+            if d is not _SAME:
+                out[k] = d
+        return out or _SAME
+    return _SAME if new == old else new
+
+
+_SAME = object()
+
+
+SAVED_HEADER = "# @package _global_\n# Saved from the dashboard"
+
+
+def is_shipped(path: Path) -> bool:
+    """A preset that came with the project (or was written by hand), not one the dashboard saved."""
+    return path.is_file() and not path.read_text().startswith(SAVED_HEADER)
+
+
+def save_experiment(levers: Levers, name: str, directory: Path = CONFIG_DIR / "experiment",
+                    overwrite: bool = False) -> Path:
+    """Write the levers as an experiment file that `python -m experiments.run experiment=<name>` runs.
+
+    Never replaces a shipped preset, and replaces an earlier dashboard save only with `overwrite`.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_\-]+", name or ""):
+        raise ConfigError("experiment name", name, "letters, digits, '_' or '-'")
+    path = Path(directory) / f"{name}.yaml"
+    if is_shipped(path):
+        raise ConfigError("experiment name", name, "a name that is not a shipped preset (it would be overwritten)")
+    if path.exists() and not overwrite:
+        raise ConfigError("experiment name", name, "a new name, or tick 'Overwrite' to replace the earlier save")
+    cfg = dataclasses.replace(build_config(levers), scenario=name, figures=True)
+    cfg.question = f"Saved from the dashboard, starting from '{levers.preset}': {cfg.question}"
+    base = load_config([])
+    new = OmegaConf.to_container(OmegaConf.structured(cfg))
+    old = OmegaConf.to_container(OmegaConf.structured(base))
+    diff = _diff(new, old)
+    diff = {} if diff is _SAME else diff     # seed and population included: a saved run reproduces
+    header = f"{SAVED_HEADER}, starting from preset '{levers.preset}'.\n# Question: {cfg.question}\n"
+    atomic_write(path, lambda p: p.write_text(header + OmegaConf.to_yaml(OmegaConf.create(diff))))
+    _levers_from_preset.cache_clear()       # an earlier save of this name may be cached
+    return path

@@ -1,0 +1,296 @@
+"""What is measured each month, and the yearly figures compared with the targets.
+
+Definitions follow the seeds (`004`): the off-counter rate is off-counter transactions
+over all bank transactions; mobile share is mobile-banking transaction value over
+all off-counter transaction value, which in the seed's statistics includes corporate
+e-banking. The simulated customers are retail, so the denominator adds the exogenous
+corporate value (`market.corporate_offcounter_value_tn`, `corporate_offcounter_value`);
+`retail_mobile_value_share` is the same ratio over retail value alone. Corporate
+transactions count in value only, not in the off-counter rate (assumption: they are few
+beside retail's billions). Machines in branches count as off-counter. Yearly rates are
+ratios of yearly sums, not means of monthly rates.
+
+Units are declared once, with every column, in `sim/writers/schema.py`.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim.config import AGE_BANDS, CHANNELS, month_label
+
+if TYPE_CHECKING:
+    from sim.customers import ChoiceOutcome, Tally
+    from sim.market import MarketModel
+
+PLACES = ("counter", "self_service", "pc", "mobile", "platform_link")
+OFF_COUNTER = [1, 2, 3, 4]
+PLATFORM_CHANNEL = CHANNELS.index("platform")
+
+
+
+def corporate_offcounter_value_bn(by_year: dict, dates: list[str]) -> np.ndarray:
+    """Each month's corporate off-counter value (RMB bn): a twelfth of its year's value, which is
+    log-linear in the year through the given ones (`market.corporate_offcounter_value_tn`),
+    extended along the nearest two given years' trend (a single year holds flat)."""
+    years = np.array(sorted(int(y) for y in by_year), dtype=float)
+    logs = np.log([float(by_year[str(int(y))]) for y in years])
+    wanted = np.array([int(d[:4]) for d in dates], dtype=float)
+    if years.size == 1:
+        return np.full(wanted.size, np.exp(logs[0]) * 1e3 / 12)
+    inner = np.interp(wanted, years, logs)
+    low = logs[0] + (wanted - years[0]) * (logs[1] - logs[0]) / (years[1] - years[0])
+    high = logs[-1] + (wanted - years[-1]) * (logs[-1] - logs[-2]) / (years[-1] - years[-2])
+    path = np.where(wanted < years[0], low, np.where(wanted > years[-1], high, inner))
+    return np.exp(path) * 1e3 / 12
+
+
+def _age_label(band: str) -> str:
+    return band.replace("-", "_").replace("+", "plus")
+
+
+_TX_COLUMNS = [f"tx_{p}" for p in PLACES]
+_VALUE_COLUMNS = [f"value_{p}" for p in PLACES]
+_SHARE_COLUMNS = [f"share_{ch}" for ch in CHANNELS]
+_CUSTOMER_COLUMNS = [f"customers_{ch}" for ch in CHANNELS]
+_PREFERRING_COLUMNS = [f"preferring_{ch}" for ch in CHANNELS]
+_FLOW_COLUMNS = [(f"flow_{a}_to_{b}", i, j) for i, a in enumerate(CHANNELS) for j, b in enumerate(CHANNELS) if i != j]
+_GROUP_COLUMNS = [(f"digital_share_{g}", f"platform_share_{g}")
+                  for g in [f"age_{_age_label(band)}" for band in AGE_BANDS] + ["urban", "rural"]]
+
+
+class MetricsRecorder:
+    """Collects one row per month for the market and one per month and institution.
+
+    Each month keeps its raw figures (the tally, the transactions, the institutions'
+    accounts); the tables are built from all months at once, column by column, when asked
+    for. This keeps the monthly step free of a hundred scalar conversions.
+    """
+
+    def __init__(self, model: "MarketModel"):
+        self.model = model
+        self._months: list[tuple] = []
+        self._tables: dict[str, tuple[int, object]] = {}      # table name -> (months it covers, table)
+
+    @property
+    def months_recorded(self) -> int:
+        return len(self._months)
+
+    def record(self, outcome: "ChoiceOutcome", counts: np.ndarray, values: np.ndarray, inflow: float,
+               tally: "Tally") -> None:
+        """Keep one month: its choices, transactions (real scale), inflow and end-of-month tally."""
+        m = self.model
+        banks = [(b.revenue_bn, b.cost_bn, b.profit_bn, b.marketing_bn, b.digital_investment_bn, b.branches,
+                  b.smart_branches, b.app_quality, b.cfg.deposit_rate) for b in m.banks]
+        platforms = [(p.revenue_bn, p.cost_bn, p.profit_bn, p.marketing_bn, p.subsidy_bn, p.mmf_yield)
+                     for p in m.platforms]
+        self._months.append((m.month, outcome, counts, values, inflow, tally, m.market_mmf_yield, m.policy,
+                             banks, [b.partner or "" for b in m.banks], platforms))
+
+    def _table(self, name: str, build):
+        """A table built from the months so far, kept until another month is recorded."""
+        if name not in self._tables or self._tables[name][0] != len(self._months):
+            self._tables[name] = (len(self._months), build())
+        return self._tables[name][1]
+
+    def timeseries(self) -> pd.DataFrame:
+        return self._table("timeseries", self._timeseries).copy()
+
+    def institutions(self) -> pd.DataFrame:
+        return self._table("institutions", self._institutions).copy()
+
+    @property
+    def rows(self) -> list[dict]:
+        """The market table as one dict per month."""
+        return self._table("rows", lambda: self._table("timeseries", self._timeseries).to_dict("records"))
+
+    def columns(self, table: str) -> dict[str, object]:
+        """The months so far as {column: values} for `table` ("timeseries" or "institutions"), without a
+        DataFrame: a study turns them straight into Arrow tables (lab/study.py)."""
+        build = {"timeseries": self._timeseries_columns, "institutions": self._institutions_columns}[table]
+        return self._table(f"{table}_columns", build)
+
+    def _stack(self, field: int) -> np.ndarray:
+        return np.array([month[field] for month in self._months])
+
+    def _timeseries(self) -> pd.DataFrame:
+        return pd.DataFrame(self.columns("timeseries")) if self._months else pd.DataFrame()
+
+    def _institutions(self) -> pd.DataFrame:
+        return pd.DataFrame(self.columns("institutions")) if self._months else pd.DataFrame()
+
+    def _timeseries_columns(self) -> dict[str, object]:
+        m, size, n = self.model, self.model.customers.size, len(self._months)
+        millions = m.scale / 1e6
+        if n == 0:
+            return {}
+        outcomes = [month[1] for month in self._months]
+        tallies = [month[5] for month in self._months]
+        counts = np.stack([t.counts for t in tallies])                  # (month, channel, platform + 1, bank, segment)
+        tx = self._stack(2).sum(axis=1) / 1e6                          # (month, place)
+        val = self._stack(3).sum(axis=1) / 1e9
+        col: dict[str, object] = {"date": [month_label(month[0]) for month in self._months],
+                                  "step": np.arange(1, n + 1)}
+        col["tx_total"], col["tx_offcounter"] = tx.sum(axis=1), tx[:, OFF_COUNTER].sum(axis=1)
+        col.update(zip(_TX_COLUMNS, tx.T))
+        col["value_total"], col["value_offcounter"] = val.sum(axis=1), val[:, OFF_COUNTER].sum(axis=1)
+        col.update(zip(_VALUE_COLUMNS, val.T))
+        corporate = corporate_offcounter_value_bn(m.cfg.market.corporate_offcounter_value_tn, col["date"])
+        col["corporate_offcounter_value"] = corporate
+        with np.errstate(divide="ignore", invalid="ignore"):
+            col["off_counter_rate"] = np.where(col["tx_total"] > 0, col["tx_offcounter"] / col["tx_total"], np.nan)
+            mobile = val[:, PLACES.index("mobile")]
+            col["mobile_value_share"] = mobile / (col["value_offcounter"] + corporate)
+            col["retail_mobile_value_share"] = np.where(col["value_offcounter"] > 0,
+                                                        mobile / col["value_offcounter"], np.nan)
+        main = np.stack([t.portfolio.main_channel for t in tallies])    # (month, channel, bank, segment)
+        by_channel = main.sum(axis=(2, 3))
+        col.update(zip(_SHARE_COLUMNS, (by_channel / size).T))
+        col.update(zip(_CUSTOMER_COLUMNS, (by_channel * millions).T))
+        col.update(zip(_PREFERRING_COLUMNS, (counts.sum(axis=(2, 3, 4)) * millions).T))
+        col["deposits_bank"] = np.array([t.deposits.sum() for t in tallies]) * m.scale / 1e9
+        col["balance_platform_mmf"] = np.array([t.funds.sum() for t in tallies]) * m.scale / 1e9
+        col["income_inflow"] = self._stack(4) / 1e9
+        col["hhi_banks"] = 1e4 * ((counts.sum(axis=(1, 2, 4)) / size) ** 2).sum(axis=1)
+        users = counts[:, PLATFORM_CHANNEL, 1:].sum(axis=(2, 3))
+        col["hhi_platforms"] = 1e4 * ((users / np.maximum(users.sum(axis=1, keepdims=True), 1)) ** 2).sum(axis=1)
+        col["branches_total"] = np.array([sum(b[5] for b in month[8]) for month in self._months])
+        switches = np.array([o.bank_switches for o in outcomes])
+        col["reconsidered"] = np.array([o.reconsidered for o in outcomes]) * millions
+        col["bank_switches"] = switches * millions
+        col["churn_rate"] = switches / size
+        col["platform_switches"] = np.array([o.platform_switches for o in outcomes]) * millions
+        flows = np.stack([o.channel_flows for o in outcomes]) * millions
+        col.update((name, flows[:, i, j]) for name, i, j in _FLOW_COLUMNS)
+
+        by_seg = main.sum(axis=2).transpose(0, 2, 1).reshape(n, len(AGE_BANDS), 2, 4)
+        groups = np.concatenate([by_seg.sum(axis=2), by_seg[:, :, 1].sum(axis=1)[:, None],
+                                 by_seg[:, :, 0].sum(axis=1)[:, None]], axis=1)     # (month, group, channel)
+        in_group = np.maximum(groups.sum(axis=2), 1)
+        for g, (digital, platform) in enumerate(_GROUP_COLUMNS):
+            col[digital] = groups[:, g, 1:].sum(axis=1) / in_group[:, g]
+            col[platform] = groups[:, g, PLATFORM_CHANNEL] / in_group[:, g]
+        portfolios = [t.portfolio for t in tallies]
+        holders = np.stack([p.holders for p in portfolios]).sum(axis=2)     # (month, item)
+        users = np.stack([p.users for p in portfolios]).sum(axis=2)
+        count = lambda field: np.array([getattr(p, field) for p in portfolios], dtype=float)  # noqa: E731
+        col["holders_pc_m"], col["holders_mobile_m"] = holders[:, 0] * millions, holders[:, 1] * millions
+        col["holders_platform_m"] = count("wallet_holders") * millions
+        col["users_pc_m"], col["users_mobile_m"] = users[:, 0] * millions, users[:, 1] * millions
+        col["users_platform_m"] = count("wallet_users") * millions
+        col["multihoming_share"] = count("multihoming") / size
+        col["mobile_payers_m"] = count("mobile_payers") * millions
+        col["secondary_accounts_m"] = np.array([p.secondary.sum() for p in portfolios]) * millions
+        col["secondary_opened_m"] = count("secondary_opened") * millions
+        col["mmf_yield_market"] = self._stack(6).astype(float)
+        policies = [month[7] for month in self._months]
+        none_as_nan = lambda v: np.nan if v is None else float(v)  # noqa: E731 - "no cap" stays numeric
+        col["policy_regime"] = [p.regime for p in policies]
+        col["policy_platform_compliance_cost"] = np.array([p.platform_compliance_cost for p in policies], dtype=float)
+        col["policy_mmf_yield_cap"] = np.array([none_as_nan(p.mmf_yield_cap) for p in policies])
+        col["policy_mmf_purchase_limit"] = np.array([none_as_nan(p.mmf_purchase_limit) for p in policies])
+        col["policy_client_fund_reserve_ratio"] = np.array([p.client_fund_reserve_ratio for p in policies], dtype=float)
+        col["policy_remote_account_opening"] = np.array([p.remote_account_opening for p in policies], dtype=bool)
+        col["policy_ukey_friction"] = np.array([p.ukey_friction for p in policies], dtype=float)
+        return col
+
+    def _institutions_columns(self) -> dict[str, object]:
+        m, size, n = self.model, self.model.customers.size, len(self._months)
+        if n == 0:
+            return {}
+        millions = m.scale / 1e6
+        dates = [month_label(month[0]) for month in self._months]
+        steps = np.arange(1, n + 1)
+        tallies = [month[5] for month in self._months]
+        counts = np.stack([t.counts for t in tallies])
+        bank_customers = counts.sum(axis=(1, 2, 4))                      # (month, bank)
+        bank_channel = np.stack([t.portfolio.main_channel for t in tallies]).sum(axis=3)   # (month, channel, bank)
+        deposits = np.stack([t.deposits for t in tallies]) * (m.scale / 1e9)
+        tx = self._stack(2)                                              # (month, bank, place)
+        offcounter = tx[:, :, OFF_COUNTER].sum(axis=2) / np.maximum(tx.sum(axis=2), 1)
+        accounts = self._stack(8)                                        # (month, bank, field)
+        users = counts[:, PLATFORM_CHANNEL, 1:].sum(axis=(2, 3))          # (month, platform)
+        holders = counts[:, :, 1:].sum(axis=(1, 3, 4))
+        funds = np.stack([t.funds for t in tallies]) * (m.scale / 1e9)
+        held = np.stack([t.portfolio.holders for t in tallies]) * millions     # (month, item, bank)
+        used = np.stack([t.portfolio.users for t in tallies]) * millions
+        secondary = np.stack([t.portfolio.secondary for t in tallies]) * millions
+        other_accounts = np.stack([t.portfolio.accounts for t in tallies]) * millions
+        other_held = np.stack([t.portfolio.other_app_holders for t in tallies]) * millions
+        other_used = np.stack([t.portfolio.other_app_users for t in tallies]) * millions
+        books = self._stack(10)                                          # (month, platform, field)
+        nb, npl = len(m.banks), len(m.platforms)
+        nan_banks, nan_platforms = np.full((n, nb), np.nan), np.full((n, npl), np.nan)
+        # each column as (month, institution), banks then platforms, read month by month
+        both = lambda bank_part, platform_part: np.concatenate([bank_part, platform_part], axis=1).ravel()  # noqa: E731
+        banks_only = lambda a: both(a, nan_platforms)  # noqa: E731
+        platforms_only = lambda a: both(nan_banks, a)  # noqa: E731
+        each = lambda values: np.tile(np.array(values, dtype=object), n)  # noqa: E731
+        return {
+            "date": np.repeat(dates, nb + npl), "step": np.repeat(steps, nb + npl),
+            "institution": each([i.name for i in [*m.banks, *m.platforms]]),
+            "label": each([i.cfg.label or i.name for i in [*m.banks, *m.platforms]]),
+            "kind": each(["bank"] * nb + ["platform"] * npl),
+            "group": each([b.cfg.group for b in m.banks] + ["platform"] * npl),
+            "customers": both(bank_customers, users) * millions,
+            "share": both(bank_customers, users) / size,
+            "branch_users": banks_only(bank_channel[:, 0] * millions),
+            "pc_users": banks_only(bank_channel[:, 1] * millions),
+            "mobile_users": banks_only(bank_channel[:, 2] * millions),
+            "balance": both(deposits, funds), "off_counter_rate": banks_only(offcounter),
+            "mobile_value": banks_only(self._stack(3)[:, :, PLACES.index("mobile")] / 1e9),
+            "offcounter_value": banks_only(self._stack(3)[:, :, OFF_COUNTER].sum(axis=2) / 1e9),
+            "revenue": both(accounts[:, :, 0], books[:, :, 0]), "cost": both(accounts[:, :, 1], books[:, :, 1]),
+            "profit": both(accounts[:, :, 2], books[:, :, 2]),
+            "marketing_per_year": both(accounts[:, :, 3], books[:, :, 3]),
+            "digital_investment_per_year": banks_only(accounts[:, :, 4]),
+            "branches": banks_only(accounts[:, :, 5]), "smart_branches": banks_only(accounts[:, :, 6]),
+            "app_quality": banks_only(accounts[:, :, 7]),
+            "rate_offered": both(accounts[:, :, 8], books[:, :, 5]),
+            "partner": [x for month in self._months for x in [*month[9], *[np.nan] * npl]],
+            "account_holders": both(bank_customers * millions + other_accounts, holders * millions),
+            "holders": both(held[:, 1] + other_held, held[:, 2:].sum(axis=2)),
+            "active_users": both(used[:, 1] + other_used, used[:, 2:].sum(axis=2)),
+            "pc_holders": banks_only(held[:, 0]), "pc_active_users": banks_only(used[:, 0]),
+            "secondary_accounts": banks_only(secondary),
+            "subsidy_per_year": platforms_only(books[:, :, 4]),
+        }
+
+def yearly(timeseries: pd.DataFrame) -> pd.DataFrame:
+    """Yearly off-counter rate and mobile value share, as ratios of yearly sums."""
+    df = timeseries.assign(year=timeseries["date"].astype(str).str[:4].astype(int))   # text or dates
+    g = df.groupby("year")[["tx_total", "tx_offcounter", "value_offcounter", "value_mobile",
+                            "corporate_offcounter_value"]].sum()
+    everyone = g["value_offcounter"] + g["corporate_offcounter_value"]
+    out = pd.DataFrame({
+        "off_counter_rate": g["tx_offcounter"] / g["tx_total"],
+        "mobile_value_share": g["value_mobile"] / everyone,
+        "retail_mobile_value_share": g["value_mobile"] / g["value_offcounter"],
+        "offcounter_value_tn": everyone / 1e3,
+        "retail_offcounter_value_tn": g["value_offcounter"] / 1e3,
+        "months": df.groupby("year").size(),
+    })
+    return out.reset_index()
+
+
+FITTED_SERIES = ("off_counter_rate", "mobile_value_share")   # the target series the model reproduces
+FIT_COLUMNS = ["target_set", "series", "year", "target", "simulated", "residual", "unit", "source"]
+
+
+def fit_to_targets(timeseries: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """Each target beside the simulated yearly value (percent), for the series the model reproduces.
+
+    A period holding no full target year gives an empty table with the same columns."""
+    yr = yearly(timeseries).set_index("year")
+    rows = []
+    for t in targets.itertuples():
+        if t.series not in FITTED_SERIES or t.year not in yr.index:
+            continue
+        if yr.loc[t.year, "months"] < 12:
+            continue
+        sim = 100 * yr.loc[t.year, t.series]
+        rows.append({"target_set": t.target_set, "series": t.series, "year": t.year, "target": t.value, "simulated": sim,
+                     "residual": sim - t.value, "unit": "percent", "source": t.source})
+    return pd.DataFrame(rows, columns=FIT_COLUMNS)
