@@ -19,7 +19,11 @@ def run_checking_invariants(model: MarketModel) -> MarketModel:
         assert cust.bank.size == cust.channel.size == n
         shares = np.array([row[f"share_{c}"] for c in ("branch", "pc", "mobile", "platform")])
         assert ((shares >= 0) & (shares <= 1)).all() and shares.sum() == pytest.approx(1.0)
-        assert np.bincount(cust.bank, minlength=len(model.banks)).sum() == n
+        assert ((cust.bank >= 0) & (cust.bank < len(model.banks))).all(), "a primary bank out of range"
+        per_bank = np.bincount(cust.bank, minlength=len(model.banks))    # recounted here, apart from the engine
+        assert np.array_equal(cust.tally().bank_customers, per_bank), "a bank's running count of customers drifted"
+        assert [b.customer_share for b in model.banks] == pytest.approx(per_bank / n, abs=1e-12), \
+            "a bank's customer share is not its customers over the population"
         assert (cust.mmf >= 0).all() and (cust.deposits >= -1e-6 * cust.wealth).all()
         expected_wealth += row["income_inflow"] * 1e9 / model.scale
         assert cust.wealth.sum() == pytest.approx(expected_wealth, rel=1e-9)

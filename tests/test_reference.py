@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from sim.banks import Bank
 from sim.market import MarketModel
 from sim.oracle import CustomerAgent, ReferenceMarketModel
+from sim.platforms import Platform
 from tests.conftest import make_config
 
 SHARES = ["share_branch", "share_pc", "share_mobile", "share_platform"]
@@ -36,10 +38,22 @@ def smallest_p(a, b):
 
 
 def test_reference_agents_are_real_mesa_agents():
-    model = ReferenceMarketModel(make_config("end=2013-03", size=300))
-    assert len(model.agents_by_type[CustomerAgent]) == 300
+    """One Mesa agent per customer, besides one per bank and platform; after a run the
+    customer arrays the shared code reads are the agents' own state."""
+    cfg = make_config("end=2013-03", size=300)
+    model = ReferenceMarketModel(cfg)
+    expected = {CustomerAgent: 300, Bank: len(cfg.banks), Platform: len(cfg.platforms)}
     model.run()
-    assert all(isinstance(a, CustomerAgent) for a in model.agents_by_type[CustomerAgent])
+    assert {kind: len(agents) for kind, agents in model.agents_by_type.items()} == expected
+    assert len(model.agents) == sum(expected.values())
+    assert [b.name for b in model.agents_by_type[Bank]] == list(cfg.banks)
+    assert [p.name for p in model.agents_by_type[Platform]] == list(cfg.platforms)
+    customers = sorted(model.agents_by_type[CustomerAgent], key=lambda a: a.i)
+    assert [a.i for a in customers] == list(range(300))           # each customer exactly once
+    assert all(a.model is model for a in customers)
+    cust = model.customers
+    for field in ("bank", "channel", "platform", "holds", "secondary"):
+        assert [getattr(a, field) for a in customers] == getattr(cust, field).tolist(), field
 
 
 def test_fast_engine_matches_reference_in_distribution():
