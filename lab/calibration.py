@@ -1,4 +1,4 @@
-"""The work of `python -m experiments.calibrate`. calibration that says how sure it is: `python -m experiments.calibrate [configs/calibration/main.yaml]`.
+"""The work of `python -m experiments.calibrate`: calibration that says how sure it is.
 
 Simulation-based inference (neural posterior estimation, `sbi`; lab/inference.py)
 over the free parameters of a calibration file, against every target of
@@ -31,6 +31,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -151,28 +152,72 @@ def summaries(targets: pd.DataFrame, runs) -> pd.DataFrame:
 
 def calibrate(path: Path, out_root: Path = Path("results/calibration"), preset_dir: Path = CONFIG_DIR / "experiment",
               write_preset: bool = False, force: bool = False, show_progress: bool = True) -> Path:
-    try:
-        from lab import inference
-        import sbi  # noqa: F401
-    except ImportError:
-        raise CommandError("error: calibration needs the sbi package: pip install -e '.[calibrate]' "
-                           "(make setup installs it)") from None
-    from lab.calibration_report import write_report
-    logging.getLogger("MESA").setLevel(logging.WARNING)
-    c = read_calibration(path)
+    c = read_calibration(path)                  # a bad file is refused, sbi or not
     if write_preset:
         for s in c["target_sets"]:
             refuse_committed(preset_dir / f"{_preset(c, s)}.yaml", force)
+    inference = _inference()
+    from lab.calibration_report import write_report
+    logging.getLogger("MESA").setLevel(logging.WARNING)
     started = time.perf_counter()
     out = out_root / c["name"]
     out.mkdir(parents=True, exist_ok=True)
     names = list(c["parameters"])
     low, high = (np.array([c["parameters"][k][e] for k in names], dtype=float) for e in (0, 1))
     rng = np.random.default_rng(c["seed"])
-    n_train, n_held = c["simulations"], c["held_out"]
-    thetas = low + (high - low) * rng.random((n_train + n_held, len(names)))
+    thetas = low + (high - low) * rng.random((c["simulations"] + c["held_out"], len(names)))
 
     reference = c["target_sets"][0]
+    prior = _prior_runs(c, out, thetas, reference, show_progress)
+    train_rows, held_rows = prior.train_rows, prior.held_rows
+    trained = inference.train(thetas[train_rows], prior.standard[train_rows], low, high, c["seed"], c["max_epochs"],
+                              out / "training-log", show_progress=show_progress)
+    draws, parameters = _posterior_draws(c, out, inference, trained.posterior, prior.usable, low, high)
+
+    cover = inference.coverage(trained.posterior, thetas[held_rows], prior.standard[held_rows], names,
+                               min(500, c["posterior_draws"]), c["seed"] + 29, show_progress) if len(held_rows) \
+        else pd.DataFrame()
+    atomic_write(out / "coverage.csv", lambda p: cover.to_csv(p, index=False))
+
+    predictive, effects, candidates = _predictive_and_presets(c, out, draws, prior.usable.index, show_progress)
+    meta = {"name": c["name"], "file": str(path), "parameters": c["parameters"], "target_sets": c["target_sets"],
+            "reference_set": reference, "targets_fitted": list(prior.usable.index), "targets_dropped": prior.dropped,
+            "simulations": int(len(train_rows)), "held_out": int(len(held_rows)), "epochs": trained.epochs,
+            "converged": trained.converged,
+            "population": c["population"], "overrides": c["overrides"], "seed": c["seed"],
+            "written": dt.datetime.now().isoformat(timespec="seconds")}
+    meta["seconds"] = round(time.perf_counter() - started, 1)
+    atomic_write(out / "calibration.json", lambda p: p.write_text(json.dumps(meta, indent=2)))
+    write_report(out, c, meta, parameters, cover, predictive, effects, candidates)
+    if write_preset:
+        _write_presets(c, path, candidates, preset_dir)
+    return out
+
+
+def _inference():
+    """lab.inference, once sbi is known to be there (a one-line error where it is not)."""
+    try:
+        from lab import inference
+        import sbi  # noqa: F401
+    except ImportError:
+        raise CommandError("error: calibration needs the sbi package: pip install -e '.[calibrate]' "
+                           "(make setup installs it)") from None
+    return inference
+
+
+class PriorRuns(NamedTuple):
+    """The prior simulations' summaries, as training and the coverage check read them."""
+    usable: pd.DataFrame        # the reference set's fitted targets that at least 95 % of the runs produce
+    dropped: list[str]          # the reference set's targets left out
+    standard: np.ndarray        # (run, usable target) standardized summaries: (simulated - observed) / se
+    train_rows: np.ndarray      # runs with every usable summary, among the first `simulations`
+    held_rows: np.ndarray       # the same among the `held_out` after them
+
+
+def _prior_runs(c: dict, out: Path, thetas: np.ndarray, reference: str, show_progress: bool) -> PriorRuns:
+    """Run every parameter set drawn from the prior (out/simulations, resumable), standardize the
+    summaries against the reference target set and store them with the parameters."""
+    n_train = c["simulations"]
     all_targets = load_target_set(reference)
     runs = simulate(c, out / "simulations", thetas, c["seed"] * 1_000_003, show_progress=show_progress)
     x_all = summaries(all_targets, runs)
@@ -184,12 +229,16 @@ def calibrate(path: Path, out_root: Path = Path("results/calibration"), preset_d
     train_rows = np.flatnonzero(keep[:n_train])
     held_rows = n_train + np.flatnonzero(keep[n_train:])
     atomic_write(out / "simulations.parquet", lambda p: pd.concat(
-        [pd.DataFrame(thetas, columns=names), x_all.reset_index(drop=True)], axis=1)
+        [pd.DataFrame(thetas, columns=list(c["parameters"])), x_all.reset_index(drop=True)], axis=1)
         .assign(held_out=np.arange(len(thetas)) >= n_train).to_parquet(p, index=False))
+    return PriorRuns(usable, dropped, standard, train_rows, held_rows)
 
-    trained = inference.train(thetas[train_rows], standard[train_rows], low, high, c["seed"], c["max_epochs"],
-                              out / "training-log", show_progress=show_progress)
-    posterior = trained.posterior
+
+def _posterior_draws(c: dict, out: Path, inference, posterior, usable: pd.DataFrame, low: np.ndarray,
+                     high: np.ndarray) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+    """Each target set's posterior draws and each parameter's median and 90 % interval (posterior.parquet,
+    parameters.csv)."""
+    names = list(c["parameters"])
     draws, table = {}, []
     for s in c["target_sets"]:
         observed = load_target_set(s).loc[usable.index, "value"]
@@ -205,32 +254,20 @@ def calibrate(path: Path, out_root: Path = Path("results/calibration"), preset_d
                       for s, d in draws.items()], ignore_index=True)[["target_set", "draw", *names]]
     atomic_write(out / "posterior.parquet", lambda p: post.to_parquet(p, index=False))
     atomic_write(out / "parameters.csv", lambda p: parameters.to_csv(p, index=False))
+    return draws, parameters
 
-    cover = inference.coverage(posterior, thetas[held_rows], standard[held_rows], names,
-                               min(500, c["posterior_draws"]), c["seed"] + 29, show_progress) if len(held_rows) \
-        else pd.DataFrame()
-    atomic_write(out / "coverage.csv", lambda p: cover.to_csv(p, index=False))
 
+def _predictive_and_presets(c: dict, out: Path, draws: dict, fitted: pd.Index, show_progress: bool):
+    """The posterior predictive runs, the scenarios' effects and the presets' candidates (preset_candidates.csv)."""
     # the first draws of each set run once each: the predictive check's and the presets' screen
     screened = {s: simulate(c, out / f"predictive_{s}", draws[s][: max(c["preset_screen"], c["predictive_runs"])],
                             c["seed"] * 1_000_003 + 500_000, show_progress=show_progress) for s in c["target_sets"]}
     predictive = {s: runs[: c["predictive_runs"]] for s, runs in screened.items()}
     effects = _scenario_effects(c, out, draws, show_progress) if c["scenarios"] else pd.DataFrame()
-    candidates = pd.concat([_best_draw(c, out, s, draws[s], screened[s], usable.index, show_progress)
+    candidates = pd.concat([_best_draw(c, out, s, draws[s], screened[s], fitted, show_progress)
                             for s in c["target_sets"]], ignore_index=True)
     atomic_write(out / "preset_candidates.csv", lambda p: candidates.to_csv(p, index=False))
-    meta = {"name": c["name"], "file": str(path), "parameters": c["parameters"], "target_sets": c["target_sets"],
-            "reference_set": reference, "targets_fitted": list(usable.index), "targets_dropped": dropped,
-            "simulations": int(len(train_rows)), "held_out": int(len(held_rows)), "epochs": trained.epochs,
-            "converged": trained.converged,
-            "population": c["population"], "overrides": c["overrides"], "seed": c["seed"],
-            "written": dt.datetime.now().isoformat(timespec="seconds")}
-    meta["seconds"] = round(time.perf_counter() - started, 1)
-    atomic_write(out / "calibration.json", lambda p: p.write_text(json.dumps(meta, indent=2)))
-    write_report(out, c, meta, parameters, cover, predictive, effects, candidates)
-    if write_preset:
-        _write_presets(c, path, candidates, preset_dir)
-    return out
+    return predictive, effects, candidates
 
 
 def _best_draw(c: dict, out: Path, s: str, draws: np.ndarray, screened: list, fitted: pd.Index,

@@ -169,6 +169,15 @@ def _markdown(df: pd.DataFrame) -> str:
 def write_report(out: Path, c: dict, meta: dict, parameters: pd.DataFrame, cover: pd.DataFrame,
                  predictive: dict, effects: pd.DataFrame, candidates: pd.DataFrame | None = None) -> None:
     """predictive.csv, open_questions.csv, the figures and report.md in `out`."""
+    predictive_all, ahead, open_questions = _predictive_files(out, c, meta, predictive, effects)
+    lines = _report_lines(c, meta, parameters, cover, predictive_all, ahead, open_questions, candidates)
+    atomic_write(out / "report.md", lambda p: p.write_text("\n".join(lines)))
+
+
+def _predictive_files(out: Path, c: dict, meta: dict, predictive: dict,
+                      effects: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The predictive check's tables and figures (predictive.csv, predictions.csv, open_questions.csv,
+    predictive_<set>.png, pairs_<set>.png); returns the three tables."""
     posterior = pd.read_parquet(out / "posterior.parquet")
     names = list(c["parameters"])
     note = (f"calibration '{c['name']}' · {c['population']:,} customers · {meta['simulations']:,} training "
@@ -198,7 +207,14 @@ def write_report(out: Path, c: dict, meta: dict, parameters: pd.DataFrame, cover
     open_questions = pd.DataFrame(widths)
     atomic_write(out / "predictive.csv", lambda p: predictive_all.to_csv(p, index=False))
     atomic_write(out / "open_questions.csv", lambda p: open_questions.to_csv(p, index=False))
+    return predictive_all, ahead, open_questions
 
+
+def _report_lines(c: dict, meta: dict, parameters: pd.DataFrame, cover: pd.DataFrame, predictive_all: pd.DataFrame,
+                  ahead: pd.DataFrame, open_questions: pd.DataFrame, candidates: pd.DataFrame | None) -> list[str]:
+    """report.md's lines: what was fitted, the parameters, coverage, the predictive checks, the presets,
+    predictions and what the targets leave open."""
+    names = list(c["parameters"])
     lines = [f"# Calibration '{c['name']}'", "", c.get("question") or "", "",
              "## What was fitted, to what",
              f"- {len(names)} free parameters with uniform priors (below), "
@@ -253,4 +269,4 @@ def write_report(out: Path, c: dict, meta: dict, parameters: pd.DataFrame, cover
     lines += ["## What the targets leave open", "",
               f"90 % predictive intervals ({COVERS}) of figures no target pins down:", "",
               _markdown(open_questions) if len(open_questions) else "(none computed)", ""]
-    atomic_write(out / "report.md", lambda p: p.write_text("\n".join(lines)))
+    return lines

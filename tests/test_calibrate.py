@@ -1,6 +1,11 @@
 """Calibration by simulation-based inference: the machinery on the small file, the coverage
-diagnostic on a problem with a known answer, resuming, presets and bad files."""
+diagnostic on a problem with a known answer, resuming, presets and bad files.
+
+The tests that train a posterior need the optional sbi package (with torch); without it
+they are skipped, saying so, and the rest still run."""
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 import pandas as pd
@@ -37,9 +42,18 @@ parameters:
   switching_cost.bank: [1.0, 4.0]
 """
 
+SBI_MISSING = ("needs the optional sbi package (and torch) to train posteriors: "
+               "pip install -e '.[calibrate]' (make setup)")
+
+
+@pytest.fixture
+def needs_sbi():
+    pytest.importorskip("sbi", reason=SBI_MISSING)
+
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
+    pytest.importorskip("sbi", reason=SBI_MISSING)
     out = tmp_path_factory.mktemp("calibration")
     assert calibrate_main([str(SMALL), "--out", str(out)]) == 0
     return out / "small"
@@ -84,7 +98,7 @@ def test_the_targets_pin_down_the_wallet_adoption_rate(small):
     assert params.loc[("seed", "customers.adoption_rate.platform"), "width_vs_prior"] < 0.6
 
 
-def test_coverage_is_nominal_on_a_problem_with_a_known_posterior(tmp_path):
+def test_coverage_is_nominal_on_a_problem_with_a_known_posterior(tmp_path, needs_sbi):
     """x = theta plus noise of sd 0.3 (before the unit noise the training adds): a calibrated
     posterior's 90 % intervals hold the truth about 90 % of the time."""
     rng = np.random.default_rng(0)
@@ -97,7 +111,7 @@ def test_coverage_is_nominal_on_a_problem_with_a_known_posterior(tmp_path):
     assert abs(cover["rank"].mean() - 0.5) < 0.15
 
 
-def test_a_second_call_reuses_the_simulations_and_presets_need_asking(tmp_path):
+def test_a_second_call_reuses_the_simulations_and_presets_need_asking(tmp_path, needs_sbi):
     path = tmp_path / "tiny.yaml"
     path.write_text(TINY)
     out = tmp_path / "out"
@@ -117,6 +131,7 @@ def test_a_second_call_reuses_the_simulations_and_presets_need_asking(tmp_path):
 
 
 def test_bad_calibration_files_are_refused(tmp_path, capsys):
+    """Before any run, and before sbi is needed: a machine without it is told what is wrong with the file."""
     path = tmp_path / "c.yaml"
     path.write_text(TINY.replace("[seed, cba]", "[seed, imf]"))
     with pytest.raises(ConfigError, match="calibration.target_sets"):
@@ -125,4 +140,14 @@ def test_bad_calibration_files_are_refused(tmp_path, capsys):
     assert calibrate_main([str(path), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "switching_cost.bnk" in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_without_sbi_a_good_file_gets_one_line_saying_how_to_install_it(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY)
+    monkeypatch.setitem(sys.modules, "sbi", None)            # as on a machine without the optional package
+    assert calibrate_main([str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "calibration needs the sbi package" in err[0] and ".[calibrate]" in err[0]
     assert not (tmp_path / "out").exists()
