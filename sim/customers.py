@@ -6,7 +6,7 @@ preferred channel (branch counter, PC banking, the bank's mobile app, or a platf
 app) and the platform of that choice, and awareness of each provider. Each month a
 customer reconsiders with some probability and picks its preferred channel and primary
 bank from the menu (each bank's branch, PC and mobile channels, and each platform's app)
-by a multinomial logit rule (`kernels.choose`). Its main channel of the month is the one
+by a multinomial logit rule (`kernels.choose`). Its most-used channel of the month is the one
 with most transactions (`sim/engine/purposes.py`).
 
 Besides the preferred channel each customer holds a portfolio (`sim/engine/portfolio.py`): the PC
@@ -21,17 +21,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim.engine import kernels
-
-from sim.engine import portfolio
+from sim.engine import kernels, portfolio
 from sim.config import AGE_BANDS, CHANNELS, HOLDING_KINDS, Config, month_index
-from sim.engine.portfolio import FIRST_WALLET, PortfolioTally, PortfolioTerms
+from sim.engine.channels import BRANCH, FIRST_WALLET, PLATFORM
+from sim.engine.portfolio import PortfolioTally, PortfolioTerms
 from sim.engine.purposes import purpose_terms, tables_at
 from sim.engine.records import (AwarenessTerms, ChoiceOutcome, ChoiceTerms, CustomerArrays, Institutions, Layout, Menu,
                       MonthTerms, SwitchCosts, Trading, Transactions)
 from sim.engine.ties import homophilous_ties
 
-BRANCH, PC, MOBILE, PLATFORM = range(4)
 N_SEGMENTS = 2 * len(AGE_BANDS)      # age band x (rural, urban)
 
 
@@ -110,9 +108,9 @@ class Customers:
         # the portfolio: items held and used this month (bits: PC, app, then one per wallet), the
         # secondary account's bank and each platform's fund balance
         self.holds = np.zeros(n, dtype=np.uint8)
-        main = self.channel != BRANCH
-        self.holds[main] = 1 << np.where(self.channel[main] == PLATFORM, FIRST_WALLET + self.platform[main],
-                                         self.channel[main] - 1).astype(np.uint8)
+        digital = self.channel != BRANCH        # the preferred channel is held: PC banking, the app or a wallet
+        self.holds[digital] = 1 << np.where(self.channel[digital] == PLATFORM, FIRST_WALLET + self.platform[digital],
+                                            self.channel[digital] - 1).astype(np.uint8)
         self._initial_wallets(rng)
         self.active = self.holds.copy()
         self.secondary = np.full(n, -1, dtype=np.int8)
@@ -337,12 +335,12 @@ class Customers:
             float(self.cfg.market.secondary_deposit_share), self.n_banks)
         wallet_holders = int(np.count_nonzero(self.holds >> FIRST_WALLET))
         last = getattr(self, "_portfolio", None)
-        if last is None:    # before the first month: the preferred channel stands for the main one, nothing used yet
+        if last is None:    # before the first month: the preferred channel stands for the most-used one, nothing used yet
             used = dict(users=np.zeros_like(counted.holders), wallet_users=0, multihoming=0, mobile_payers=0,
-                        main_channel=self._count_all().sum(axis=1), other_app_users=np.zeros(self.n_banks, dtype=np.int64))
+                        most_used_channel=self._count_all().sum(axis=1), other_app_users=np.zeros(self.n_banks, dtype=np.int64))
         else:
             used = dict(users=last.users, wallet_users=last.wallet_users, multihoming=last.multihoming,
-                        mobile_payers=last.mobile_payers, main_channel=last.main_channel,
+                        mobile_payers=last.mobile_payers, most_used_channel=last.most_used_channel,
                         other_app_users=last.other_app_users)
         return PortfolioTally(holders=counted.holders, adoptions=np.zeros(counted.holders.shape[0], dtype=np.int64),
                               secondary=counted.secondary, secondary_opened=0, accounts=counted.accounts,

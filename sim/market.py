@@ -16,10 +16,12 @@ import numpy as np
 from sim.engine import kernels
 from sim.banks import Bank
 from sim.config import CHANNELS, Config, month_index, replicate_seed, validate
-from sim.customers import BRANCH, MOBILE, N_SEGMENTS, PC, PLATFORM, Customers, MonthOutcome
+from sim.customers import N_SEGMENTS, Customers, MonthOutcome
+from sim.engine.channels import BANK_CHANNELS, PLATFORM, platform_alternative
 from sim.writers.metrics import MetricsRecorder
 from sim.platforms import Platform
-from sim.engine.records import AwarenessTerms, Institutions, Layout, Menu, MenuWeights, SwitchCosts
+from sim.engine.records import (AwarenessTerms, BankFixedTerms, BankTerms, Institutions, Layout, Menu, MenuWeights,
+                               PlatformFixedTerms, PlatformTerms, SwitchCosts)
 from sim.regulation import Policy, Regulator
 
 
@@ -47,7 +49,7 @@ class MarketModel(mesa.Model):
             platform_awareness=np.array([p.cfg.initial_awareness for p in self.platforms]),
             rng=self.rng,
         )
-        self.scale = cfg.population.represents_adults / cfg.population.size  # real adults per simulated customer
+        self.adults_per_customer = cfg.population.represents_adults / cfg.population.size
         self.recorder = MetricsRecorder(self)
         # what never changes in the month's terms, built once
         self._layout = self._fixed_menu()
@@ -78,15 +80,15 @@ class MarketModel(mesa.Model):
         month = self.customers_decide(self_service, maturity)
 
         tally = month.tally
-        deposits, funds = tally.deposits * self.scale, tally.funds * self.scale
+        deposits, funds = tally.deposits * self.adults_per_customer, tally.funds * self.adults_per_customer
         customers = tally.bank_customers / self.customers.size
         for b in self.banks:
             b.customer_share = customers[b.index]
             b.book_month(deposits[b.index])
         for p in self.platforms:
             p.book_month(funds[p.index], self.policy)
-        self.recorder.record(month.choice, month.transactions.counts * self.scale,
-                             month.transactions.values * self.scale, month.inflow * self.scale, tally)
+        self.recorder.record(month.choice, month.transactions.counts * self.adults_per_customer,
+                             month.transactions.values * self.adults_per_customer, month.inflow * self.adults_per_customer, tally)
         if self.month >= self.last_month:
             self.running = False
 
@@ -110,10 +112,10 @@ class MarketModel(mesa.Model):
         switch_costs = self._switch_costs() if switch_costs is None else switch_costs
         visit = 0.0 if pol.remote_account_opening else sc.branch_visit_to_open
         partner = [self.platform_index[b.partner] if b.partner is not None else -1 for b in self.banks]
-        launched = institutions.month >= institutions.platform_fixed[:, 0]
+        launched = institutions.month >= institutions.platform_fixed.launch_month
         return self.customers.portfolio_terms(self.years_elapsed,
-                                              mmf_yield=np.where(launched, institutions.platforms[:, 2], 0.0),
-                                              deposit_rate=institutions.bank_fixed[:, 2].copy(),
+                                              mmf_yield=np.where(launched, institutions.platforms.fund_yield, 0.0),
+                                              deposit_rate=institutions.bank_fixed.deposit_rate.copy(),
                                               purchase_limit=pol.mmf_purchase_limit,
                                               secondary_cost=sc.scale * (sc.secondary_account + visit),
                                               wallet_onboarding=switch_costs.platform, bank_partner=np.array(partner))
@@ -144,9 +146,10 @@ class MarketModel(mesa.Model):
         """What never changes in the menu: the alternatives (each bank's branch, PC and mobile, then each
         platform's app), their literacy weights, the cost to leave each bank, the partnership discount."""
         nb, npl = len(self.banks), len(self.platforms)
-        bank = np.r_[np.repeat(np.arange(nb), 3), np.full(npl, -1)]
-        platform = np.r_[np.full(3 * nb, -1), np.arange(npl)]
-        channel = np.r_[np.tile([BRANCH, PC, MOBILE], nb), np.full(npl, PLATFORM)]
+        channels = len(BANK_CHANNELS)
+        bank = np.r_[np.repeat(np.arange(nb), channels), np.full(npl, -1)]
+        platform = np.r_[np.full(platform_alternative(nb, 0), -1), np.arange(npl)]
+        channel = np.r_[np.tile(BANK_CHANNELS, nb), np.full(npl, PLATFORM)]
         weight = self.cfg.customers.literacy_weight
         sc = self.cfg.switching_cost
         bank, platform, channel = bank.astype(np.int64), platform.astype(np.int64), channel.astype(np.int64)
@@ -156,14 +159,15 @@ class MarketModel(mesa.Model):
                       leave_cost=sc.scale * np.array([float(b.cfg.switching_cost_extra) for b in self.banks]),
                       partnership_discount=float(sc.partnership_discount))
 
-    def _fixed_institution_terms(self) -> tuple[np.ndarray, np.ndarray, MenuWeights]:
-        """The `Institutions` fields that never change: bank_fixed (launch month, security friction,
-        deposit rate), platform_fixed (launch month, payment convenience), and the weights."""
+    def _fixed_institution_terms(self) -> tuple[BankFixedTerms, PlatformFixedTerms, MenuWeights]:
+        """The `Institutions` fields that never change: the banks' and platforms' fixed terms, and the weights."""
         c = self.cfg.customers
-        banks = np.array([(b.launch_month, b.cfg.security_friction, b.cfg.deposit_rate) for b in self.banks],
-                         dtype=np.float64).reshape(-1, 3)
-        platforms = np.array([(p.launch_month, p.cfg.payment_convenience) for p in self.platforms],
-                             dtype=np.float64).reshape(-1, 2)
+        column = lambda values: np.array(values, dtype=np.float64)  # noqa: E731
+        banks = BankFixedTerms(launch_month=column([b.launch_month for b in self.banks]),
+                               security_friction=column([b.cfg.security_friction for b in self.banks]),
+                               deposit_rate=column([b.cfg.deposit_rate for b in self.banks]))
+        platforms = PlatformFixedTerms(launch_month=column([p.launch_month for p in self.platforms]),
+                                       payment_convenience=column([p.cfg.payment_convenience for p in self.platforms]))
         constant = c.channel_constant
         weights = MenuWeights(
             branch=float(constant["branch"]), pc=float(constant["pc"]), mobile=float(constant["mobile"]),
@@ -178,12 +182,16 @@ class MarketModel(mesa.Model):
         """This month's `Institutions` (`kernels.menu_terms`'s argument): the banks' and platforms' state
         now, the policy's, and what never changes."""
         sc, pol = self.cfg.switching_cost, self.policy
-        partner = self.platform_index
-        banks = np.array([(b.marketing_bn, b.app_quality, b.branches, b.branch_presence,
-                           partner[b.partner] if b.partner is not None else -1) for b in self.banks],
-                         dtype=np.float64).reshape(-1, 5)
-        platforms = np.array([(p.marketing_bn, p.subsidy_bn, p.mmf_yield) for p in self.platforms],
-                             dtype=np.float64).reshape(-1, 3)
+        column = lambda values: np.array(values, dtype=np.float64)  # noqa: E731
+        banks = BankTerms(marketing=column([b.marketing_bn for b in self.banks]),
+                          app_quality=column([b.app_quality for b in self.banks]),
+                          branches=column([b.branches for b in self.banks]),
+                          branch_presence=column([b.branch_presence for b in self.banks]),
+                          partner=np.array([self.platform_index[b.partner] if b.partner is not None else -1
+                                            for b in self.banks], dtype=np.int64))
+        platforms = PlatformTerms(marketing=column([p.marketing_bn for p in self.platforms]),
+                                  subsidy=column([p.subsidy_bn for p in self.platforms]),
+                                  fund_yield=column([p.mmf_yield for p in self.platforms]))
         visit = 0.0 if pol.remote_account_opening else sc.scale * sc.branch_visit_to_open
         return Institutions(month=self.month, tech=self._mobile_tech(), banks=banks, platforms=platforms,
                             bank_fixed=self._bank_fixed, platform_fixed=self._platform_fixed,

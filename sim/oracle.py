@@ -10,7 +10,7 @@ Word of mouth reads ties' channels as they were at the start of the month, as th
 vectorized engine does (synchronous update), so activation order cannot matter. The
 month has two rounds, as in the engine: every agent learns and reconsiders its main
 channel, then every agent manages its portfolio (adoption, use, secondary account,
-savings) seeing its ties' new main channels.
+savings) seeing its ties' new preferred channels.
 """
 from __future__ import annotations
 
@@ -21,10 +21,11 @@ import numpy as np
 
 from sim.engine import kernels
 from sim.config import HOLDING_KINDS
-from sim.customers import BRANCH, MOBILE, PC, PLATFORM, MonthOutcome
+from sim.customers import MonthOutcome
+from sim.engine.channels import (BRANCH, FIRST_WALLET, MOBILE, PC, PLATFORM, bank_alternative, item_alternative,
+                                 item_provider, platform_alternative)
 from sim.market import MarketModel
-from sim.engine.portfolio import FIRST_WALLET
-from sim.engine.purposes import WALLET, holding_key, purpose_tables
+from sim.engine.purposes import holding_key, purpose_tables
 from sim.engine.records import ChoiceOutcome, Trading, Transactions
 
 
@@ -61,7 +62,7 @@ class CustomerAgent(mesa.Agent):
         return min(1.0, self.literacy0 + m.cfg.population.literacy_growth_by_age[self.age] * m.years_elapsed)
 
     def step(self) -> None:
-        """The first round: learn of providers, and perhaps reconsider the main channel."""
+        """The first round: learn of providers, and perhaps reconsider the preferred channel."""
         m = self.model
         rng = m.random
         for k, p in enumerate(m.awareness_now[self.segment]):
@@ -147,8 +148,8 @@ class CustomerAgent(mesa.Agent):
                 continue
             u = rng.random()
             kind = HOLDING_KINDS[min(j, FIRST_WALLET)]
-            alt = 3 * self.bank + 1 + j if j < FIRST_WALLET else 3 * nb + j - FIRST_WALLET
-            provider = self.bank if j < FIRST_WALLET else nb + j - FIRST_WALLET
+            alt = item_alternative(self.bank, nb, j)
+            provider = item_provider(self.bank, nb, j)
             if u >= c.adoption_rate[kind] or not menu["available"][alt] or not self.aware[provider]:
                 continue
             if j > 0 and not self.has_smartphone():
@@ -182,14 +183,15 @@ class CustomerAgent(mesa.Agent):
         if not lacking or not self.has_smartphone() or m.random.random() >= c.other_app_adoption_rate:
             return
         k = lacking[min(int(m.random.random() * len(lacking)), len(lacking) - 1)]
-        if not menu["available"][3 * k + 2]:
+        if not menu["available"][bank_alternative(k, MOBILE)]:
             return
         counter = -math.inf
-        if menu["available"][3 * self.bank]:
+        if menu["available"][bank_alternative(self.bank, BRANCH)]:
             presence = 1 + (0.0 if self.urban else c.rural_branch_multiplier)
-            counter = (self.alternative_utility(3 * self.bank, literacy, with_ties=False)
-                       + presence * menu["branch_presence"][3 * self.bank] + c.age_branch_preference[self.age])
-        v = self.alternative_utility(3 * k + 2, literacy, with_ties=False)
+            branch = bank_alternative(self.bank, BRANCH)
+            counter = (self.alternative_utility(branch, literacy, with_ties=False)
+                       + presence * menu["branch_presence"][branch] + c.age_branch_preference[self.age])
+        v = self.alternative_utility(bank_alternative(k, MOBILE), literacy, with_ties=False)
         odds = 1.0 if counter == -math.inf else 1 / (1 + math.exp(min(700.0, counter - v)))
         if m.random.random() < odds:
             self.other_apps |= 1 << k
@@ -202,7 +204,7 @@ class CustomerAgent(mesa.Agent):
         cell = (key, self.channel, self.age)
         m.expected[self.bank] += tables.count[cell]
         m.worth[self.bank] += tables.value[cell] * self.model.customers.wealth_power0[self.i] * m.power_scale
-        m.main_now[tables.main[key, self.channel], self.bank, self.segment] += 1
+        m.most_used_now[tables.most_used[key, self.channel], self.bank, self.segment] += 1
         used = 0
         if self.holds_item(PC - 1) and rng.random() < tables.used[cell][PC]:
             used |= 1 << (PC - 1)
@@ -212,7 +214,7 @@ class CustomerAgent(mesa.Agent):
             if paid or rng.random() < tables.app_other[cell]:
                 used |= 1 << (MOBILE - 1)
         if wallets:
-            each = 1 - math.exp(-tables.count[cell][WALLET] / len(wallets))
+            each = 1 - math.exp(-tables.count[cell][PLATFORM] / len(wallets))
             for p in wallets:
                 if rng.random() < each:
                     used |= 1 << (FIRST_WALLET + p)
@@ -231,7 +233,7 @@ class CustomerAgent(mesa.Agent):
 
     def branch_utility(self, literacy: float) -> float:
         c, menu = self.model.cfg.customers, self.model.menu_now
-        branch = 3 * self.bank
+        branch = bank_alternative(self.bank, BRANCH)
         if not menu["available"][branch]:
             return -math.inf
         presence = 1 + (0.0 if self.urban else c.rural_branch_multiplier)
@@ -240,10 +242,10 @@ class CustomerAgent(mesa.Agent):
 
     def open_secondary(self, literacy: float, t) -> None:
         m, menu = self.model, self.model.menu_now
-        stay = self.alternative_utility(3 * self.bank + 2, literacy, with_ties=False)
+        stay = self.alternative_utility(bank_alternative(self.bank, MOBILE), literacy, with_ties=False)
         options, weights = [], []
         for k in range(len(m.banks)):
-            alt = 3 * k + 2
+            alt = bank_alternative(k, MOBILE)
             if k == self.bank or not menu["available"][alt] or not self.aware[k]:
                 continue
             cost = t.secondary_cost
@@ -264,7 +266,7 @@ class CustomerAgent(mesa.Agent):
     def save(self, t) -> None:
         m, nb = self.model, len(self.model.banks)
         wallets = [p for p in range(len(self.funds))
-                   if self.holds_item(FIRST_WALLET + p) and m.menu_now["available"][3 * nb + p]]
+                   if self.holds_item(FIRST_WALLET + p) and m.menu_now["available"][platform_alternative(nb, p)]]
         if wallets:
             best = max(t.mmf_yield[p] - t.deposit_rate[self.bank] for p in wallets)
             share = min(t.max_share, max(0.0, t.base_share + t.share_per_point * self.yield_sensitivity * best))
@@ -301,7 +303,7 @@ class ReferenceMarketModel(MarketModel):
             wallet_users += bool(a.active >> FIRST_WALLET)
         return dict(users=users, other_app_users=other_users, adoptions=self.adoptions, secondary_opened=self.secondary_opened,
                     wallet_users=wallet_users, multihoming=self.multihoming, mobile_payers=self.payers,
-                    main_channel=self.main_now)
+                    most_used_channel=self.most_used_now)
 
     def tally_choice(self, agent: CustomerAgent, old_bank: int, old_channel: int, old_platform: int) -> None:
         self._reconsidered += 1
@@ -323,7 +325,7 @@ class ReferenceMarketModel(MarketModel):
         self.power_scale = self.portfolio_now.wealth_power_scale
         nb = len(self.banks)
         self.expected, self.worth = np.zeros((nb, 4)), np.zeros((nb, 4))
-        self.main_now = np.zeros((4, nb, self.customers.segment_bounds.size - 1), dtype=np.int64)
+        self.most_used_now = np.zeros((4, nb, self.customers.segment_bounds.size - 1), dtype=np.int64)
         self.secondary_opened = self.multihoming = self.payers = 0
         self._flows = np.zeros((4, 4), dtype=np.int64)
         agents = self.agents_by_type[CustomerAgent]

@@ -4,9 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.customers import BRANCH, PLATFORM
+from sim.engine.channels import BRANCH, FIRST_WALLET, PLATFORM
 from sim.market import MarketModel
-from sim.engine.portfolio import FIRST_WALLET
 
 
 def run_checking_invariants(model: MarketModel) -> MarketModel:
@@ -25,10 +24,10 @@ def run_checking_invariants(model: MarketModel) -> MarketModel:
         assert [b.customer_share for b in model.banks] == pytest.approx(per_bank / n, abs=1e-12), \
             "a bank's customer share is not its customers over the population"
         assert (cust.mmf >= 0).all() and (cust.deposits >= -1e-6 * cust.wealth).all()
-        expected_wealth += row["income_inflow"] * 1e9 / model.scale
+        expected_wealth += row["income_inflow"] * 1e9 / model.adults_per_customer
         assert cust.wealth.sum() == pytest.approx(expected_wealth, rel=1e-9)
         assert row["deposits_bank"] + row["balance_platform_mmf"] == pytest.approx(
-            cust.wealth.sum() * model.scale / 1e9, rel=1e-9)
+            cust.wealth.sum() * model.adults_per_customer / 1e9, rel=1e-9)
         metrics = {k: v for k, v in row.items() if isinstance(v, float) and not k.startswith("policy_")}
         bad = [k for k, v in metrics.items() if not np.isfinite(v)]
         assert not bad, bad

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from sim.engine import kernels
-from sim.customers import BRANCH, MOBILE, N_SEGMENTS, PC, PLATFORM, Customers, Menu
+from sim.customers import N_SEGMENTS, Customers, Menu
+from sim.engine.channels import BRANCH, MOBILE, PC, PLATFORM
 from sim.engine.ties import homophilous_ties
 from tests.conftest import EVERYONE_HAS_A_SMARTPHONE, make_config
 
@@ -102,7 +103,7 @@ def test_reconsidering_happens_at_each_age_bands_probability():
     prob_by_age = np.array([0.5, 0.2, 0.03, 0.0])
     picked = np.zeros(4)
     for _ in range(40):
-        who = kernels.draw_reconsidering(cust.segment_bounds, prob_by_age, rng)
+        who = kernels.draw_reconsidering(cust.arrays, prob_by_age, rng)
         assert (np.diff(who) > 0).all()                 # each customer at most once, in index order
         picked += np.bincount(cust.age[who], minlength=4)
     size = 40 * np.bincount(cust.age, minlength=4)

@@ -65,9 +65,9 @@ def test_other_apps_are_used_at_their_activity_rate_and_count_as_the_banks_activ
         assert used / held == pytest.approx(activity, abs=4 * np.sqrt(0.25 / held))
         inst = model.recorder.institutions()
         icbc = list(model.cfg.banks).index("icbc")
-        primary_users = last.users[1, icbc] * model.scale / 1e6
+        primary_users = last.users[1, icbc] * model.adults_per_customer / 1e6
         assert _at(inst, "icbc", "2018-12", "active_users") == pytest.approx(
-            primary_users + last.other_app_users[icbc] * model.scale / 1e6)
+            primary_users + last.other_app_users[icbc] * model.adults_per_customer / 1e6)
 
 
 @pytest.mark.parametrize("override, key", [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.customers import BRANCH, MOBILE, PLATFORM
-from sim.engine.portfolio import FIRST_WALLET, portfolio_month
+from sim.engine.channels import BRANCH, FIRST_WALLET, MOBILE, PLATFORM
+from sim.engine.portfolio import portfolio_month
 from sim.engine.purposes import purpose_tables
 from tests.test_customers import menu_for, neutral, population
 
@@ -92,8 +92,8 @@ def test_held_channels_are_used_at_the_chance_of_at_least_one_transaction():
     wallet = tables.used[key, PLATFORM, cust.age, 3]
     assert tally.mobile_payers == pytest.approx((1 - (1 - paying) * (1 - wallet)).sum(), rel=0.02)
     # the main channel of the month is the table's, by segment and bank
-    assert tally.main_channel.sum() == cust.size
-    assert tally.main_channel[tables.main[key, PLATFORM]].sum() == cust.size
+    assert tally.most_used_channel.sum() == cust.size
+    assert tally.most_used_channel[tables.most_used[key, PLATFORM]].sum() == cust.size
 
 
 def test_balances_split_by_fund_weight_respect_the_limit_and_conserve_wealth():

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from sim.engine import kernels
-from sim.engine.purposes import BRANCH, MOBILE, PC, WALLET, holding_key, purpose_tables
+from sim.engine.channels import BRANCH, MOBILE, PC, PLATFORM
+from sim.engine.purposes import holding_key, purpose_tables
 from sim.engine.records import Trading, Transactions
 from tests.conftest import make_config
 
@@ -21,11 +22,11 @@ def test_a_customer_holding_nothing_digital_pays_small_amounts_in_cash_and_banks
     t = tables()
     cfg = make_config().transactions
     counts = t.count[NOTHING, BRANCH, 0]
-    assert counts[[PC, MOBILE, WALLET]].sum() == 0
+    assert counts[[PC, MOBILE, PLATFORM]].sum() == 0
     served = sum(p.monthly_count * (1 + p.maturity_growth * 0.5) for p in cfg.purposes.values()
                  if p.fit["branch"] is not None)
     assert counts[BRANCH] == pytest.approx(served * cfg.age_count_factor[0])
-    assert t.main[NOTHING, BRANCH] == BRANCH
+    assert t.most_used[NOTHING, BRANCH] == BRANCH
 
 
 def test_every_purpose_is_fully_allocated_over_the_channels_held():
@@ -57,12 +58,12 @@ def test_the_preferred_channel_gets_more_and_maturity_moves_business_to_the_phon
     assert share(late) > share(early)
 
 
-def test_main_channel_is_the_one_with_most_expected_transactions():
+def test_most_used_channel_is_the_one_with_most_expected_transactions():
     t = tables()
     for key in range(8):
         for preferred in range(4):
             counts = t.count[key, preferred].sum(axis=0)
-            assert counts[t.main[key, preferred]] == pytest.approx(counts.max())
+            assert counts[t.most_used[key, preferred]] == pytest.approx(counts.max())
 
 
 def test_use_probabilities_follow_poisson_counts():

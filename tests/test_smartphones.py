@@ -6,7 +6,7 @@ import pytest
 
 from sim.config import CHANNELS
 from sim.market import MarketModel
-from sim.engine.portfolio import FIRST_WALLET
+from sim.engine.channels import FIRST_WALLET
 from tests.conftest import make_config, run_model
 
 MOBILE, PLATFORM = CHANNELS.index("mobile"), CHANNELS.index("platform")

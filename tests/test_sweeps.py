@@ -251,7 +251,7 @@ def test_typed_changes_give_the_config_and_hash_that_composing_gives(changes, ov
 
 
 def test_changes_that_need_composing_are_composed():
-    from lab.points import NotTyped
+    from lab.changes import NotTyped
     with pytest.raises(NotTyped):
         with_changes(load_config([]), {"population.age_shares": [0.25, 0.25, 0.25, 0.25]})
     from lab.sweep import plan

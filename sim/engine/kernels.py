@@ -21,13 +21,14 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from sim.config import CHANNELS
+from sim.engine.channels import (BRANCH, FIRST_WALLET, MOBILE, MOBILE_ITEM, N_CHANNELS, PC, PLACE_CHANNEL, PLACES,
+                                 PLATFORM, bank_alternative, platform_alternative)
+from sim.engine.candidates import RECONSIDER, draw_candidates, no_candidates
 from sim.engine.draws import geometric
-from sim.engine.portfolio import FIRST_WALLET, MOBILE_ITEM, PortfolioTally, grown, fill_categories, portfolio_month
-from sim.engine.prefetch import prefetch
-from sim.engine.records import ChoiceOutcome, Menu, MonthTerms, Snapshot, Transactions
+from sim.engine.portfolio import PortfolioTally, fill_categories, portfolio_month
+from sim.engine.prefetch import prefetch, prefetch_customer
+from sim.engine.records import ChoiceOutcome, Choosers, Menu, MonthTerms, Snapshot, Transactions
 
-BRANCH, MOBILE, PLATFORM = CHANNELS.index("branch"), CHANNELS.index("mobile"), CHANNELS.index("platform")
 jit = numba.njit(cache=True, nogil=True)
 
 
@@ -139,9 +140,8 @@ def decide_month(rng, customers, counts, institutions, layout, switch_costs, awa
     prob = awareness_prob(counts, terms.by_marketing, awareness.reach, terms.is_open, awareness.word_of_mouth,
                           awareness.fully_mixed)
     learn_of_providers(customers.aware, customers.aware_words, customers.bounds, prob, rng)
-    banks = institutions.banks
-    partnership_awareness(customers.aware, customers.bank, customers.platform, banks[:, 4].astype(np.int64),
-                          banks.shape[0])
+    partner = institutions.banks.partner
+    partnership_awareness(customers.aware, customers.bank, customers.platform, partner, partner.size)
     menu = Menu(bank=layout.bank, platform=layout.platform, channel=layout.channel, provider=layout.provider,
                 category=layout.category, available=terms.available, utility=terms.utility,
                 literacy_weight=layout.literacy_weight, branch_presence=terms.branch_presence,
@@ -167,8 +167,8 @@ def menu_terms(institutions):
     bank_fixed, platform_fixed = institutions.bank_fixed, institutions.platform_fixed
     ukey_friction, visit_cost = institutions.ukey_friction, institutions.visit_cost
     w = institutions.weights
-    n_banks, n_platforms = banks.shape[0], platforms.shape[0]
-    n_alt = 3 * n_banks + n_platforms
+    n_banks, n_platforms = banks.marketing.size, platforms.marketing.size
+    n_alt = platform_alternative(n_banks, n_platforms)
     c_branch, c_pc, c_mobile, c_platform = w.branch, w.pc, w.mobile, w.platform
     w_marketing, w_subsidy, w_app, w_density, w_yield = w.marketing, w.subsidy, w.app_quality, w.branch_density, w.yield_weight
     spend, aware_per = w.spend_scale, w.awareness_per_reach
@@ -178,32 +178,33 @@ def menu_terms(institutions):
     partner = np.full(n_platforms, -1, dtype=np.int64)
     by_marketing, is_open = np.empty(n_banks + n_platforms), np.empty(n_banks + n_platforms, dtype=np.bool_)
     for b in range(n_banks):
-        is_open[b] = month >= bank_fixed[b, 0]
-        reached = np.log1p(banks[b, 0] * spend)
+        is_open[b] = month >= bank_fixed.launch_month[b]
+        reached = np.log1p(banks.marketing[b] * spend)
         marketing = w_marketing * reached
-        app_less_friction = w_app * banks[b, 1] - ukey_friction - bank_fixed[b, 1]
-        j = 3 * b
-        utility[j] = c_branch + marketing
-        utility[j + 1] = c_pc + app_less_friction + marketing
-        utility[j + 2] = c_mobile + app_less_friction + tech + marketing
-        available[j] = is_open[b] and banks[b, 2] >= 1
-        available[j + 1] = available[j + 2] = is_open[b]
-        presence[j] = w_density * banks[b, 3]
-        for x in range(j, j + 3):
-            yield_term[x] = w_yield * bank_fixed[b, 2]
-            if banks[b, 2] < 1:
+        app_less_friction = w_app * banks.app_quality[b] - ukey_friction - bank_fixed.security_friction[b]
+        branch, pc, mobile = bank_alternative(b, BRANCH), bank_alternative(b, PC), bank_alternative(b, MOBILE)
+        utility[branch] = c_branch + marketing
+        utility[pc] = c_pc + app_less_friction + marketing
+        utility[mobile] = c_mobile + app_less_friction + tech + marketing
+        has_branches = banks.branches[b] >= 1
+        available[branch] = is_open[b] and has_branches
+        available[pc] = available[mobile] = is_open[b]
+        presence[branch] = w_density * banks.branch_presence[b]
+        for x in (branch, pc, mobile):
+            yield_term[x] = w_yield * bank_fixed.deposit_rate[b]
+            if not has_branches:
                 opening_extra[x] = visit_cost
-        if banks[b, 4] >= 0:
-            partner[np.int64(banks[b, 4])] = b
+        if banks.partner[b] >= 0:
+            partner[banks.partner[b]] = b
         by_marketing[b] = min(1.0, aware_per * reached)
     for p in range(n_platforms):
-        k, j = n_banks + p, 3 * n_banks + p
-        is_open[k] = month >= platform_fixed[p, 0]
-        reached = np.log1p(platforms[p, 0] * spend)
-        utility[j] = (c_platform + tech + platform_fixed[p, 1] + w_marketing * reached
-                      + w_subsidy * np.log1p(platforms[p, 1] * spend))
+        k, j = n_banks + p, platform_alternative(n_banks, p)
+        is_open[k] = month >= platform_fixed.launch_month[p]
+        reached = np.log1p(platforms.marketing[p] * spend)
+        utility[j] = (c_platform + tech + platform_fixed.payment_convenience[p] + w_marketing * reached
+                      + w_subsidy * np.log1p(platforms.subsidy[p] * spend))
         available[j] = is_open[k]
-        yield_term[j] = w_yield * platforms[p, 2]
+        yield_term[j] = w_yield * platforms.fund_yield[p]
         by_marketing[k] = min(1.0, aware_per * reached)
     return MonthTerms(available=available, utility=utility, branch_presence=presence, yield_term=yield_term,
                       opening_extra=opening_extra, platform_partner=partner, by_marketing=by_marketing,
@@ -241,28 +242,20 @@ def partnership_awareness(aware, bank, platform, bank_partner, n_banks):
 
 
 @jit
-def draw_reconsidering(bounds, prob_by_age, rng):
-    """Customers who reconsider this month, in index order: each with its age band's probability.
-    Segments are age band x area, so age band a is the customers from bounds[2a] to bounds[2a + 2]."""
+def draw_reconsidering(customers, prob_by_age, rng):
+    """Customers who reconsider this month, in index order: each with its age band's probability
+    (`candidates.draw_candidates`). Segments are age band x area, so age band a is the customers
+    from bounds[2a] to bounds[2a + 2]."""
+    bounds = customers.bounds
     expected = 0.0
     for a in range(prob_by_age.size):
         expected += min(max(prob_by_age[a], 0.0), 1.0) * (bounds[2 * a + 2] - bounds[2 * a])
-    who = np.empty(np.int64(1.1 * expected) + 64, dtype=np.int32)     # grown if more reconsider
-    m = 0
+    found = no_candidates(np.int64(1.1 * expected) + 64)      # grown if more reconsider
+    everything = np.ones(1, dtype=np.bool_)
     for a in range(prob_by_age.size):
-        p, i, end = prob_by_age[a], bounds[2 * a] - 1, bounds[2 * a + 2]
-        if p <= 0.0:
-            continue
-        log_q = np.log1p(-min(p, 1.0))
-        while True:
-            i += geometric(rng, log_q)
-            if i >= end:
-                break
-            if m == who.size:
-                who = grown(who, m)
-            who[m] = i
-            m += 1
-    return who[:m]
+        found = draw_candidates(rng, found, bounds[2 * a], bounds[2 * a + 2], prob_by_age[a], RECONSIDER, customers,
+                                0, 0.0, everything, 0)
+    return found.who[:found.count]
 
 
 @jit
@@ -309,47 +302,31 @@ def choose(rng, customers, menu, terms, counts):
 
     Who reconsiders is drawn by `draw_reconsidering`. All choose from the same state: word
     of mouth reads ties' channels as they were before anyone moved (synchronous), so the
-    order does not matter. A platform whose wallet the customer already holds costs no
-    onboarding. The chosen channel is held from then on (`portfolio`); a change of primary bank
-    is `_move_primary`. Returns the `ChoiceOutcome` (number who
-    reconsidered, channel flows (4, 4), bank switches, platform switches); updates bank,
-    channel, platform, holds, secondary, accounts and other apps in place, and the running counts for those who moved.
+    order does not matter. What each chooser is (`gather_choosers`), its logit pick
+    (`pick_alternatives`), then the moves (`apply_choices`). Returns the `ChoiceOutcome`;
+    updates bank, channel, platform, holds, secondary, accounts and other apps in place, and the
+    running counts for those who moved.
     """
-    bounds, years = customers.bounds, terms.years
-    age, urban, literacy0, literacy_growth = customers.age, customers.urban, customers.literacy0, customers.literacy_growth
-    yield_sensitivity, ties, aware = customers.yield_sensitivity, customers.ties, customers.aware
-    bank, channel, platform = customers.bank, customers.channel, customers.platform
-    holds, secondary, segment = customers.holds, customers.secondary, customers.segment
-    m_bank, m_platform, m_channel, m_provider, m_category = menu.bank, menu.platform, menu.channel, menu.provider, menu.category
-    m_available, m_utility, m_literacy_weight = menu.available, menu.utility, menu.literacy_weight
-    m_branch_presence, m_yield_term, platform_partner = menu.branch_presence, menu.yield_term, menu.platform_partner
-    age_branch_preference, rural_branch_multiplier = terms.age_branch_preference, terms.rural_branch_multiplier
-    tie_weight, habit, n_categories = terms.tie_weight, terms.habit, terms.n_categories
-    who = draw_reconsidering(bounds, terms.reconsider_prob, rng)
-    m, n_alt = who.size, m_utility.size
-    new_bank = np.empty(m, dtype=np.int8)
-    new_channel = np.empty(m, dtype=np.int8)
-    new_platform = np.empty(m, dtype=np.int8)
-    k_ties = ties.shape[1]
-    # gather first, in loops of independent loads that do not branch on what they read, so that
-    # cache misses overlap: the choosers' ties, then each tie's category (one byte a customer)
-    category_of = fill_categories(channel, platform, customers.choice_category)
+    who = draw_reconsidering(customers, terms.reconsider_prob, rng)
+    choosers = gather_choosers(customers, who, terms)
+    new_bank, new_channel, new_platform = pick_alternatives(rng, choosers, menu, terms)
+    return apply_choices(customers, who, new_bank, new_channel, new_platform, counts)
+
+
+@jit
+def gather_choosers(customers, who, terms):
+    """The state of the customers `who` that their choice reads, gathered in loops of independent
+    loads that do not branch on what they read, so that cache misses overlap: their ties, then each
+    tie's category (one byte a customer), what they know of, and their own state. A `Choosers`."""
+    ties, aware, age = customers.ties, customers.aware, customers.age
+    m, k_ties = who.size, ties.shape[1]
+    category_of = fill_categories(customers.channel, customers.platform, customers.choice_category)
     tied = np.empty(m * k_ties, dtype=np.int32)
     for r in range(m):
-        i = who[r]
         if r + 8 < m:                   # the lines of a chooser eight ahead asked for now
-            ahead = who[r + 8]
-            prefetch(ties, ahead)
-            prefetch(literacy0, ahead)
-            prefetch(yield_sensitivity, ahead)
-            prefetch(age, ahead)
-            prefetch(bank, ahead)
-            prefetch(channel, ahead)
-            prefetch(platform, ahead)
-            prefetch(holds, ahead)
-            prefetch(urban, ahead)
+            prefetch_customer(customers, who[r + 8])
         for t in range(k_ties):
-            tied[r * k_ties + t] = ties[i, t]
+            tied[r * k_ties + t] = ties[who[r], t]
     tie_category = np.empty((m, k_ties), dtype=np.int8)
     for r in range(m):
         for t in range(k_ties):
@@ -368,24 +345,44 @@ def choose(rng, customers, menu, terms, counts):
     g_phone = np.empty(m, dtype=np.bool_)
     for r in range(m):
         i = who[r]
-        g_age[r], g_bank[r], g_channel[r], g_platform[r], g_holds[r] = age[i], bank[i], channel[i], platform[i], holds[i]
-        g_literacy[r] = min(1.0, literacy0[i] + literacy_growth[age[i]] * years)
-        g_presence[r] = 1.0 + (0.0 if urban[i] else rural_branch_multiplier)
-        g_yield[r] = yield_sensitivity[i]
-        g_phone[r] = customers.smartphone_year[i] <= years
+        g_age[r], g_bank[r], g_channel[r] = age[i], customers.bank[i], customers.channel[i]
+        g_platform[r], g_holds[r] = customers.platform[i], customers.holds[i]
+        g_literacy[r] = min(1.0, customers.literacy0[i] + customers.literacy_growth[age[i]] * terms.years)
+        g_presence[r] = 1.0 + (0.0 if customers.urban[i] else terms.rural_branch_multiplier)
+        g_yield[r] = customers.yield_sensitivity[i]
+        g_phone[r] = customers.smartphone_year[i] <= terms.years
+    return Choosers(tie_category=tie_category, knows=knows, age=g_age, bank=g_bank, channel=g_channel,
+                    platform=g_platform, holds=g_holds, literacy=g_literacy, presence=g_presence,
+                    sensitivity=g_yield, has_smartphone=g_phone)
 
-    switching, habit_cost = alternative_costs(menu, habit, n_categories)
-    base = np.where(m_available, m_utility, -np.inf)
+
+@jit
+def pick_alternatives(rng, choosers, menu, terms):
+    """Each chooser's pick from the `Menu` by multinomial logit (one uniform draw each, in order):
+    new primary bank, preferred channel and platform, (m,) each. A chooser with nothing open to it
+    stays as it is. A platform whose wallet the customer already holds costs no onboarding; the app
+    and wallets need a smartphone."""
+    m_bank, m_platform, m_channel, m_provider, m_category = menu.bank, menu.platform, menu.channel, menu.provider, menu.category
+    m_utility, m_literacy_weight = menu.utility, menu.literacy_weight
+    m_branch_presence, m_yield_term, platform_partner = menu.branch_presence, menu.yield_term, menu.platform_partner
+    age_branch_preference, n_categories = terms.age_branch_preference, terms.n_categories
+    tie_category, knows = choosers.tie_category, choosers.knows
+    m, n_alt, k_ties = choosers.bank.size, m_utility.size, tie_category.shape[1]
+    new_bank = np.empty(m, dtype=np.int8)
+    new_channel = np.empty(m, dtype=np.int8)
+    new_platform = np.empty(m, dtype=np.int8)
+    switching, habit_cost = alternative_costs(menu, terms.habit, n_categories)
+    base = np.where(menu.available, m_utility, -np.inf)
     is_branch = (m_channel == BRANCH).astype(np.float64)
-    first_platform_alt = n_alt - platform_partner.size
+    first_platform_alt = platform_alternative(menu.leave_cost.size, 0)
     v, cumulative = np.empty(n_alt), np.empty(n_alt)
     tie_share = np.zeros(n_categories)
-    tie_unit = tie_weight / max(k_ties, 1)
+    tie_unit = terms.tie_weight / max(k_ties, 1)
     for r in range(m):
-        b, ch, pl = g_bank[r], g_channel[r], g_platform[r]
+        b, ch, pl = choosers.bank[r], choosers.channel[r], choosers.platform[r]
         own_category = PLATFORM + pl if ch == PLATFORM else ch
-        literacy, presence, sensitivity = g_literacy[r], g_presence[r], g_yield[r]
-        branch_preference = age_branch_preference[g_age[r]]
+        literacy, presence, sensitivity = choosers.literacy[r], choosers.presence[r], choosers.sensitivity[r]
+        branch_preference = age_branch_preference[choosers.age[r]]
         for c in range(n_categories):     # element by element: no array views inside the loop
             tie_share[c] = 0.0
         for t in range(k_ties):
@@ -398,35 +395,48 @@ def choose(rng, customers, menu, terms, counts):
                     + sensitivity * m_yield_term[j] + branch_preference * is_branch[j] - switching[b, slot, j]
                     - habit_cost[own_category, j])
         for q in range(platform_partner.size):     # a wallet already held costs no onboarding
-            if q != pl and g_holds[r] & np.uint8(1 << (FIRST_WALLET + q)):
+            if q != pl and choosers.holds[r] & np.uint8(1 << (FIRST_WALLET + q)):
                 v[first_platform_alt + q] += menu.platform_switch_cost
         top = -np.inf
         for j in range(n_alt):            # the app and wallets need a smartphone
-            open_to = knows[r, m_provider[j]] and (g_phone[r] or m_channel[j] < MOBILE)
+            open_to = knows[r, m_provider[j]] and (choosers.has_smartphone[r] or m_channel[j] < MOBILE)
             v[j] = v[j] + tie_share[m_category[j]] if open_to else -np.inf
             top = max(top, v[j])
-        pick = -1
-        if top > -np.inf:
-            total = 0.0
-            for j in range(n_alt):
-                total += np.exp(np.float32(v[j] - top))   # float32: ample for weights; exp(-inf) = 0
-                cumulative[j] = total
-            draw = rng.random() * total
-            pick = 0
-            for j in range(n_alt):            # the first alternative whose cumulative weight exceeds the draw
-                pick += cumulative[j] <= draw
-            while pick == n_alt or (pick > 0 and cumulative[pick] == cumulative[pick - 1]):
-                pick -= 1                     # rounding put the draw at the total: the last with weight
+        pick = -1 if top == -np.inf else _logit_draw(rng, v, top, cumulative)
         if pick < 0:                      # nothing open to this customer: stays as it is
             new_bank[r], new_channel[r], new_platform[r] = b, ch, pl
         else:
             new_bank[r] = m_bank[pick] if m_bank[pick] >= 0 else b
             new_platform[r] = m_platform[pick] if m_platform[pick] >= 0 else pl
             new_channel[r] = m_channel[pick]
+    return new_bank, new_channel, new_platform
 
-    flows = np.zeros((4, 4), dtype=np.int64)
+
+@jit
+def _logit_draw(rng, v, top, cumulative):
+    """One draw from the logit over utilities `v` (their largest is `top`, finite); `cumulative` is scratch."""
+    n_alt = v.size
+    total = 0.0
+    for j in range(n_alt):
+        total += np.exp(np.float32(v[j] - top))   # float32: ample for weights; exp(-inf) = 0
+        cumulative[j] = total
+    draw = rng.random() * total
+    pick = 0
+    for j in range(n_alt):            # the first alternative whose cumulative weight exceeds the draw
+        pick += cumulative[j] <= draw
+    while pick == n_alt or (pick > 0 and cumulative[pick] == cumulative[pick - 1]):
+        pick -= 1                     # rounding put the draw at the total: the last with weight
+    return pick
+
+
+@jit
+def apply_choices(customers, who, new_bank, new_channel, new_platform, counts):
+    """Move each chooser who picked something new: the running counts, its primary bank
+    (`_move_primary`), the channel it now holds (`portfolio`), and the month's flows. A `ChoiceOutcome`."""
+    bank, channel, platform, holds, segment = customers.bank, customers.channel, customers.platform, customers.holds, customers.segment
+    flows = np.zeros((N_CHANNELS, N_CHANNELS), dtype=np.int64)
     bank_switches = platform_switches = 0
-    for r in range(m):
+    for r in range(who.size):
         i = who[r]
         b0, ch0, p0, b1, ch1, p1 = bank[i], channel[i], platform[i], new_bank[r], new_channel[r], new_platform[r]
         if b1 == b0 and ch1 == ch0 and p1 == p0:
@@ -443,7 +453,7 @@ def choose(rng, customers, menu, terms, counts):
         bank_switches += b1 != b0
         platform_switches += p1 != p0
         bank[i], channel[i], platform[i] = b1, ch1, p1
-    return ChoiceOutcome(reconsidered=m, channel_flows=flows, bank_switches=bank_switches,
+    return ChoiceOutcome(reconsidered=who.size, channel_flows=flows, bank_switches=bank_switches,
                          platform_switches=platform_switches)
 
 
@@ -482,11 +492,11 @@ def draw_transactions(rng, expected, trading):
     count, worth = expected.counts, expected.values
     self_service, wallet_fund_share = trading.self_service, trading.wallet_fund_share
     n_banks = count.shape[0]
-    drawn, values = np.zeros((n_banks, 5)), np.zeros((n_banks, 5))
+    drawn, values = np.zeros((n_banks, len(PLACES))), np.zeros((n_banks, len(PLACES)))
     for b in range(n_banks):
-        kept = (1.0 - self_service[b], self_service[b], 1.0, 1.0, 1.0 - wallet_fund_share)
-        for x in range(5):
-            c = max(x - 1, 0)
+        kept = (1.0 - self_service[b], self_service[b], 1.0, 1.0, 1.0 - wallet_fund_share)   # by place
+        for x in range(len(PLACES)):
+            c = PLACE_CHANNEL[x]
             mean = count[b, c] * kept[x]
             if mean > 0.0:
                 drawn[b, x] = rng.poisson(mean)
@@ -500,7 +510,7 @@ def count_all(bank, channel, platform, segment, n_banks, n_platforms, n_segments
     recounted from the customer arrays in one pass. The engine keeps them running instead
     (`choose`); this recount starts them and checks them.
     """
-    counts = np.zeros((4, n_platforms + 1, n_banks, n_segments), dtype=np.int64)
+    counts = np.zeros((N_CHANNELS, n_platforms + 1, n_banks, n_segments), dtype=np.int64)
     for i in range(bank.size):
         counts[channel[i], platform[i] + 1, bank[i], segment[i]] += 1
     return counts

@@ -1,4 +1,4 @@
-"""The customer's portfolio: what it holds besides its main channel, what it uses, where its savings sit.
+"""The customer's portfolio: what it holds besides its preferred channel, what it uses, where its savings sit.
 
 Real customers multi-home (domain.md, "How customers really behave"): they keep a
 primary bank, may use its PC banking *and* its app, hold several platform wallets, open a
@@ -34,7 +34,7 @@ month, customer by customer, in this order:
 4. **Use.** The customer's month of transactions by purpose is split over what it holds
    (`sim/engine/purposes.py`); a held channel is used if it gets at least one of them (Poisson
    counts), a wallet user has paid by phone, and so has an app user with a payment among
-   its app transactions. The channel with the most transactions is the main channel of
+   its app transactions. The channel with the most transactions is the most-used channel of
    the month.
 5. **Savings.** A wallet holder's money-fund target is a share of its wealth that rises
    with the best fund spread over its deposit rate (`market.mmf_*`), split over the
@@ -55,12 +55,13 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from sim.engine.draws import geometric
-from sim.engine.prefetch import prefetch
+from sim.engine.candidates import ADOPT, OTHER_APP, SECONDARY, Candidates, draw_candidates, no_candidates
+from sim.engine.channels import (BRANCH, FIRST_WALLET, MOBILE, MOBILE_ITEM, N_CHANNELS, PC, PC_ITEM, PLATFORM,
+                                 bank_alternative, item_alternative, platform_alternative)
+from sim.engine.prefetch import prefetch, prefetch_customer
 from sim.engine.records import Transactions
 
-PC_ITEM, MOBILE_ITEM, FIRST_WALLET = 0, 1, 2      # bit j of `holds` is item j; wallet p is item 2 + p
-BANK_ITEMS = np.uint8(0b11)
+BANK_ITEMS = np.uint8((1 << PC_ITEM) | (1 << MOBILE_ITEM))
 jit = numba.njit(cache=True, nogil=True)
 
 
@@ -108,7 +109,7 @@ class PortfolioTally(NamedTuple):
     wallet_users: int              # customers who used at least one wallet this month
     multihoming: int               # used both the bank's app and a wallet this month
     mobile_payers: int             # paid by phone this month (a wallet, or the bank's app)
-    main_channel: np.ndarray       # (channel, bank, segment) customers by main channel of the month
+    most_used_channel: np.ndarray       # (channel, bank, segment) customers by most-used channel of the month
     deposits: np.ndarray           # (bank,) RMB, after this month's growth
     funds: np.ndarray              # (platform,) RMB
 
@@ -130,94 +131,101 @@ def portfolio_month(rng, state, terms, tables, menu):
     """One month of adoption, use, secondary accounts and savings for every customer (module docstring).
 
     `state` are the `records.CustomerArrays`, `terms` the month's `PortfolioTerms`, `menu` the
-    month's `records.Menu` (alternative 3b + c is bank b's channel c (branch, PC, mobile), 3B + p
-    platform p's app), and `tables` the month's `purposes.PurposeTables`. Updates the state in
-    place; returns the `PortfolioMonth`: the `PortfolioTally` and the month's expected
-    transactions and their value per bank and channel (branch, PC, app, wallets).
+    month's `records.Menu` (its alternatives as `channels.bank_alternative` and
+    `platform_alternative` lay them out), and `tables` the month's `purposes.PurposeTables`.
+    Updates the state in place; returns the `PortfolioMonth`: the `PortfolioTally` and the month's
+    expected transactions and their value per bank and channel (branch, PC, app, wallets).
     """
-    available = menu.available
-    n, n_platforms = state.funds.shape
-    n_segments = state.bounds.size - 1
-    n_banks = terms.deposit_rate.size
-    n_items = FIRST_WALLET + n_platforms
-    holders = np.zeros((n_items, n_banks), dtype=np.int64)
-    users = np.zeros((n_items, n_banks), dtype=np.int64)
-    adoptions = np.zeros(n_items, dtype=np.int64)
-    secondary_at = np.zeros(n_banks, dtype=np.int64)
-    deposits, funds_by_platform = np.zeros(n_banks), np.zeros(n_platforms)
-    in_cell = np.zeros((8, 4, n_banks, n_segments), dtype=np.int64)    # (holdings key, preferred, bank, segment)
-    power_in_cell = np.zeros((8, 4, n_banks, n_segments))
-    main_channel = np.zeros((4, n_banks, n_segments), dtype=np.int64)
-    wallet_holders = wallet_users = multihoming = payers = 0
-    holding = np.zeros((256, n_banks), dtype=np.int64)     # customers by the byte of what they hold, and use
-    using = np.zeros((256, n_banks), dtype=np.int64)
-    wallet_bits = np.uint8(((1 << n_platforms) - 1) << FIRST_WALLET)
+    n_platforms = state.funds.shape[1]
+    adoptions = np.zeros(FIRST_WALLET + n_platforms, dtype=np.int64)
     _adopt(rng, state, terms, menu, adoptions)
     opened = _open_secondaries(rng, state, terms, menu)
     _adopt_other_apps(rng, state, terms, menu)
-    accounts_at = np.zeros(n_banks, dtype=np.int64)
-    other_holders, other_users = np.zeros(n_banks, dtype=np.int64), np.zeros(n_banks, dtype=np.int64)
-    # what depends only on the wallets held, tabled once: each wallet's chance of use by how many
-    # are held, the best fund spread over each bank's deposit rate, and the funds' weights
+    use = _use_and_save(rng, state, terms, tables, menu.available, _wallet_tables(terms, tables, menu.available))
+    items = _count_items(use.holding, use.using, n_platforms)
+    expected = _expected_transactions(use.in_cell, use.power_in_cell, tables, terms.wealth_power_scale)
+    tally = PortfolioTally(holders=items.holders, users=items.users, adoptions=adoptions, secondary=use.secondary_at,
+                           secondary_opened=opened, accounts=use.accounts_at, other_app_holders=use.other_holders,
+                           other_app_users=use.other_users, wallet_holders=items.wallet_holders,
+                           wallet_users=items.wallet_users, multihoming=items.multihoming, mobile_payers=use.payers,
+                           most_used_channel=expected.most_used, deposits=use.deposits, funds=use.funds)
+    return PortfolioMonth(tally=tally, expected=Transactions(counts=expected.counts, values=expected.values))
+
+
+class WalletTables(NamedTuple):
+    """What depends only on the wallets a customer holds (a mask of platforms), tabled once a month."""
+    each_used: np.ndarray      # (8, channel, age, wallets held + 1) each wallet's chance of use by how many are held
+    best_spread: np.ndarray    # (bank, mask) the best open fund's yield over the bank's deposit rate
+    weight_of: np.ndarray      # (mask,) the open funds' weights summed
+    wallets_in: np.ndarray     # (mask,) wallets in the mask
+
+
+@jit
+def _wallet_tables(terms, tables, available):
+    n_banks, n_platforms = terms.deposit_rate.size, terms.fund_weight.size
     n_masks = 1 << n_platforms
-    each_used = np.zeros((8, 4, tables.count.shape[2], n_platforms + 1))
+    each_used = np.zeros((8, N_CHANNELS, tables.count.shape[2], n_platforms + 1))
     for w in range(1, n_platforms + 1):
-        each_used[:, :, :, w] = 1.0 - np.exp(-tables.count[:, :, :, 3] / w)
+        each_used[:, :, :, w] = 1.0 - np.exp(-tables.count[:, :, :, PLATFORM] / w)
     best_spread, weight_of = np.full((n_banks, n_masks), -np.inf), np.zeros(n_masks)
     wallets_in = np.zeros(n_masks, dtype=np.int64)
     for mask in range(n_masks):
         for p in range(n_platforms):
             if mask >> p & 1:
                 wallets_in[mask] += 1
-                if available[3 * n_banks + p]:
+                if available[platform_alternative(n_banks, p)]:
                     weight_of[mask] += terms.fund_weight[p]
                     for b in range(n_banks):
                         best_spread[b, mask] = max(best_spread[b, mask], terms.mmf_yield[p] - terms.deposit_rate[b])
+    return WalletTables(each_used=each_used, best_spread=best_spread, weight_of=weight_of, wallets_in=wallets_in)
+
+
+class MonthUse(NamedTuple):
+    """`_use_and_save`'s sums over the customers."""
+    in_cell: np.ndarray          # (holdings key, preferred channel, bank, segment) customers
+    power_in_cell: np.ndarray    # the same cells' wealth power at the start
+    holding: np.ndarray          # (byte of what is held, bank) customers
+    using: np.ndarray            # (byte of what was used, bank) customers
+    deposits: np.ndarray         # (bank,) RMB
+    funds: np.ndarray            # (platform,) RMB
+    secondary_at: np.ndarray     # (bank,) secondary accounts
+    accounts_at: np.ndarray      # (bank,) other accounts
+    other_holders: np.ndarray    # (bank,) other banks' apps registered
+    other_users: np.ndarray      # (bank,) of them, used
+    payers: int                  # paid by phone
+
+
+@jit
+def _use_and_save(rng, state, terms, tables, available, wallets):
+    """Steps 4 and 5 of the module docstring, customer by customer: what each uses this month
+    (`_used_items`), its fund balances and deposits (`_move_savings`), and its other banks' accounts
+    and apps; counted into a `MonthUse`. Updates `state.active` and `state.funds`."""
+    n, n_platforms = state.funds.shape
+    n_banks, n_segments = terms.deposit_rate.size, state.bounds.size - 1
+    in_cell = np.zeros((8, N_CHANNELS, n_banks, n_segments), dtype=np.int64)    # summed after the loop
+    power_in_cell = np.zeros((8, N_CHANNELS, n_banks, n_segments))
+    holding = np.zeros((256, n_banks), dtype=np.int64)     # customers by the byte of what they hold, and use
+    using = np.zeros((256, n_banks), dtype=np.int64)
+    deposits, funds_by_platform = np.zeros(n_banks), np.zeros(n_platforms)
+    secondary_at, accounts_at = np.zeros(n_banks, dtype=np.int64), np.zeros(n_banks, dtype=np.int64)
+    other_holders, other_users = np.zeros(n_banks, dtype=np.int64), np.zeros(n_banks, dtype=np.int64)
+    wallet_bits = np.uint8(((1 << n_platforms) - 1) << FIRST_WALLET)
+    payers = 0
     for i in range(n):
         ahead = min(i + 16, n - 1)                  # a wallet holder's balances, asked for ahead of their use
         if state.holds[ahead] & wallet_bits:
             prefetch(state.funds, ahead)
             prefetch(state.yield_sensitivity, ahead)
         b, a = np.int64(state.bank[i]), state.age[i]
-        held, used = state.holds[i], np.uint8(0)
-        mask = np.int64(held >> FIRST_WALLET)
+        held = state.holds[i]
         key = (held & BANK_ITEMS) | (4 if held & wallet_bits else 0)
-        pref = state.channel[i]
-        seg = state.segment[i]
-        in_cell[key, pref, b, seg] += 1             # expectations are per cell: summed after the loop
+        pref, seg = state.channel[i], state.segment[i]
+        in_cell[key, pref, b, seg] += 1             # expectations are per cell
         power_in_cell[key, pref, b, seg] += state.wealth_power0[i]
-        if held & 1 and rng.random() < tables.used[key, pref, a, 1]:
-            used |= np.uint8(1)
-        paid = False
-        if held & 2:
-            paid = rng.random() < tables.app_pays[key, pref, a]
-            if paid or rng.random() < tables.app_other[key, pref, a]:
-                used |= np.uint8(2)
-        if mask:
-            each = each_used[key, pref, a, wallets_in[mask]]      # the wallets share the payments
-            for p in range(n_platforms):
-                bit = np.uint8(1 << (FIRST_WALLET + p))
-                if held & bit and rng.random() < each:
-                    used |= bit
-
+        used, paid = _used_items(rng, held, key, pref, a, tables, wallets, n_platforms)
         sec = np.int64(state.secondary[i])
         wealth = state.wealth0[i] * terms.wealth_factor
-        in_funds = 0.0
-        if mask:
-            weights = weight_of[mask]
-            share = 0.0 if weights == 0 else min(max(terms.base_share + terms.share_per_point
-                                                     * state.yield_sensitivity[i] * best_spread[b, mask], 0.0),
-                                                 terms.max_share)
-            for p in range(n_platforms):
-                bit = np.uint8(1 << (FIRST_WALLET + p))
-                if held & bit and available[3 * n_banks + p]:
-                    target = share * wealth * terms.fund_weight[p] / weights
-                    if not used & bit:
-                        target *= terms.dormant_factor
-                    target = min(target, terms.purchase_limit)
-                    state.funds[i, p] += terms.adjust_rate * (target - state.funds[i, p])
-                in_funds += state.funds[i, p]
-                funds_by_platform[p] += state.funds[i, p]
+        in_funds = _move_savings(state, i, b, held, used, terms, available, wallets, funds_by_platform)
         kept = wealth * (1.0 + terms.growth) - in_funds
         if sec >= 0:
             deposits[sec] += kept * terms.secondary_deposit_share
@@ -225,7 +233,6 @@ def portfolio_month(rng, state, terms, tables, menu):
             secondary_at[sec] += 1
         else:
             deposits[b] += kept
-
         if state.accounts[i]:
             _other_banks(rng, state.accounts[i], state.other_apps[i], terms.other_app_activity,
                          accounts_at, other_holders, other_users)
@@ -233,6 +240,74 @@ def portfolio_month(rng, state, terms, tables, menu):
         using[used, b] += 1
         payers += ((used & wallet_bits) != 0) | paid
         state.active[i] = used
+    return MonthUse(in_cell=in_cell, power_in_cell=power_in_cell, holding=holding, using=using, deposits=deposits,
+                    funds=funds_by_platform, secondary_at=secondary_at, accounts_at=accounts_at,
+                    other_holders=other_holders, other_users=other_users, payers=payers)
+
+
+@jit
+def _used_items(rng, held, key, pref, age, tables, wallets, n_platforms):
+    """Which of the items `held` a customer uses this month (the byte of their bits), and whether it
+    paid by the bank's app: one uniform per held item, the wallets sharing the payments."""
+    used, paid = np.uint8(0), False
+    if held & (1 << PC_ITEM) and rng.random() < tables.used[key, pref, age, PC]:
+        used |= np.uint8(1 << PC_ITEM)
+    if held & (1 << MOBILE_ITEM):
+        paid = rng.random() < tables.app_pays[key, pref, age]
+        if paid or rng.random() < tables.app_other[key, pref, age]:
+            used |= np.uint8(1 << MOBILE_ITEM)
+    mask = np.int64(held >> FIRST_WALLET)
+    if mask:
+        each = wallets.each_used[key, pref, age, wallets.wallets_in[mask]]
+        for p in range(n_platforms):
+            bit = np.uint8(1 << (FIRST_WALLET + p))
+            if held & bit and rng.random() < each:
+                used |= bit
+    return used, paid
+
+
+@jit
+def _move_savings(state, i, b, held, used, terms, available, wallets, funds_by_platform):
+    """Step 5: customer i's fund balances move a share of the way to their targets; returns what it holds
+    in funds, and adds it to `funds_by_platform`."""
+    mask = np.int64(held >> FIRST_WALLET)
+    in_funds = 0.0
+    if not mask:
+        return in_funds
+    n_banks, n_platforms = terms.deposit_rate.size, terms.fund_weight.size
+    wealth = state.wealth0[i] * terms.wealth_factor
+    weights = wallets.weight_of[mask]
+    share = 0.0 if weights == 0 else min(max(terms.base_share + terms.share_per_point * state.yield_sensitivity[i]
+                                             * wallets.best_spread[b, mask], 0.0), terms.max_share)
+    for p in range(n_platforms):
+        bit = np.uint8(1 << (FIRST_WALLET + p))
+        if held & bit and available[platform_alternative(n_banks, p)]:
+            target = share * wealth * terms.fund_weight[p] / weights
+            if not used & bit:
+                target *= terms.dormant_factor
+            target = min(target, terms.purchase_limit)
+            state.funds[i, p] += terms.adjust_rate * (target - state.funds[i, p])
+        in_funds += state.funds[i, p]
+        funds_by_platform[p] += state.funds[i, p]
+    return in_funds
+
+
+class ItemCounts(NamedTuple):
+    """Holders and users of each item by primary bank, and of the wallets altogether."""
+    holders: np.ndarray      # (item, bank)
+    users: np.ndarray        # (item, bank)
+    wallet_holders: int
+    wallet_users: int
+    multihoming: int         # used the bank's app and a wallet
+
+
+@jit
+def _count_items(holding, using, n_platforms):
+    n_banks = holding.shape[1]
+    n_items = FIRST_WALLET + n_platforms
+    holders, users = np.zeros((n_items, n_banks), dtype=np.int64), np.zeros((n_items, n_banks), dtype=np.int64)
+    wallet_bits = np.uint8(((1 << n_platforms) - 1) << FIRST_WALLET)
+    wallet_holders = wallet_users = multihoming = 0
     for pattern in range(1, 256):
         for b in range(n_banks):
             for j in range(n_items):
@@ -244,26 +319,37 @@ def portfolio_month(rng, state, terms, tables, menu):
                 wallet_users += using[pattern, b]
                 if pattern & (1 << MOBILE_ITEM):
                     multihoming += using[pattern, b]
-    expected, worth = np.zeros((n_banks, 4)), np.zeros((n_banks, 4))
+    return ItemCounts(holders=holders, users=users, wallet_holders=wallet_holders, wallet_users=wallet_users,
+                      multihoming=multihoming)
+
+
+class Expected(NamedTuple):
+    """The month's expected transactions by (bank, channel), and customers by most-used channel."""
+    counts: np.ndarray       # (bank, channel)
+    values: np.ndarray       # (bank, channel) RMB
+    most_used: np.ndarray    # (channel, bank, segment) customers
+
+
+@jit
+def _expected_transactions(in_cell, power_in_cell, tables, wealth_power_scale):
+    """Expectations per cell (holdings, preferred channel, bank, segment) from the month's tables."""
+    n_banks, n_segments = in_cell.shape[2], in_cell.shape[3]
+    expected, worth = np.zeros((n_banks, N_CHANNELS)), np.zeros((n_banks, N_CHANNELS))
+    most_used_channel = np.zeros((N_CHANNELS, n_banks, n_segments), dtype=np.int64)
     for key in range(8):
-        for pref in range(4):
-            main = tables.main[key, pref]
+        for pref in range(N_CHANNELS):
+            most_used = tables.most_used[key, pref]
             for b in range(n_banks):
                 for seg in range(n_segments):
                     people = in_cell[key, pref, b, seg]
                     if people == 0:
                         continue
-                    power = power_in_cell[key, pref, b, seg] * terms.wealth_power_scale
-                    for c in range(4):
+                    power = power_in_cell[key, pref, b, seg] * wealth_power_scale
+                    for c in range(N_CHANNELS):
                         expected[b, c] += people * tables.count[key, pref, seg // 2, c]
                         worth[b, c] += power * tables.value[key, pref, seg // 2, c]
-                    main_channel[main, b, seg] += people
-    tally = PortfolioTally(holders=holders, users=users, adoptions=adoptions, secondary=secondary_at,
-                           secondary_opened=opened, accounts=accounts_at, other_app_holders=other_holders,
-                           other_app_users=other_users, wallet_holders=wallet_holders, wallet_users=wallet_users,
-                           multihoming=multihoming, mobile_payers=payers, main_channel=main_channel,
-                           deposits=deposits, funds=funds_by_platform)
-    return PortfolioMonth(tally=tally, expected=Transactions(counts=expected, values=worth))
+                    most_used_channel[most_used, b, seg] += people
+    return Expected(counts=expected, values=worth, most_used=most_used_channel)
 
 
 @jit
@@ -271,95 +357,79 @@ def _adopt(rng, state, terms, menu, adoptions):
     """Adoption of the items not held, before the month's use: each customer considers each item
     with probability `adoption_rate[kind]` and adopts it with the odds that it beats the counter.
 
-    The rate is the same for every customer, so those who consider an item are found by
-    geometric skips (one draw per customer who considers, not one per customer), then
-    thinned by the odds with a second draw: the same distribution as one coin per customer.
-    The draws come first, item by item (a skip, then the thinning draw of each candidate who
-    could adopt), and the candidates' odds after them, so that reading their ties, scattered
-    over the population, overlaps from one candidate to the next. The odds read nothing the
-    draws or adoptions of the same item change, so the outcome is that of deciding each
-    candidate as it is drawn.
+    Those who consider an item are drawn by `candidates.draw_candidates` (each with its thinning
+    draw), item by item; then their state and ties are gathered (`_gather`) and their odds
+    computed (`_adoption_odds`). The odds read nothing the draws or adoptions of the same item
+    change, so the outcome is that of deciding each candidate as it is drawn.
     """
-    available, category = menu.available, menu.category
     n = state.holds.size
     n_banks = terms.deposit_rate.size
-    k_ties = state.ties.shape[1]
-    tie_unit = terms.tie_weight / max(k_ties, 1)
     capacity = 64
     for j in range(adoptions.size):
         capacity = max(capacity, np.int64(1.25 * n * min(terms.adoption_rate[min(j, FIRST_WALLET)], 1.0)) + 64)
-    candidates, draws = np.empty(capacity, dtype=np.int64), np.empty(capacity)
-    tied = np.empty(capacity * k_ties, dtype=np.int32)       # the candidates' ties and state, gathered
-    bank, age, urban = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.bool_)
-    literacy, sensitivity = np.empty(capacity), np.empty(capacity)
+    found = no_candidates(capacity)
     ties_category = fill_categories(state.channel, state.platform, state.choice_category)
     for j in range(adoptions.size):
-        kind = min(j, FIRST_WALLET)
-        rate = terms.adoption_rate[kind]
-        if rate <= 0.0:
-            continue
+        found = draw_candidates(rng, Candidates(found.who, found.draws, 0), 0, n, terms.adoption_rate[min(j, FIRST_WALLET)],
+                                ADOPT, state, j, terms.years, menu.available, n_banks)
+        gathered = _gather(state, found.who, found.count)
         bit = np.uint8(1 << j)
-        log_q = np.log1p(-min(rate, 1.0))
-        m, i = 0, -1
-        while True:
-            i += geometric(rng, log_q)
-            if i >= n:
-                break
-            if state.holds[i] & bit:
-                continue
-            if j > 0 and state.smartphone_year[i] > terms.years:      # the app and wallets need a smartphone
-                continue
-            b = np.int64(state.bank[i])
-            alt = 3 * b + 1 + j if j < FIRST_WALLET else 3 * n_banks + j - FIRST_WALLET
-            provider = b if j < FIRST_WALLET else n_banks + j - FIRST_WALLET
-            if not available[alt] or not state.aware[provider, i]:
-                continue
-            if m == candidates.size:
-                candidates, draws = grown(candidates, m), grown(draws, m)
-            candidates[m], draws[m] = i, rng.random()
-            m += 1
-        if bank.size < m:
-            tied = np.empty(candidates.size * k_ties, dtype=np.int32)
-            bank, age, urban = (np.empty(candidates.size, dtype=np.int64), np.empty(candidates.size, dtype=np.int64),
-                                np.empty(candidates.size, dtype=np.bool_))
-            literacy, sensitivity = np.empty(candidates.size), np.empty(candidates.size)
-        # the candidates' state and ties first, in loops of independent reads that do not branch on what
-        # they read, so that the cache misses of many candidates overlap
-        for r in range(m):
-            i = candidates[r]
-            if r + 8 < m:                   # and the lines of a candidate eight ahead asked for now
-                ahead = candidates[r + 8]
-                prefetch(state.ties, ahead)
-                prefetch(state.literacy0, ahead)
-                prefetch(state.yield_sensitivity, ahead)
-                prefetch(state.bank, ahead)
-                prefetch(state.age, ahead)
-                prefetch(state.urban, ahead)
-            for t in range(k_ties):
-                tied[r * k_ties + t] = state.ties[i, t]
-            bank[r], age[r], urban[r] = state.bank[i], state.age[i], state.urban[i]
-            literacy[r], sensitivity[r] = state.literacy0[i], state.yield_sensitivity[i]
-        wallet_cost = terms.wallet_onboarding if j >= FIRST_WALLET else 0.0
-        for r in range(m):
-            b, a = bank[r], age[r]
-            alt = 3 * b + 1 + j if j < FIRST_WALLET else 3 * n_banks + j - FIRST_WALLET
-            branch = 3 * b
-            odds = 1.0
-            if available[branch]:
-                # ties on the counter's category and on the item's: tie_share of those two categories
-                on_branch = on_alt = 0.0
-                c_branch, c_alt = category[branch], category[alt]
-                for t in range(r * k_ties, (r + 1) * k_ties):
-                    c = ties_category[tied[t]]
-                    on_branch += c == c_branch
-                    on_alt += c == c_alt
-                lit = min(1.0, literacy[r] + state.literacy_growth[a] * terms.years)
-                counter = _counter_utility(menu, terms, branch, a, urban[r], lit, sensitivity[r]) + on_branch * tie_unit
-                v = _app_utility(menu, alt, lit, sensitivity[r]) + on_alt * tie_unit - wallet_cost
-                odds = _logistic(v - counter - terms.adoption_threshold)
-            if draws[r] < odds:
-                state.holds[candidates[r]] |= bit
+        for r in range(found.count):
+            if found.draws[r, 0] < _adoption_odds(state, terms, menu, gathered, r, j, ties_category):
+                state.holds[found.who[r]] |= bit
                 adoptions[j] += 1
+
+
+class Gathered(NamedTuple):
+    """Candidates' state and ties, read in loops of independent loads that do not branch on what they
+    read, so that the cache misses of many candidates overlap."""
+    tied: np.ndarray           # int32 (candidate * tie,)
+    bank: np.ndarray           # int64
+    age: np.ndarray            # int64
+    urban: np.ndarray          # bool
+    literacy0: np.ndarray      # float64: literacy at the start
+    sensitivity: np.ndarray    # float64
+
+
+@jit
+def _gather(state, who, m):
+    k_ties = state.ties.shape[1]
+    tied = np.empty(m * k_ties, dtype=np.int32)
+    bank, age, urban = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64), np.empty(m, dtype=np.bool_)
+    literacy, sensitivity = np.empty(m), np.empty(m)
+    for r in range(m):
+        i = who[r]
+        if r + 8 < m:                   # the lines of a candidate eight ahead asked for now
+            prefetch_customer(state, who[r + 8])
+        for t in range(k_ties):
+            tied[r * k_ties + t] = state.ties[i, t]
+        bank[r], age[r], urban[r] = state.bank[i], state.age[i], state.urban[i]
+        literacy[r], sensitivity[r] = state.literacy0[i], state.yield_sensitivity[i]
+    return Gathered(tied=tied, bank=bank, age=age, urban=urban, literacy0=literacy, sensitivity=sensitivity)
+
+
+@jit
+def _adoption_odds(state, terms, menu, gathered, r, item, ties_category):
+    """The odds that candidate r's item beats its counter (1 where its bank has no branch), with ties on
+    the counter's category and on the item's, and a wallet's onboarding cost."""
+    n_banks, k_ties = terms.deposit_rate.size, state.ties.shape[1]
+    b, a = gathered.bank[r], gathered.age[r]
+    alt, branch = item_alternative(b, n_banks, item), bank_alternative(b, BRANCH)
+    if not menu.available[branch]:
+        return 1.0
+    on_branch = on_alt = 0.0
+    c_branch, c_alt = menu.category[branch], menu.category[alt]
+    for t in range(r * k_ties, (r + 1) * k_ties):
+        c = ties_category[gathered.tied[t]]
+        on_branch += c == c_branch
+        on_alt += c == c_alt
+    tie_unit = terms.tie_weight / max(k_ties, 1)
+    lit = min(1.0, gathered.literacy0[r] + state.literacy_growth[a] * terms.years)
+    sensitivity = gathered.sensitivity[r]
+    counter = _counter_utility(menu, terms, branch, a, gathered.urban[r], lit, sensitivity) + on_branch * tie_unit
+    wallet_cost = terms.wallet_onboarding if item >= FIRST_WALLET else 0.0
+    v = _app_utility(menu, alt, lit, sensitivity) + on_alt * tie_unit - wallet_cost
+    return _logistic(v - counter - terms.adoption_threshold)
 
 
 @jit
@@ -379,63 +449,36 @@ def _app_utility(menu, alt, literacy, sensitivity):
 
 @jit
 def fill_categories(channel, platform, out):
-    """Each customer's preferred channel's category, channel or 3 + platform on a platform's app (as
-    `customers.Menu.category`), written into `out` and returned: one byte a customer, so that a
+    """Each customer's preferred channel's category, channel or PLATFORM + platform on a platform's app
+    (as `records.Menu.category`), written into `out` and returned: one byte a customer, so that a
     tie's category is one read."""
     for i in range(channel.size):
         ch = channel[i]
-        out[i] = ch + (platform[i] if ch == 3 else np.int8(0))
-    return out
-
-
-@jit
-def grown(a, m):
-    """`a` twice as long, its first m entries kept."""
-    out = np.empty(2 * a.size, dtype=a.dtype)
-    out[:m] = a[:m]
+        out[i] = ch + (platform[i] if ch == PLATFORM else np.int8(0))
     return out
 
 
 @jit
 def _open_secondaries(rng, state, terms, menu):
     """Secondary accounts opened this month: each customer with a digital channel or wallet and
-    no secondary account considers one with probability `secondary_rate` (found by geometric
-    skips, as in `_adopt`) and opens it where `_open_secondary` says. Returns how many opened.
-
-    As in `_adopt`, the draws come first (a skip, then the draw of the bank for each candidate
-    who may open an account) and the candidates' banks after them: the same draws and outcome
-    as deciding each candidate as it is drawn, with the reads of many candidates overlapping."""
+    no secondary account considers one with probability `secondary_rate` (drawn by
+    `candidates.draw_candidates`, each with the draw of its bank) and opens it where
+    `_open_secondary` says. Returns how many opened."""
     n, n_banks = state.holds.size, terms.deposit_rate.size
     if terms.secondary_rate <= 0.0:
         return 0
-    log_q = np.log1p(-min(terms.secondary_rate, 1.0))
-    capacity = np.int64(1.25 * n * min(terms.secondary_rate, 1.0)) + 64
-    candidates, draws = np.empty(capacity, dtype=np.int64), np.empty(capacity)
-    m, i = 0, -1
-    while True:
-        i += geometric(rng, log_q)
-        if i >= n:
-            break
-        if state.secondary[i] >= 0 or state.holds[i] == 0:
-            continue
-        if m == candidates.size:
-            candidates, draws = grown(candidates, m), grown(draws, m)
-        candidates[m], draws[m] = i, rng.random()
-        m += 1
+    found = draw_candidates(rng, no_candidates(np.int64(1.25 * n * min(terms.secondary_rate, 1.0)) + 64), 0, n,
+                            terms.secondary_rate, SECONDARY, state, 0, terms.years, menu.available, n_banks)
     weights = np.zeros(n_banks)
     opened = 0
-    for r in range(m):
-        i = candidates[r]
-        if r + 8 < m:                       # the lines of a candidate eight ahead asked for now
-            ahead = candidates[r + 8]
-            prefetch(state.literacy0, ahead)
-            prefetch(state.yield_sensitivity, ahead)
-            prefetch(state.bank, ahead)
-            prefetch(state.age, ahead)
+    for r in range(found.count):
+        i = found.who[r]
+        if r + 8 < found.count:              # the lines of a candidate eight ahead asked for now
+            prefetch_customer(state, found.who[r + 8])
         b, a = np.int64(state.bank[i]), state.age[i]
         literacy = min(1.0, state.literacy0[i] + state.literacy_growth[a] * terms.years)
-        k = _open_secondary(state, terms, menu, i, b, state.holds[i], literacy, state.yield_sensitivity[i], draws[r],
-                            weights)
+        k = _open_secondary(state, terms, menu, i, b, state.holds[i], literacy, state.yield_sensitivity[i],
+                            found.draws[r, 0], weights)
         if k >= 0:
             state.secondary[i] = k
             state.accounts[i] |= np.uint32(1) << np.uint32(k)
@@ -451,11 +494,11 @@ def _open_secondary(state, terms, menu, i, b, held, literacy, sensitivity, u, we
     A logit over staying (its own bank's app) and each other open bank it knows of (that
     bank's app less the opening cost, cut inside a partner platform's wallet)."""
     available = menu.available
-    stay = _app_utility(menu, 3 * b + 2, literacy, sensitivity)
+    stay = _app_utility(menu, bank_alternative(b, MOBILE), literacy, sensitivity)
     total = 1.0
     for k in range(weights.size):
         weights[k] = 0.0
-        alt = 3 * k + 2
+        alt = bank_alternative(k, MOBILE)
         if k == b or not available[alt] or not state.aware[k, i]:
             continue
         cost = terms.secondary_cost
@@ -489,24 +532,20 @@ def _other_banks(rng, accounts, other_apps, activity, accounts_at, holders, user
 @jit
 def _adopt_other_apps(rng, state, terms, menu):
     """Step 3 of the module docstring: customers with a smartphone register the apps of other banks
-    they have accounts at. Those who consider it are found by geometric skips (as in `_adopt`); each picks one such
-    bank whose app it lacks, at random, and registers it with the odds that the app beats its
-    counter (without `adoption_threshold`: an assumption, registering an app being less than
-    making it a habit). Returns how many registered."""
+    they have accounts at. Those who consider it are drawn by `candidates.draw_candidates`, each
+    with two draws: which such bank whose app it lacks (at random), and whether it registers it,
+    with the odds that the app beats its counter (without `adoption_threshold`: an assumption,
+    registering an app being less than making it a habit). Returns how many registered."""
     if terms.other_app_rate <= 0.0:
         return 0
-    available = menu.available
     n, n_banks = state.holds.size, terms.deposit_rate.size
-    log_q = np.log1p(-min(terms.other_app_rate, 1.0))
-    registered, i = 0, -1
-    while True:
-        i += geometric(rng, log_q)
-        if i >= n:
-            break
+    found = draw_candidates(rng, no_candidates(64), 0, n, terms.other_app_rate, OTHER_APP, state, 0, terms.years,
+                            menu.available, n_banks)
+    registered = 0
+    for r in range(found.count):
+        i = found.who[r]
         lacking = state.accounts[i] & ~state.other_apps[i]
-        if lacking == 0 or state.smartphone_year[i] > terms.years:
-            continue
-        pick = np.int64(rng.random() * _bits(lacking))
+        pick = np.int64(found.draws[r, 0] * _bits(lacking))
         k = 0
         while True:                          # the pick-th bank among those lacking
             if lacking & (np.uint32(1) << np.uint32(k)):
@@ -514,18 +553,17 @@ def _adopt_other_apps(rng, state, terms, menu):
                     break
                 pick -= 1
             k += 1
-        u = rng.random()
-        alt, b, a = 3 * k + 2, np.int64(state.bank[i]), state.age[i]
-        if not available[alt]:
+        alt, b, a = bank_alternative(k, MOBILE), np.int64(state.bank[i]), state.age[i]
+        if not menu.available[alt]:
             continue
         odds = 1.0
-        branch = 3 * b
-        if available[branch]:
+        branch = bank_alternative(b, BRANCH)
+        if menu.available[branch]:
             lit = min(1.0, state.literacy0[i] + state.literacy_growth[a] * terms.years)
             sens = state.yield_sensitivity[i]
             odds = _logistic(_app_utility(menu, alt, lit, sens)
                              - _counter_utility(menu, terms, branch, a, state.urban[i], lit, sens))
-        if u < odds:
+        if found.draws[r, 1] < odds:
             state.other_apps[i] |= np.uint32(1) << np.uint32(k)
             registered += 1
     return registered

@@ -18,7 +18,7 @@ preferred channel, and the age band (whose factor scales every count), so it is 
 once a month (`purpose_tables`); the compiled portfolio pass looks each customer up.
 From the same tables come the chance that each held channel is used at least once in
 the month (Poisson counts: 1 - exp(-expected)), the chance of paying by app, and each
-customer's main channel of the month: the one with the most expected transactions.
+customer's most-used channel of the month: the one with the most expected transactions.
 
 Where it lands: the counter's share goes to counter or machines by the bank's
 self-service share; a wallet payment is a bank transaction made through the platform
@@ -31,10 +31,10 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from sim.config import CHANNELS, TransactionConfig
+from sim.config import TransactionConfig
+from sim.engine.channels import CHANNELS, MOBILE, N_CHANNELS, PC, PLATFORM
 
 N_HOLDINGS = 8          # bit 0 PC banking, bit 1 the bank's app, bit 2 any wallet
-BRANCH, PC, MOBILE, WALLET = range(4)
 
 
 class PurposeTables(NamedTuple):
@@ -44,7 +44,7 @@ class PurposeTables(NamedTuple):
     used: np.ndarray        # (8, 4, age, 4) chance the channel is used at least once (wallets: all together)
     app_pays: np.ndarray    # (8, 4, age) chance of at least one payment by the bank's app
     app_other: np.ndarray   # (8, 4, age) chance of at least one other use of the app
-    main: np.ndarray        # (8, 4) main channel of the month: most expected transactions (ties: preferred)
+    most_used: np.ndarray   # (8, 4) most-used channel of the month: most expected transactions (ties: preferred)
 
 
 class PurposeTerms(NamedTuple):
@@ -88,20 +88,20 @@ def purpose_tables(t: TransactionConfig, maturity: float) -> PurposeTables:
 def tables_at(terms, maturity):
     """`purpose_tables` from packed terms, compiled: it runs every month."""
     n_age = terms.age_factor.size
-    count = np.zeros((N_HOLDINGS, 4, n_age, 4))
-    value = np.zeros((N_HOLDINGS, 4, n_age, 4))
-    paying_on_app = np.zeros((N_HOLDINGS, 4, n_age))
-    weight = np.zeros(4)
+    count = np.zeros((N_HOLDINGS, N_CHANNELS, n_age, N_CHANNELS))
+    value = np.zeros((N_HOLDINGS, N_CHANNELS, n_age, N_CHANNELS))
+    paying_on_app = np.zeros((N_HOLDINGS, N_CHANNELS, n_age))
+    weight = np.zeros(N_CHANNELS)
     for key in range(N_HOLDINGS):
-        for preferred in range(4):
+        for preferred in range(N_CHANNELS):
             held = (True, (key & 1) != 0 or preferred == PC, (key & 2) != 0 or preferred == MOBILE,
-                    (key & 4) != 0 or preferred == WALLET)
+                    (key & 4) != 0 or preferred == PLATFORM)
             for k in range(terms.count.size):
                 top = -np.inf
-                for c in range(4):
+                for c in range(N_CHANNELS):
                     fit = terms.fit[k, c]
                     if held[c] and fit == fit:           # held, and able to serve the purpose
-                        if c == MOBILE or c == WALLET:
+                        if c == MOBILE or c == PLATFORM:
                             fit += terms.maturity_fit * maturity
                         if c == preferred:
                             fit += terms.preferred_bonus
@@ -115,12 +115,12 @@ def tables_at(terms, maturity):
                 if outside == outside:                    # cash or a card at a till competes
                     top = max(top, outside)
                 total = np.exp(outside - top) if outside == outside else 0.0
-                for c in range(4):
+                for c in range(N_CHANNELS):
                     weight[c] = np.exp(weight[c] - top)
                     total += weight[c]
                 per_adult = terms.count[k] * (1.0 + terms.growth[k] * maturity)
                 for a in range(n_age):
-                    for c in range(4):
+                    for c in range(N_CHANNELS):
                         n = per_adult * terms.age_factor[a] * weight[c] / total
                         count[key, preferred, a, c] += n
                         value[key, preferred, a, c] += n * terms.ticket[k]
@@ -129,12 +129,12 @@ def tables_at(terms, maturity):
     used = 1.0 - np.exp(-count)
     app_pays = 1.0 - np.exp(-paying_on_app)
     app_other = 1.0 - np.exp(-(count[:, :, :, MOBILE] - paying_on_app))
-    main = np.zeros((N_HOLDINGS, 4), dtype=np.int64)
+    most_used = np.zeros((N_HOLDINGS, N_CHANNELS), dtype=np.int64)
     for key in range(N_HOLDINGS):
-        for preferred in range(4):
+        for preferred in range(N_CHANNELS):
             best = preferred                              # ties go to the preferred channel
-            for c in range(4):
+            for c in range(N_CHANNELS):
                 if count[key, preferred, :, c].sum() > count[key, preferred, :, best].sum() * (1 + 1e-12):
                     best = c
-            main[key, preferred] = best
-    return PurposeTables(count, value, used, app_pays, app_other, main)
+            most_used[key, preferred] = best
+    return PurposeTables(count, value, used, app_pays, app_other, most_used)

@@ -6,8 +6,9 @@ tuples: a reader sees each field's name where it is built and where it is read. 
 have the dtypes named here (the kernels are compiled for them); `Customers` and
 `MarketModel` build the records with them.
 
-Alternatives are laid out as in `Menu`: alternative 3b + c is bank b's channel c (branch,
-PC, mobile), 3B + p platform p's app. Providers are the banks, then the platforms.
+Alternatives are laid out as `channels.bank_alternative` and `channels.platform_alternative`
+say: each bank's branch, PC and mobile channels, then each platform's app. Providers are the
+banks, then the platforms.
 """
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ class CustomerArrays(NamedTuple):
     other_apps: np.ndarray         # uint32 (customer,): bit b, bank b's app registered, b not the primary bank
     funds: np.ndarray              # float64 (customer, platform): money-fund balance, RMB
     bank: np.ndarray               # int8: primary bank
-    channel: np.ndarray            # int8: preferred channel (BRANCH, PC, MOBILE, PLATFORM), the logit choice
-    platform: np.ndarray           # int8: the platform of the main channel's choice, -1 for none
+    channel: np.ndarray            # int8: preferred channel (channels.CHANNELS), the logit choice
+    platform: np.ndarray           # int8: the platform of the preferred channel's choice, -1 for none
     age: np.ndarray                # int8: age band
     urban: np.ndarray              # bool
     literacy0: np.ndarray          # float32: digital literacy at the start
@@ -101,16 +102,44 @@ class MenuWeights(NamedTuple):
     awareness_per_reach: float  # monthly chance of becoming known per log1p of marketing reach
 
 
+class BankTerms(NamedTuple):
+    """The banks' state this month, one entry a bank."""
+    marketing: np.ndarray        # float64: marketing spend, RMB bn a year
+    app_quality: np.ndarray      # float64: 0..1
+    branches: np.ndarray         # float64: real branches nationwide
+    branch_presence: np.ndarray  # float64: the branch network's pull, before the density weight
+    partner: np.ndarray          # int64: partner platform, -1 for none
+
+
+class PlatformTerms(NamedTuple):
+    """The platforms' state this month, one entry a platform."""
+    marketing: np.ndarray        # float64: marketing spend, RMB bn a year
+    subsidy: np.ndarray          # float64: user subsidies, RMB bn a year
+    fund_yield: np.ndarray       # float64: money-fund yield, percent a year
+
+
+class BankFixedTerms(NamedTuple):
+    """What never changes about the banks in a run, one entry a bank."""
+    launch_month: np.ndarray       # float64: months since year 0
+    security_friction: np.ndarray  # float64: utils on top of the regulator's mandate
+    deposit_rate: np.ndarray       # float64: percent a year
+
+
+class PlatformFixedTerms(NamedTuple):
+    """What never changes about the platforms in a run, one entry a platform."""
+    launch_month: np.ndarray         # float64: months since year 0
+    payment_convenience: np.ndarray  # float64: utils
+
+
 class Institutions(NamedTuple):
     """The arguments of `kernels.menu_terms`: the banks' and platforms' state this month, the
     policy's, and what never changes (launch months, frictions, rates, weights)."""
     month: int                  # months since year 0
     tech: float                 # smartphone maturity, utils on mobile and platform apps
-    banks: np.ndarray           # (bank, 5) marketing spend (RMB bn a year), app quality, branches, branch
-                                # presence, partner platform (-1: none)
-    platforms: np.ndarray       # (platform, 3) marketing spend, subsidy (RMB bn a year), fund yield (%)
-    bank_fixed: np.ndarray      # (bank, 3) launch month, security friction, deposit rate (%)
-    platform_fixed: np.ndarray  # (platform, 2) launch month, payment convenience
+    banks: BankTerms
+    platforms: PlatformTerms
+    bank_fixed: BankFixedTerms
+    platform_fixed: PlatformFixedTerms
     weights: MenuWeights
     ukey_friction: float        # utils lost on PC and mobile banking
     visit_cost: float           # utils of the branch visit to open an account at a bank without branches
@@ -147,6 +176,21 @@ class ChoiceTerms(NamedTuple):
     n_categories: int               # 3 + platforms
 
 
+class Choosers(NamedTuple):
+    """The state of this month's choosers (`kernels.gather_choosers`), one row a chooser."""
+    tie_category: np.ndarray    # int8 (chooser, tie): the category of each tie's preferred channel
+    knows: np.ndarray           # bool (chooser, provider): aware of the provider
+    age: np.ndarray             # int8: age band
+    bank: np.ndarray            # int8: primary bank
+    channel: np.ndarray         # int8: preferred channel
+    platform: np.ndarray        # int8: platform, -1 for none
+    holds: np.ndarray           # uint8: holdings (channels.PC_ITEM, MOBILE_ITEM, FIRST_WALLET + p)
+    literacy: np.ndarray        # float64: digital literacy now
+    presence: np.ndarray        # float64: weight of branch presence (more for rural customers)
+    sensitivity: np.ndarray     # float64: yield sensitivity
+    has_smartphone: np.ndarray  # bool
+
+
 class Trading(NamedTuple):
     """Where the month's transactions land (`kernels.draw_transactions`)."""
     self_service: np.ndarray    # (bank,) share of branch transactions made at machines
@@ -162,7 +206,7 @@ class Transactions(NamedTuple):
 class ChoiceOutcome(NamedTuple):
     """The month's preferred-channel choices (`kernels.choose`)."""
     reconsidered: int
-    channel_flows: np.ndarray   # (4, 4) customers moving from channel (row) to channel (column)
+    channel_flows: np.ndarray   # (channel, channel) customers moving from the preferred channel (row) to another (column)
     bank_switches: int
     platform_switches: int      # changes of platform account, first adoptions included
 

@@ -14,20 +14,55 @@ Units are declared once, with every column, in `sim/writers/schema.py`.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from sim.config import AGE_BANDS, CHANNELS, month_label
+from sim.config import AGE_BANDS, month_label
+from sim.engine.channels import (BRANCH, CHANNELS, FIRST_WALLET, MOBILE, MOBILE_ITEM, MOBILE_PLACE, N_CHANNELS,
+                                 OFF_COUNTER, PC, PC_ITEM, PLACES, PLATFORM)
+from sim.engine.records import ChoiceOutcome
 
-if TYPE_CHECKING:
-    from sim.customers import ChoiceOutcome, Tally
-    from sim.market import MarketModel
+OFF_COUNTER_PLACES = list(OFF_COUNTER)
 
-PLACES = ("counter", "self_service", "pc", "mobile", "platform_link")
-OFF_COUNTER = [1, 2, 3, 4]
-PLATFORM_CHANNEL = CHANNELS.index("platform")
+
+class BankAccounts(NamedTuple):
+    """The banks' month as booked and decided, one entry a bank."""
+    revenue: np.ndarray               # RMB bn this month
+    cost: np.ndarray
+    profit: np.ndarray
+    marketing: np.ndarray             # RMB bn a year
+    digital_investment: np.ndarray    # RMB bn a year
+    branches: list                    # as the banks hold them
+    smart_branches: np.ndarray
+    app_quality: np.ndarray
+    deposit_rate: np.ndarray          # percent a year
+    partner: list                     # partner platform's name, "" for none
+
+
+class PlatformBooks(NamedTuple):
+    """The platforms' month as booked and decided, one entry a platform."""
+    revenue: np.ndarray               # RMB bn this month
+    cost: np.ndarray
+    profit: np.ndarray
+    marketing: np.ndarray             # RMB bn a year
+    subsidy: np.ndarray               # RMB bn a year
+    fund_yield: np.ndarray            # percent a year
+
+
+class MonthRecord(NamedTuple):
+    """One month as the recorder keeps it, at real scale where it says so."""
+    month: int                        # months since year 0
+    choice: ChoiceOutcome
+    tx_counts: np.ndarray             # (bank, place) transactions, real scale
+    tx_values: np.ndarray             # (bank, place) RMB, real scale
+    inflow: float                     # RMB, real scale
+    tally: Any                        # customers.Tally at the month's end, per simulated customer
+    mmf_yield: float                  # the market money-fund yield, percent
+    policy: Any                       # regulation.Policy in force
+    banks: BankAccounts
+    platforms: PlatformBooks
 
 
 
@@ -69,25 +104,34 @@ class MetricsRecorder:
     for. This keeps the monthly step free of a hundred scalar conversions.
     """
 
-    def __init__(self, model: "MarketModel"):
+    def __init__(self, model):
+        """`model` is the `MarketModel` recorded: its banks, platforms, customers and policy are read."""
         self.model = model
-        self._months: list[tuple] = []
+        self._months: list[MonthRecord] = []
         self._tables: dict[str, tuple[int, object]] = {}      # table name -> (months it covers, table)
 
     @property
     def months_recorded(self) -> int:
         return len(self._months)
 
-    def record(self, outcome: "ChoiceOutcome", counts: np.ndarray, values: np.ndarray, inflow: float,
-               tally: "Tally") -> None:
+    def record(self, outcome: ChoiceOutcome, counts: np.ndarray, values: np.ndarray, inflow: float, tally) -> None:
         """Keep one month: its choices, transactions (real scale), inflow and end-of-month tally."""
         m = self.model
-        banks = [(b.revenue_bn, b.cost_bn, b.profit_bn, b.marketing_bn, b.digital_investment_bn, b.branches,
-                  b.smart_branches, b.app_quality, b.cfg.deposit_rate) for b in m.banks]
-        platforms = [(p.revenue_bn, p.cost_bn, p.profit_bn, p.marketing_bn, p.subsidy_bn, p.mmf_yield)
-                     for p in m.platforms]
-        self._months.append((m.month, outcome, counts, values, inflow, tally, m.market_mmf_yield, m.policy,
-                             banks, [b.partner or "" for b in m.banks], platforms))
+        column = lambda values: np.array(values, dtype=float)  # noqa: E731
+        banks = BankAccounts(
+            revenue=column([b.revenue_bn for b in m.banks]), cost=column([b.cost_bn for b in m.banks]),
+            profit=column([b.profit_bn for b in m.banks]), marketing=column([b.marketing_bn for b in m.banks]),
+            digital_investment=column([b.digital_investment_bn for b in m.banks]),
+            branches=[b.branches for b in m.banks], smart_branches=column([b.smart_branches for b in m.banks]),
+            app_quality=column([b.app_quality for b in m.banks]), deposit_rate=column([b.cfg.deposit_rate for b in m.banks]),
+            partner=[b.partner or "" for b in m.banks])
+        platforms = PlatformBooks(
+            revenue=column([p.revenue_bn for p in m.platforms]), cost=column([p.cost_bn for p in m.platforms]),
+            profit=column([p.profit_bn for p in m.platforms]), marketing=column([p.marketing_bn for p in m.platforms]),
+            subsidy=column([p.subsidy_bn for p in m.platforms]), fund_yield=column([p.mmf_yield for p in m.platforms]))
+        self._months.append(MonthRecord(month=m.month, choice=outcome, tx_counts=counts, tx_values=values, inflow=inflow,
+                                        tally=tally, mmf_yield=m.market_mmf_yield, policy=m.policy, banks=banks,
+                                        platforms=platforms))
 
     def _table(self, name: str, build):
         """A table built from the months so far, kept until another month is recorded."""
@@ -112,8 +156,18 @@ class MetricsRecorder:
         build = {"timeseries": self._timeseries_columns, "institutions": self._institutions_columns}[table]
         return self._table(f"{table}_columns", build)
 
-    def _stack(self, field: int) -> np.ndarray:
-        return np.array([month[field] for month in self._months])
+    def _stack(self, field: str) -> np.ndarray:
+        """A field of every month's record, stacked: (month, ...)."""
+        return np.array([getattr(month, field) for month in self._months])
+
+    def _banks(self, field: str) -> np.ndarray:
+        """A field of the banks' accounts, (month, bank)."""
+        return np.array([getattr(month.banks, field) for month in self._months], dtype=float).reshape(len(self._months), -1)
+
+    def _platforms(self, field: str) -> np.ndarray:
+        """A field of the platforms' books, (month, platform)."""
+        return np.array([getattr(month.platforms, field) for month in self._months],
+                        dtype=float).reshape(len(self._months), -1)
 
     def _timeseries(self) -> pd.DataFrame:
         return pd.DataFrame(self.columns("timeseries")) if self._months else pd.DataFrame()
@@ -123,40 +177,40 @@ class MetricsRecorder:
 
     def _timeseries_columns(self) -> dict[str, object]:
         m, size, n = self.model, self.model.customers.size, len(self._months)
-        millions = m.scale / 1e6
+        millions = m.adults_per_customer / 1e6
         if n == 0:
             return {}
-        outcomes = [month[1] for month in self._months]
-        tallies = [month[5] for month in self._months]
+        outcomes = [month.choice for month in self._months]
+        tallies = [month.tally for month in self._months]
         counts = np.stack([t.counts for t in tallies])                  # (month, channel, platform + 1, bank, segment)
-        tx = self._stack(2).sum(axis=1) / 1e6                          # (month, place)
-        val = self._stack(3).sum(axis=1) / 1e9
-        col: dict[str, object] = {"date": [month_label(month[0]) for month in self._months],
+        tx = self._stack("tx_counts").sum(axis=1) / 1e6                          # (month, place)
+        val = self._stack("tx_values").sum(axis=1) / 1e9
+        col: dict[str, object] = {"date": [month_label(month.month) for month in self._months],
                                   "step": np.arange(1, n + 1)}
-        col["tx_total"], col["tx_offcounter"] = tx.sum(axis=1), tx[:, OFF_COUNTER].sum(axis=1)
+        col["tx_total"], col["tx_offcounter"] = tx.sum(axis=1), tx[:, OFF_COUNTER_PLACES].sum(axis=1)
         col.update(zip(_TX_COLUMNS, tx.T))
-        col["value_total"], col["value_offcounter"] = val.sum(axis=1), val[:, OFF_COUNTER].sum(axis=1)
+        col["value_total"], col["value_offcounter"] = val.sum(axis=1), val[:, OFF_COUNTER_PLACES].sum(axis=1)
         col.update(zip(_VALUE_COLUMNS, val.T))
         corporate = corporate_offcounter_value_bn(m.cfg.market.corporate_offcounter_value_tn, col["date"])
         col["corporate_offcounter_value"] = corporate
         with np.errstate(divide="ignore", invalid="ignore"):
             col["off_counter_rate"] = np.where(col["tx_total"] > 0, col["tx_offcounter"] / col["tx_total"], np.nan)
-            mobile = val[:, PLACES.index("mobile")]
+            mobile = val[:, MOBILE_PLACE]
             col["mobile_value_share"] = mobile / (col["value_offcounter"] + corporate)
             col["retail_mobile_value_share"] = np.where(col["value_offcounter"] > 0,
                                                         mobile / col["value_offcounter"], np.nan)
-        main = np.stack([t.portfolio.main_channel for t in tallies])    # (month, channel, bank, segment)
-        by_channel = main.sum(axis=(2, 3))
+        most_used = np.stack([t.portfolio.most_used_channel for t in tallies])    # (month, channel, bank, segment)
+        by_channel = most_used.sum(axis=(2, 3))
         col.update(zip(_SHARE_COLUMNS, (by_channel / size).T))
         col.update(zip(_CUSTOMER_COLUMNS, (by_channel * millions).T))
         col.update(zip(_PREFERRING_COLUMNS, (counts.sum(axis=(2, 3, 4)) * millions).T))
-        col["deposits_bank"] = np.array([t.deposits.sum() for t in tallies]) * m.scale / 1e9
-        col["balance_platform_mmf"] = np.array([t.funds.sum() for t in tallies]) * m.scale / 1e9
-        col["income_inflow"] = self._stack(4) / 1e9
+        col["deposits_bank"] = np.array([t.deposits.sum() for t in tallies]) * m.adults_per_customer / 1e9
+        col["balance_platform_mmf"] = np.array([t.funds.sum() for t in tallies]) * m.adults_per_customer / 1e9
+        col["income_inflow"] = self._stack("inflow") / 1e9
         col["hhi_banks"] = 1e4 * ((counts.sum(axis=(1, 2, 4)) / size) ** 2).sum(axis=1)
-        users = counts[:, PLATFORM_CHANNEL, 1:].sum(axis=(2, 3))
+        users = counts[:, PLATFORM, 1:].sum(axis=(2, 3))
         col["hhi_platforms"] = 1e4 * ((users / np.maximum(users.sum(axis=1, keepdims=True), 1)) ** 2).sum(axis=1)
-        col["branches_total"] = np.array([sum(b[5] for b in month[8]) for month in self._months])
+        col["branches_total"] = np.array([sum(month.banks.branches) for month in self._months])
         switches = np.array([o.bank_switches for o in outcomes])
         col["reconsidered"] = np.array([o.reconsidered for o in outcomes]) * millions
         col["bank_switches"] = switches * millions
@@ -165,27 +219,29 @@ class MetricsRecorder:
         flows = np.stack([o.channel_flows for o in outcomes]) * millions
         col.update((name, flows[:, i, j]) for name, i, j in _FLOW_COLUMNS)
 
-        by_seg = main.sum(axis=2).transpose(0, 2, 1).reshape(n, len(AGE_BANDS), 2, 4)
-        groups = np.concatenate([by_seg.sum(axis=2), by_seg[:, :, 1].sum(axis=1)[:, None],
-                                 by_seg[:, :, 0].sum(axis=1)[:, None]], axis=1)     # (month, group, channel)
+        rural, urban = 0, 1                  # segment = age band x 2 + urban
+        by_seg = most_used.sum(axis=2).transpose(0, 2, 1).reshape(n, len(AGE_BANDS), 2, N_CHANNELS)
+        groups = np.concatenate([by_seg.sum(axis=2), by_seg[:, :, urban].sum(axis=1)[:, None],
+                                 by_seg[:, :, rural].sum(axis=1)[:, None]], axis=1)     # (month, group, channel)
         in_group = np.maximum(groups.sum(axis=2), 1)
+        digital_channels = [c for c in range(N_CHANNELS) if c != BRANCH]
         for g, (digital, platform) in enumerate(_GROUP_COLUMNS):
-            col[digital] = groups[:, g, 1:].sum(axis=1) / in_group[:, g]
-            col[platform] = groups[:, g, PLATFORM_CHANNEL] / in_group[:, g]
+            col[digital] = groups[:, g, digital_channels].sum(axis=1) / in_group[:, g]
+            col[platform] = groups[:, g, PLATFORM] / in_group[:, g]
         portfolios = [t.portfolio for t in tallies]
         holders = np.stack([p.holders for p in portfolios]).sum(axis=2)     # (month, item)
         users = np.stack([p.users for p in portfolios]).sum(axis=2)
         count = lambda field: np.array([getattr(p, field) for p in portfolios], dtype=float)  # noqa: E731
-        col["holders_pc_m"], col["holders_mobile_m"] = holders[:, 0] * millions, holders[:, 1] * millions
+        col["holders_pc_m"], col["holders_mobile_m"] = holders[:, PC_ITEM] * millions, holders[:, MOBILE_ITEM] * millions
         col["holders_platform_m"] = count("wallet_holders") * millions
-        col["users_pc_m"], col["users_mobile_m"] = users[:, 0] * millions, users[:, 1] * millions
+        col["users_pc_m"], col["users_mobile_m"] = users[:, PC_ITEM] * millions, users[:, MOBILE_ITEM] * millions
         col["users_platform_m"] = count("wallet_users") * millions
         col["multihoming_share"] = count("multihoming") / size
         col["mobile_payers_m"] = count("mobile_payers") * millions
         col["secondary_accounts_m"] = np.array([p.secondary.sum() for p in portfolios]) * millions
         col["secondary_opened_m"] = count("secondary_opened") * millions
-        col["mmf_yield_market"] = self._stack(6).astype(float)
-        policies = [month[7] for month in self._months]
+        col["mmf_yield_market"] = self._stack("mmf_yield").astype(float)
+        policies = [month.policy for month in self._months]
         none_as_nan = lambda v: np.nan if v is None else float(v)  # noqa: E731 - "no cap" stays numeric
         col["policy_regime"] = [p.regime for p in policies]
         col["policy_platform_compliance_cost"] = np.array([p.platform_compliance_cost for p in policies], dtype=float)
@@ -200,27 +256,25 @@ class MetricsRecorder:
         m, size, n = self.model, self.model.customers.size, len(self._months)
         if n == 0:
             return {}
-        millions = m.scale / 1e6
-        dates = [month_label(month[0]) for month in self._months]
+        millions = m.adults_per_customer / 1e6
+        dates = [month_label(month.month) for month in self._months]
         steps = np.arange(1, n + 1)
-        tallies = [month[5] for month in self._months]
+        tallies = [month.tally for month in self._months]
         counts = np.stack([t.counts for t in tallies])
         bank_customers = counts.sum(axis=(1, 2, 4))                      # (month, bank)
-        bank_channel = np.stack([t.portfolio.main_channel for t in tallies]).sum(axis=3)   # (month, channel, bank)
-        deposits = np.stack([t.deposits for t in tallies]) * (m.scale / 1e9)
-        tx = self._stack(2)                                              # (month, bank, place)
-        offcounter = tx[:, :, OFF_COUNTER].sum(axis=2) / np.maximum(tx.sum(axis=2), 1)
-        accounts = self._stack(8)                                        # (month, bank, field)
-        users = counts[:, PLATFORM_CHANNEL, 1:].sum(axis=(2, 3))          # (month, platform)
+        bank_channel = np.stack([t.portfolio.most_used_channel for t in tallies]).sum(axis=3)   # (month, channel, bank)
+        deposits = np.stack([t.deposits for t in tallies]) * (m.adults_per_customer / 1e9)
+        tx = self._stack("tx_counts")                                              # (month, bank, place)
+        offcounter = tx[:, :, OFF_COUNTER_PLACES].sum(axis=2) / np.maximum(tx.sum(axis=2), 1)
+        users = counts[:, PLATFORM, 1:].sum(axis=(2, 3))          # (month, platform)
         holders = counts[:, :, 1:].sum(axis=(1, 3, 4))
-        funds = np.stack([t.funds for t in tallies]) * (m.scale / 1e9)
+        funds = np.stack([t.funds for t in tallies]) * (m.adults_per_customer / 1e9)
         held = np.stack([t.portfolio.holders for t in tallies]) * millions     # (month, item, bank)
         used = np.stack([t.portfolio.users for t in tallies]) * millions
         secondary = np.stack([t.portfolio.secondary for t in tallies]) * millions
         other_accounts = np.stack([t.portfolio.accounts for t in tallies]) * millions
         other_held = np.stack([t.portfolio.other_app_holders for t in tallies]) * millions
         other_used = np.stack([t.portfolio.other_app_users for t in tallies]) * millions
-        books = self._stack(10)                                          # (month, platform, field)
         nb, npl = len(m.banks), len(m.platforms)
         nan_banks, nan_platforms = np.full((n, nb), np.nan), np.full((n, npl), np.nan)
         # each column as (month, institution), banks then platforms, read month by month
@@ -236,26 +290,27 @@ class MetricsRecorder:
             "group": each([b.cfg.group for b in m.banks] + ["platform"] * npl),
             "customers": both(bank_customers, users) * millions,
             "share": both(bank_customers, users) / size,
-            "branch_users": banks_only(bank_channel[:, 0] * millions),
-            "pc_users": banks_only(bank_channel[:, 1] * millions),
-            "mobile_users": banks_only(bank_channel[:, 2] * millions),
+            "branch_users": banks_only(bank_channel[:, BRANCH] * millions),
+            "pc_users": banks_only(bank_channel[:, PC] * millions),
+            "mobile_users": banks_only(bank_channel[:, MOBILE] * millions),
             "balance": both(deposits, funds), "off_counter_rate": banks_only(offcounter),
-            "mobile_value": banks_only(self._stack(3)[:, :, PLACES.index("mobile")] / 1e9),
-            "offcounter_value": banks_only(self._stack(3)[:, :, OFF_COUNTER].sum(axis=2) / 1e9),
-            "revenue": both(accounts[:, :, 0], books[:, :, 0]), "cost": both(accounts[:, :, 1], books[:, :, 1]),
-            "profit": both(accounts[:, :, 2], books[:, :, 2]),
-            "marketing_per_year": both(accounts[:, :, 3], books[:, :, 3]),
-            "digital_investment_per_year": banks_only(accounts[:, :, 4]),
-            "branches": banks_only(accounts[:, :, 5]), "smart_branches": banks_only(accounts[:, :, 6]),
-            "app_quality": banks_only(accounts[:, :, 7]),
-            "rate_offered": both(accounts[:, :, 8], books[:, :, 5]),
-            "partner": [x for month in self._months for x in [*month[9], *[np.nan] * npl]],
+            "mobile_value": banks_only(self._stack("tx_values")[:, :, MOBILE_PLACE] / 1e9),
+            "offcounter_value": banks_only(self._stack("tx_values")[:, :, OFF_COUNTER_PLACES].sum(axis=2) / 1e9),
+            "revenue": both(self._banks("revenue"), self._platforms("revenue")),
+            "cost": both(self._banks("cost"), self._platforms("cost")),
+            "profit": both(self._banks("profit"), self._platforms("profit")),
+            "marketing_per_year": both(self._banks("marketing"), self._platforms("marketing")),
+            "digital_investment_per_year": banks_only(self._banks("digital_investment")),
+            "branches": banks_only(self._banks("branches")), "smart_branches": banks_only(self._banks("smart_branches")),
+            "app_quality": banks_only(self._banks("app_quality")),
+            "rate_offered": both(self._banks("deposit_rate"), self._platforms("fund_yield")),
+            "partner": [x for month in self._months for x in [*month.banks.partner, *[np.nan] * npl]],
             "account_holders": both(bank_customers * millions + other_accounts, holders * millions),
-            "holders": both(held[:, 1] + other_held, held[:, 2:].sum(axis=2)),
-            "active_users": both(used[:, 1] + other_used, used[:, 2:].sum(axis=2)),
-            "pc_holders": banks_only(held[:, 0]), "pc_active_users": banks_only(used[:, 0]),
+            "holders": both(held[:, MOBILE_ITEM] + other_held, held[:, FIRST_WALLET:].sum(axis=2)),
+            "active_users": both(used[:, MOBILE_ITEM] + other_used, used[:, FIRST_WALLET:].sum(axis=2)),
+            "pc_holders": banks_only(held[:, PC_ITEM]), "pc_active_users": banks_only(used[:, PC_ITEM]),
             "secondary_accounts": banks_only(secondary),
-            "subsidy_per_year": platforms_only(books[:, :, 4]),
+            "subsidy_per_year": platforms_only(self._platforms("subsidy")),
         }
 
 def yearly(timeseries: pd.DataFrame) -> pd.DataFrame:

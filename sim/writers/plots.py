@@ -39,7 +39,7 @@ SERIES_NAMES = {"off_counter_rate": "Off-counter rate (share of transactions)",
 LABELS = {
     "off_counter_rate": "Off-counter rate (share of bank transactions)",
     "mobile_value_share": "Mobile share of off-counter value",
-    **{f"share_{c}": f"Customers whose main channel is: {CHANNEL_NAMES[c]}" for c in CHANNELS},
+    **{f"share_{c}": f"Adults whose most-used channel is: {CHANNEL_NAMES[c]}" for c in CHANNELS},
     "churn_rate": "Customers changing primary bank, per month",
     "balance_platform_mmf": "Platform money-market fund balances",
     "deposits_bank": "Bank deposits",

@@ -11,14 +11,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import platform
 import subprocess
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,6 +29,8 @@ from sim.writers.schema import SCHEMA_COLUMNS, columns_table
 from sim.evidence.targets import load_targets
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from sim.market import MarketModel
 
 PACKAGE = "bankmarket-sim"
