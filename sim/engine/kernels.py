@@ -30,6 +30,7 @@ from sim.engine.prefetch import prefetch, prefetch_customer
 from sim.engine.records import ChoiceOutcome, Choosers, Menu, MonthTerms, Snapshot, Transactions
 
 jit = numba.njit(cache=True, nogil=True)
+inline = numba.njit(cache=True, nogil=True, inline="always")   # called per customer: no copy of its records
 
 
 class MonthResult(NamedTuple):
@@ -412,7 +413,7 @@ def pick_alternatives(rng, choosers, menu, terms):
     return new_bank, new_channel, new_platform
 
 
-@jit
+@inline
 def _logit_draw(rng, v, top, cumulative):
     """One draw from the logit over utilities `v` (their largest is `top`, finite); `cumulative` is scratch."""
     n_alt = v.size

@@ -63,6 +63,7 @@ from sim.engine.records import Transactions
 
 BANK_ITEMS = np.uint8((1 << PC_ITEM) | (1 << MOBILE_ITEM))
 jit = numba.njit(cache=True, nogil=True)
+inline = numba.njit(cache=True, nogil=True, inline="always")   # called per customer: no copy of its records
 
 
 class PortfolioTerms(NamedTuple):
@@ -196,19 +197,30 @@ class MonthUse(NamedTuple):
 
 
 @jit
+def _no_use(n_banks, n_platforms, n_segments):
+    """A `MonthUse` of zeros."""
+    return MonthUse(in_cell=np.zeros((8, N_CHANNELS, n_banks, n_segments), dtype=np.int64),
+                    power_in_cell=np.zeros((8, N_CHANNELS, n_banks, n_segments)),
+                    holding=np.zeros((256, n_banks), dtype=np.int64), using=np.zeros((256, n_banks), dtype=np.int64),
+                    deposits=np.zeros(n_banks), funds=np.zeros(n_platforms),
+                    secondary_at=np.zeros(n_banks, dtype=np.int64), accounts_at=np.zeros(n_banks, dtype=np.int64),
+                    other_holders=np.zeros(n_banks, dtype=np.int64), other_users=np.zeros(n_banks, dtype=np.int64),
+                    payers=0)
+
+
+@jit
 def _use_and_save(rng, state, terms, tables, available, wallets):
-    """Steps 4 and 5 of the module docstring, customer by customer: what each uses this month
-    (`_used_items`), its fund balances and deposits (`_move_savings`), and its other banks' accounts
-    and apps; counted into a `MonthUse`. Updates `state.active` and `state.funds`."""
+    """Steps 4 and 5 of the module docstring, customer by customer: what each uses this month (one
+    uniform per held item, the wallets sharing the payments), its fund balances (a share of the way
+    to their targets) and deposits, and its other banks' accounts and apps; counted into a `MonthUse`
+    (cells of holdings key, preferred channel, bank and segment are summed after the loop).
+    Updates `state.active` and `state.funds`. One loop, its steps written out: it runs for every
+    customer every month."""
     n, n_platforms = state.funds.shape
-    n_banks, n_segments = terms.deposit_rate.size, state.bounds.size - 1
-    in_cell = np.zeros((8, N_CHANNELS, n_banks, n_segments), dtype=np.int64)    # summed after the loop
-    power_in_cell = np.zeros((8, N_CHANNELS, n_banks, n_segments))
-    holding = np.zeros((256, n_banks), dtype=np.int64)     # customers by the byte of what they hold, and use
-    using = np.zeros((256, n_banks), dtype=np.int64)
-    deposits, funds_by_platform = np.zeros(n_banks), np.zeros(n_platforms)
-    secondary_at, accounts_at = np.zeros(n_banks, dtype=np.int64), np.zeros(n_banks, dtype=np.int64)
-    other_holders, other_users = np.zeros(n_banks, dtype=np.int64), np.zeros(n_banks, dtype=np.int64)
+    n_banks = terms.deposit_rate.size
+    use = _no_use(n_banks, n_platforms, state.bounds.size - 1)
+    in_cell, power_in_cell, holding, using = use.in_cell, use.power_in_cell, use.holding, use.using
+    deposits, funds_by_platform = use.deposits, use.funds
     wallet_bits = np.uint8(((1 << n_platforms) - 1) << FIRST_WALLET)
     payers = 0
     for i in range(n):
@@ -217,79 +229,59 @@ def _use_and_save(rng, state, terms, tables, available, wallets):
             prefetch(state.funds, ahead)
             prefetch(state.yield_sensitivity, ahead)
         b, a = np.int64(state.bank[i]), state.age[i]
-        held = state.holds[i]
+        held, used = state.holds[i], np.uint8(0)
+        mask = np.int64(held >> FIRST_WALLET)
         key = (held & BANK_ITEMS) | (4 if held & wallet_bits else 0)
         pref, seg = state.channel[i], state.segment[i]
-        in_cell[key, pref, b, seg] += 1             # expectations are per cell
+        in_cell[key, pref, b, seg] += 1
         power_in_cell[key, pref, b, seg] += state.wealth_power0[i]
-        used, paid = _used_items(rng, held, key, pref, a, tables, wallets, n_platforms)
+        if held & (1 << PC_ITEM) and rng.random() < tables.used[key, pref, a, PC]:
+            used |= np.uint8(1 << PC_ITEM)
+        paid = False
+        if held & (1 << MOBILE_ITEM):
+            paid = rng.random() < tables.app_pays[key, pref, a]
+            if paid or rng.random() < tables.app_other[key, pref, a]:
+                used |= np.uint8(1 << MOBILE_ITEM)
+        if mask:
+            each = wallets.each_used[key, pref, a, wallets.wallets_in[mask]]      # the wallets share the payments
+            for p in range(n_platforms):
+                bit = np.uint8(1 << (FIRST_WALLET + p))
+                if held & bit and rng.random() < each:
+                    used |= bit
         sec = np.int64(state.secondary[i])
         wealth = state.wealth0[i] * terms.wealth_factor
-        in_funds = _move_savings(state, i, b, held, used, terms, available, wallets, funds_by_platform)
+        in_funds = 0.0
+        if mask:
+            weights = wallets.weight_of[mask]
+            share = 0.0 if weights == 0 else min(max(terms.base_share + terms.share_per_point * state.yield_sensitivity[i]
+                                                     * wallets.best_spread[b, mask], 0.0), terms.max_share)
+            for p in range(n_platforms):
+                bit = np.uint8(1 << (FIRST_WALLET + p))
+                if held & bit and available[platform_alternative(n_banks, p)]:
+                    target = share * wealth * terms.fund_weight[p] / weights
+                    if not used & bit:
+                        target *= terms.dormant_factor
+                    target = min(target, terms.purchase_limit)
+                    state.funds[i, p] += terms.adjust_rate * (target - state.funds[i, p])
+                in_funds += state.funds[i, p]
+                funds_by_platform[p] += state.funds[i, p]
         kept = wealth * (1.0 + terms.growth) - in_funds
         if sec >= 0:
             deposits[sec] += kept * terms.secondary_deposit_share
             deposits[b] += kept * (1.0 - terms.secondary_deposit_share)
-            secondary_at[sec] += 1
+            use.secondary_at[sec] += 1
         else:
             deposits[b] += kept
         if state.accounts[i]:
             _other_banks(rng, state.accounts[i], state.other_apps[i], terms.other_app_activity,
-                         accounts_at, other_holders, other_users)
+                         use.accounts_at, use.other_holders, use.other_users)
         holding[held, b] += 1                       # counted per item after the loop
         using[used, b] += 1
         payers += ((used & wallet_bits) != 0) | paid
         state.active[i] = used
     return MonthUse(in_cell=in_cell, power_in_cell=power_in_cell, holding=holding, using=using, deposits=deposits,
-                    funds=funds_by_platform, secondary_at=secondary_at, accounts_at=accounts_at,
-                    other_holders=other_holders, other_users=other_users, payers=payers)
-
-
-@jit
-def _used_items(rng, held, key, pref, age, tables, wallets, n_platforms):
-    """Which of the items `held` a customer uses this month (the byte of their bits), and whether it
-    paid by the bank's app: one uniform per held item, the wallets sharing the payments."""
-    used, paid = np.uint8(0), False
-    if held & (1 << PC_ITEM) and rng.random() < tables.used[key, pref, age, PC]:
-        used |= np.uint8(1 << PC_ITEM)
-    if held & (1 << MOBILE_ITEM):
-        paid = rng.random() < tables.app_pays[key, pref, age]
-        if paid or rng.random() < tables.app_other[key, pref, age]:
-            used |= np.uint8(1 << MOBILE_ITEM)
-    mask = np.int64(held >> FIRST_WALLET)
-    if mask:
-        each = wallets.each_used[key, pref, age, wallets.wallets_in[mask]]
-        for p in range(n_platforms):
-            bit = np.uint8(1 << (FIRST_WALLET + p))
-            if held & bit and rng.random() < each:
-                used |= bit
-    return used, paid
-
-
-@jit
-def _move_savings(state, i, b, held, used, terms, available, wallets, funds_by_platform):
-    """Step 5: customer i's fund balances move a share of the way to their targets; returns what it holds
-    in funds, and adds it to `funds_by_platform`."""
-    mask = np.int64(held >> FIRST_WALLET)
-    in_funds = 0.0
-    if not mask:
-        return in_funds
-    n_banks, n_platforms = terms.deposit_rate.size, terms.fund_weight.size
-    wealth = state.wealth0[i] * terms.wealth_factor
-    weights = wallets.weight_of[mask]
-    share = 0.0 if weights == 0 else min(max(terms.base_share + terms.share_per_point * state.yield_sensitivity[i]
-                                             * wallets.best_spread[b, mask], 0.0), terms.max_share)
-    for p in range(n_platforms):
-        bit = np.uint8(1 << (FIRST_WALLET + p))
-        if held & bit and available[platform_alternative(n_banks, p)]:
-            target = share * wealth * terms.fund_weight[p] / weights
-            if not used & bit:
-                target *= terms.dormant_factor
-            target = min(target, terms.purchase_limit)
-            state.funds[i, p] += terms.adjust_rate * (target - state.funds[i, p])
-        in_funds += state.funds[i, p]
-        funds_by_platform[p] += state.funds[i, p]
-    return in_funds
+                    funds=funds_by_platform, secondary_at=use.secondary_at, accounts_at=use.accounts_at,
+                    other_holders=use.other_holders, other_users=use.other_users, payers=payers)
 
 
 class ItemCounts(NamedTuple):
@@ -408,7 +400,7 @@ def _gather(state, who, m):
     return Gathered(tied=tied, bank=bank, age=age, urban=urban, literacy0=literacy, sensitivity=sensitivity)
 
 
-@jit
+@inline
 def _adoption_odds(state, terms, menu, gathered, r, item, ties_category):
     """The odds that candidate r's item beats its counter (1 where its bank has no branch), with ties on
     the counter's category and on the item's, and a wallet's onboarding cost."""

@@ -35,7 +35,7 @@ def prefetch(typingctx, array, index):
     return sig, codegen
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def prefetch_customer(customers, i):
     """Ask for the cache lines of customer i's state that a decision reads: its ties, literacy, yield
     sensitivity, age, area, primary bank, preferred channel, platform and holdings (`CustomerArrays`)."""
