@@ -59,6 +59,7 @@ def small(tmp_path_factory):
     return out / "small"
 
 
+@pytest.mark.slow
 def test_the_small_calibration_writes_every_output(small):
     c = read_calibration(SMALL)
     names = list(c["parameters"])
@@ -92,12 +93,14 @@ def test_the_small_calibration_writes_every_output(small):
     assert effects["figure"].str.contains("effect of no_ukey").any()
 
 
+@pytest.mark.slow
 def test_the_targets_pin_down_the_wallet_adoption_rate(small):
     """CNNIC's and Yu'ebao's users depend strongly on it: even 300 simulations narrow it."""
     params = pd.read_csv(small / "parameters.csv").set_index(["target_set", "parameter"])
     assert params.loc[("seed", "customers.adoption_rate.platform"), "width_vs_prior"] < 0.6
 
 
+@pytest.mark.slow
 def test_coverage_is_nominal_on_a_problem_with_a_known_posterior(tmp_path, needs_sbi):
     """x = theta plus noise of sd 0.3 (before the unit noise the training adds): a calibrated
     posterior's 90 % intervals hold the truth about 90 % of the time."""
@@ -111,6 +114,7 @@ def test_coverage_is_nominal_on_a_problem_with_a_known_posterior(tmp_path, needs
     assert abs(cover["rank"].mean() - 0.5) < 0.15
 
 
+@pytest.mark.slow
 def test_a_second_call_reuses_the_simulations_and_presets_need_asking(tmp_path, needs_sbi):
     path = tmp_path / "tiny.yaml"
     path.write_text(TINY)

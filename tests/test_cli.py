@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from sim.writers.run_folder import folder_tag
 
@@ -16,6 +17,7 @@ REQUIRED = ["date", "step", "tx_total", "tx_offcounter", "value_offcounter", "va
             "mobile_value_share", "share_branch", "share_pc", "share_mobile", "share_platform"]
 
 
+@pytest.mark.slow
 def test_run_writes_tables_config_provenance_and_figures(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.run([sys.executable, "-m", "experiments.run", "population.size=2000", "seed=5",

@@ -27,7 +27,7 @@ parameters:
 @pytest.mark.parametrize("method, samples, points, columns", [
     ("lhs", 8, 8, {"spearman_rho", "p_value"}),
     ("morris", 3, 3 * 4, {"mu_star", "sigma", "mu_star_conf"}),
-    ("sobol", 8, 8 * 5, {"S1", "ST", "S1_conf", "ST_conf"}),
+    pytest.param("sobol", 8, 8 * 5, {"S1", "ST", "S1_conf", "ST_conf"}, marks=pytest.mark.slow),
 ])
 def test_design_writes_points_indices_and_figure(tmp_path, method, samples, points, columns):
     path = tmp_path / f"{method}.yaml"

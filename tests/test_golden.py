@@ -24,7 +24,6 @@ def _first_difference(expected: str, got: str) -> str:
     return "the text differs (formatting)"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(INDEX))
 def test_tables_are_byte_identical(name):
     case = INDEX[name]

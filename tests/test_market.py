@@ -12,7 +12,8 @@ from tests.conftest import make_config, run_model
 from tests.invariants import run_checking_invariants
 
 
-@pytest.mark.parametrize("experiment", ["baseline", "direct_bank", "marketing_war", "low_switching_cost"])
+@pytest.mark.parametrize("experiment", [pytest.param(e, marks=pytest.mark.slow) for e in
+                                        ("baseline", "direct_bank", "marketing_war")] + ["low_switching_cost"])
 def test_invariants_hold_every_month(experiment):
     model = run_checking_invariants(MarketModel(make_config(f"experiment={experiment}", size=4000, seed=11)))
     assert len(model.recorder.rows) == 96
@@ -36,6 +37,7 @@ def test_channel_flows_account_for_share_changes(small_run):
         assert np.allclose(change, (inflow - outflow).iloc[1:], atol=1e-6)
 
 
+@pytest.mark.slow
 def test_baseline_reproduces_seed_targets_within_3_points_over_5_seeds():
     fits = []
     for seed in range(1, 6):

@@ -57,6 +57,7 @@ def cli(args: list[str], folder: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_each_replicate_of_a_run_runs_its_own_draw_and_reruns_exactly(tmp_path, monkeypatch):
     path = write_posterior(tmp_path / "cal")
     out = tmp_path / "run"
@@ -101,10 +102,10 @@ def test_without_a_posterior_the_summary_says_seeds_only_and_the_hash_is_unchang
 
 
 @pytest.mark.parametrize("args, first", [
-    (["posterior=absent"], "error: no posterior 'absent' at {cal}/absent/posterior.parquet: run python -m "
-                           "experiments.calibrate configs/calibration/absent.yaml first"),
-    (["posterior=seedonly", "target_set=cba"], "config error: target_set='cba' is not allowed; expected a target "
-                                               "set posterior 'seedonly' has draws for (['seed'])"),
+    pytest.param(["posterior=absent"], "error: no posterior 'absent' at {cal}/absent/posterior.parquet: run "
+                 "python -m experiments.calibrate configs/calibration/absent.yaml first", marks=pytest.mark.slow),
+    pytest.param(["posterior=seedonly", "target_set=cba"], "config error: target_set='cba' is not allowed; expected a "
+                 "target set posterior 'seedonly' has draws for (['seed'])", marks=pytest.mark.slow),
     (["posterior=demo", "replicates=61"], "config error: replicates=61 is not allowed; expected at most 60, the draws "
                                           "posterior 'demo' holds for target_set=seed"),
     (["-m", "posterior=demo", "replicates=61", "seed=1,2"], "config error: replicates=61 is not allowed; expected at "
@@ -112,9 +113,9 @@ def test_without_a_posterior_the_summary_says_seeds_only_and_the_hash_is_unchang
     (["posterior=demo", "customers.habit=1.0"], "config error: customers.habit='1.0' is not allowed; expected no "
                                                 "value while posterior=demo draws it for each replicate (drop one or "
                                                 "the other)"),
-    (["-m", "posterior=demo", "customers.habit=1,2"], "config error: customers.habit='1' is not allowed; expected no "
-                                                      "value while posterior=demo draws it for each replicate (drop "
-                                                      "one or the other)"),
+    pytest.param(["-m", "posterior=demo", "customers.habit=1,2"], "config error: customers.habit='1' is not "
+                 "allowed; expected no value while posterior=demo draws it for each replicate (drop one or the other)",
+                 marks=pytest.mark.slow),
 ])
 def test_bad_posterior_input_is_one_line_and_exit_2(tmp_path, args, first):
     cal = tmp_path / "cal"
@@ -127,6 +128,7 @@ def test_bad_posterior_input_is_one_line_and_exit_2(tmp_path, args, first):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_a_study_runs_draw_r_as_replicate_r_resumes_and_reruns_after_a_recalibration(tmp_path):
     cal, root = tmp_path / "cal", tmp_path / "study"
     write_posterior(cal)
@@ -148,6 +150,7 @@ def test_a_study_runs_draw_r_as_replicate_r_resumes_and_reruns_after_a_recalibra
     assert after["config_hash"].nunique() == 2 * ts["config_hash"].nunique()
 
 
+@pytest.mark.slow
 def test_a_comparison_pairs_draws_and_says_its_intervals_cover_parameters(tmp_path, monkeypatch):
     write_posterior(tmp_path / "cal")
     monkeypatch.setenv(posterior.ROOT_ENV, str(tmp_path / "cal"))

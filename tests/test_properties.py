@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import string
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from lab.compose import explain, load_config
 from sim.config import ConfigError
 from sim.market import MarketModel
 from tests.invariants import run_checking_invariants
+
+pytestmark = pytest.mark.slow            # each runs tens of examples: 30-60 s
 
 EXPERIMENTS = ["baseline", "functional_regulation", "no_ukey", "partnership", "marketing_war",
                "low_switching_cost", "branch_closure", "direct_bank"]

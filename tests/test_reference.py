@@ -9,6 +9,7 @@ detected, so the test has the power to fail.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from sim.banks import Bank
@@ -16,6 +17,8 @@ from sim.market import MarketModel
 from sim.oracle import CustomerAgent, ReferenceMarketModel
 from sim.platforms import Platform
 from tests.conftest import make_config
+
+pytestmark = pytest.mark.slow            # the reference model is the slow one (7-41 s each)
 
 SHARES = ["share_branch", "share_pc", "share_mobile", "share_platform"]
 MONTHS = [11, 23, 35, 47]

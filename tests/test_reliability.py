@@ -56,7 +56,6 @@ def _runs(folder: Path) -> list[Path]:
     return sorted(p.parent for p in folder.rglob("run.json") if "collected" not in p.parts)
 
 
-@pytest.mark.slow
 def test_ctrl_c_during_a_run_prints_one_line_and_leaves_no_folder(tmp_path):
     proc = _popen("population.size=1000000", "figures=false", f"hydra.run.dir={tmp_path}/run")
     _wait_for(lambda: (tmp_path / "run" / "run.log").exists())

@@ -7,6 +7,8 @@ import pytest
 
 from tests.conftest import run_model
 
+pytestmark = pytest.mark.slow            # every check here runs several seeds: over 5 s each
+
 SEEDS = (1, 2, 3, 4)
 SIZE = 20_000
 

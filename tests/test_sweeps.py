@@ -92,6 +92,7 @@ def test_every_stored_column_is_declared_in_columns_csv(local_sweep):
             assert column in swept or any(fnmatchcase(column, p) for p in declared), (table, column)
 
 
+@pytest.mark.slow
 def test_serial_local_and_ray_give_identical_datasets(local_sweep, tmp_path):
     serial = sweep(tmp_path, "viaserial", "hydra/launcher=basic")
     ray = sweep(tmp_path, "viaray", "hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=2")
@@ -103,6 +104,7 @@ def test_serial_local_and_ray_give_identical_datasets(local_sweep, tmp_path):
         pd.testing.assert_frame_equal(stored(local_sweep, "institutions"), stored(tmp_path / other, "institutions"))
 
 
+@pytest.mark.slow
 def test_a_run_alone_and_inside_a_sweep_give_identical_tables(local_sweep, tmp_path):
     alone = subprocess.run([sys.executable, "-m", "experiments.run", *SWEEP[:3], "switching_cost.scale=2",
                             "experiment=no_ukey", "figures=false", f"hydra.run.dir={tmp_path}/alone"],
@@ -185,6 +187,7 @@ def test_readers_never_see_an_uncommitted_or_damaged_part(tmp_path):
     pd.testing.assert_frame_equal(dataset.load(root).drop(columns="study"), whole.drop(columns="study"))
 
 
+@pytest.mark.slow
 def test_two_studies_writing_one_dataset_at_once_store_each_run_once(tmp_path):
     args = ["-m", "population.size=1500", "end=2016-12", "seed=range(0,3)", "replicates=2",
             f"hydra.sweep.dir={tmp_path}/sweep"]
@@ -222,6 +225,7 @@ def test_a_study_killed_with_sigkill_resumes_to_the_same_dataset(tmp_path):
     pd.testing.assert_frame_equal(stored(tmp_path / "killed"), stored(tmp_path / "uninterrupted"))
 
 
+@pytest.mark.slow
 def test_plot_command_draws_from_the_stored_dataset_only(local_sweep, monkeypatch):
     import sim.market
     monkeypatch.setattr(sim.market.MarketModel, "step", lambda self: pytest.fail("plot re-ran the model"))

@@ -7,6 +7,7 @@ import pytest
 from lab.validation import FACTS, bass_reduction, effect_table
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("p, q", [(0.0025, 0.032), (0.005, 0.03), (0.002, 0.04)])
 def test_bass_reduction_follows_the_bass_process_within_one_point(p, q):
     bass = bass_reduction(p, q, size=100_000, replicates=6)
@@ -24,6 +25,7 @@ def test_bass_reduction_fails_when_imitation_is_switched_off():
     assert (no_q["simulated"] - bass["closed_form"]).abs().max() > 0.05
 
 
+@pytest.mark.slow
 def test_stylized_facts_hold_with_confidence_across_ten_replicates():
     chosen = [f for f in FACTS if f.claim.startswith(("Functional", "Removing", "Lower switching",
                                                       "Marketing raises", "...with diminishing"))]
