@@ -37,14 +37,11 @@ def prefetch(typingctx, array, index):
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def prefetch_customer(customers, i):
-    """Ask for the cache lines of customer i's state that a decision reads: its ties, literacy, yield
-    sensitivity, age, area, primary bank, preferred channel, platform and holdings (`CustomerArrays`)."""
+    """Ask for the cache lines of customer i's state that every decision reads: its ties, literacy, yield
+    sensitivity, age, area and primary bank (`CustomerArrays`)."""
     prefetch(customers.ties, i)
     prefetch(customers.literacy0, i)
     prefetch(customers.yield_sensitivity, i)
     prefetch(customers.age, i)
     prefetch(customers.bank, i)
-    prefetch(customers.channel, i)
-    prefetch(customers.platform, i)
-    prefetch(customers.holds, i)
     prefetch(customers.urban, i)
