@@ -419,7 +419,8 @@ def _logit_draw(rng, v, top, cumulative):
     n_alt = v.size
     total = 0.0
     for j in range(n_alt):
-        total += np.exp(np.float32(v[j] - top))   # float32: ample for weights; exp(-inf) = 0
+        if v[j] > -np.inf:                    # exp(-inf) = 0 adds nothing: not computed
+            total += np.exp(np.float32(v[j] - top))   # float32: ample for weights
         cumulative[j] = total
     draw = rng.random() * total
     pick = 0
