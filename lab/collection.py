@@ -1,4 +1,4 @@
-"""The work of `python -m experiments.collect`. summarise a stored study: `python -m experiments.collect results/sweeps/<study>`.
+"""The work of `python -m experiments.collect`: summarise a stored study: `python -m experiments.collect results/sweeps/<study>`.
 
 A study's runs are already one Parquet dataset (lab/dataset.py): every run's tables
 are streamed into <study>/timeseries/ and <study>/institutions/ as it finishes, and the runs

@@ -1,4 +1,4 @@
-"""The work of `python -m experiments.compare`. scenario versus baseline in one command, with paired replicates and a report for the board.
+"""The work of `python -m experiments.compare`: scenario versus baseline in one command, with paired replicates and a report for the board.
 
   python -m experiments.compare no_ukey functional_regulation --replicates 10
   python -m experiments.compare marketing_war population.size=20000 end=2018-12

@@ -1,4 +1,4 @@
-"""The work of `python -m experiments.design`. designs beyond the grid: `python -m experiments.design configs/design/<name>.yaml [--jobs N]`.
+"""The work of `python -m experiments.design`: designs beyond the grid: `python -m experiments.design configs/design/<name>.yaml [--jobs N]`.
 
 A design file names parameter ranges, a method and the outputs to study:
   lhs     Latin hypercube over the ranges (scipy.stats.qmc); index = Spearman rank

@@ -11,11 +11,9 @@ for single runs and studies alike.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
-import typing
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from lab.posterior import content_hash

@@ -1,4 +1,4 @@
-"""The work of `python -m experiments.rerun`. re-run a stored run from its folder and report whether every table matches.
+"""The work of `python -m experiments.rerun`: re-run a stored run from its folder and report whether every table matches.
 
   python -m experiments.rerun results/baseline/<time>_seed42 [--out FOLDER]
 

@@ -1,4 +1,4 @@
-"""The work of `python -m experiments.plot`. figures from a stored sweep; never re-runs the model.
+"""The work of `python -m experiments.plot`: figures from a stored sweep; never re-runs the model.
 
   python -m experiments.plot SWEEP fan --metric share_mobile
       mean and 90 % band across replicates over time, a line per swept combination

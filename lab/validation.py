@@ -1,4 +1,4 @@
-"""The work of `python -m experiments.validate`. validation report: `python -m experiments.validate [--replicates 10] [--size 20000] [--out DIR]`.
+"""The work of `python -m experiments.validate`: validation report: `python -m experiments.validate [--replicates 10] [--size 20000] [--out DIR]`.
 
 Writes DIR/report.md (default results/validation/) with figures and tables:
   1. Bass reduction: with only marketing (Bass p) and fully mixed word of mouth (Bass q)

@@ -6,7 +6,6 @@ import pytest
 
 from sim.config import CHANNELS
 from sim.market import MarketModel
-from sim.engine.channels import FIRST_WALLET
 from tests.conftest import make_config, run_model
 
 MOBILE, PLATFORM = CHANNELS.index("mobile"), CHANNELS.index("platform")
