@@ -21,6 +21,9 @@ best-fitting posterior draw: of `preset_screen` (500) draws run once each, the `
 `preset_population` (100,000) customers and the best seed mean is kept (preset_candidates.csv;
 a committed preset is replaced only with --force). Runs draw whole parameter sets from the
 posterior with `posterior=<name>`.
+
+Needs the calibration extra (sbi, which brings torch): `make calibrate ARGS=...` installs it,
+or `pip install -e ".[calibrate]"`; without it the command says so in one line.
 """
 from __future__ import annotations
 

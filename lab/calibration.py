@@ -200,8 +200,8 @@ def _inference():
         from lab import inference
         import sbi  # noqa: F401
     except ImportError:
-        raise CommandError("error: calibration needs the sbi package: pip install -e '.[calibrate]' "
-                           "(make setup installs it)") from None
+        raise CommandError("error: calibration needs the sbi package (the calibration extra, with torch): "
+                           "make calibrate, or pip install -e \".[calibrate]\"") from None
     return inference
 
 

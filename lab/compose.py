@@ -160,6 +160,8 @@ def explain(exc: BaseException, overrides: Iterable[str] = ()) -> str:
                    or re.findall(r"^\t(\S+)$", text.split("Available options", 1)[-1].split("Config search path")[0],
                                  re.M))
         close = difflib.get_close_matches(name, options, n=1)
+        if group == "hydra/launcher" and name == "ray":     # the optional extra is not installed
+            return 'config error: hydra/launcher=ray needs the ray extra: pip install -e ".[ray]"'
         return (f"config error: {group}={name!r} is not allowed; expected one of {options}"
                 + (f" (did you mean '{close[0]}'?)" if close else ""))
     m = re.search(r"full_key: ([\w.\[\]]+)", text)
