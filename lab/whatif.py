@@ -17,7 +17,8 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from lab.compose import CONFIG_DIR, load_config
-from sim.config import BANK_GROUPS, Config, ConfigError, PolicyEvent, validate
+from sim.choices import Regime
+from sim.config import BANK_GROUPS, Config, ConfigError, PolicyEvent, RegulationConfig, validate
 from sim.market import MarketModel
 from sim.writers.files import atomic_write
 
@@ -48,9 +49,9 @@ class Levers:
     seed: int = 42
     end: str = "2020-12"
     functional_from: str = ""                  # "" = never; else YYYY-MM
-    platform_compliance_cost: float = 0.6      # applied from functional_from
+    platform_compliance_cost: float = 0.6      # applied from functional_from; as the functional_regulation preset
     switching_cost_scale: float = 1.0
-    ukey_friction: float = 0.8
+    ukey_friction: float = RegulationConfig.ukey_friction
     remote_opening_from: str = ""              # "" = as in the preset's history (2016-04)
     partnership: bool = False                  # large state-owned banks x JD Finance, from 2017-06
     marketing_bn: dict = field(default_factory=dict)   # bank group -> RMB bn a year; missing = preset's
@@ -60,13 +61,13 @@ PARTNER, PARTNERSHIP_START = "jd_finance", "2017-06"
 
 
 def _functional(compliance: float) -> dict:
-    return {"regime": "functional", "platform_compliance_cost": float(compliance), "mmf_yield_cap": 3.0,
+    return {"regime": Regime.FUNCTIONAL.value, "platform_compliance_cost": float(compliance), "mmf_yield_cap": 3.0,
             "client_fund_reserve_ratio": 1.0}
 
 
 def _lever_event(event: PolicyEvent) -> str | None:
     """Which control a scenario event belongs to: 'functional', 'remote', or None (kept as the preset has it)."""
-    if event.set.get("regime") == "functional":
+    if event.set.get("regime") == Regime.FUNCTIONAL:
         return "functional"
     if event.set == {"remote_account_opening": True}:
         return "remote"

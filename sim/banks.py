@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mesa
 
+from sim.choices import StrategyKind
 from sim.config import BankConfig, month_index
 
 QUALITY_GAIN = 0.12            # share of the gap to a perfect app closed per quarter at saturating spend
@@ -68,7 +69,7 @@ class Bank(mesa.Agent):
         st, month = self.cfg.strategy, self.model.month
         if not self.is_open(month):
             return
-        if st.kind == "adaptive":
+        if st.kind == StrategyKind.ADAPTIVE:
             lost = self.share_at_last_review - self.customer_share
             if lost > st.adaptive_trigger:
                 self.spend_multiplier = min(st.adaptive_max_multiplier, self.spend_multiplier + st.adaptive_step)

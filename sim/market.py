@@ -16,6 +16,7 @@ import numpy as np
 from sim.engine import kernels
 from sim.banks import Bank
 from sim.config import CHANNELS, Config, month_index, replicate_seed, validate
+from sim.choices import WordOfMouthScope
 from sim.customers import N_SEGMENTS, Customers, MonthOutcome
 from sim.engine.channels import BANK_CHANNELS, PLATFORM, platform_alternative
 from sim.writers.metrics import MetricsRecorder
@@ -56,7 +57,7 @@ class MarketModel(mesa.Model):
         self._bank_fixed, self._platform_fixed, self._menu_weights = self._fixed_institution_terms()
         c = cfg.customers
         self._awareness = AwarenessTerms(reach=self._ecosystem_reach(), word_of_mouth=float(c.awareness_word_of_mouth),
-                                         fully_mixed=c.word_of_mouth_scope == "population")
+                                         fully_mixed=c.word_of_mouth_scope == WordOfMouthScope.POPULATION)
 
     @property
     def n_months(self) -> int:

@@ -8,26 +8,18 @@ given month by a timeline event.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
-from typing import Optional
+from dataclasses import fields, make_dataclass, replace
 
-from sim.config import RegulationConfig, month_index
+from sim.choices import Regime
+from sim.config import PolicyLevers, RegulationConfig, month_index
 
 
-@dataclass(frozen=True)
-class Policy:
-    """Levers in force in one month."""
-    regime: str
-    platform_compliance_cost: float
-    mmf_yield_cap: Optional[float]
-    mmf_purchase_limit: Optional[float]
-    client_fund_reserve_ratio: float
-    remote_account_opening: bool
-    ukey_friction: float
-
-    @property
-    def functional(self) -> bool:
-        return self.regime == "functional"
+# The levers in force in one month: exactly the regulator's levers (sim/config.py: PolicyLevers),
+# frozen so that a month's record keeps the policy it was run under.
+Policy = make_dataclass("Policy", [(f.name, f.type) for f in fields(PolicyLevers)], frozen=True, namespace={
+    "__doc__": "Levers in force in one month.",
+    "functional": property(lambda self: self.regime == Regime.FUNCTIONAL, doc="Under functional regulation?"),
+})
 
 
 class Regulator:

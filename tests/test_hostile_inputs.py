@@ -152,8 +152,11 @@ CASES = [
      CONFIG + r"customers\.mobile_tech_mid_year=nan is not allowed; expected a finite number"),
     ("inf-tech-max", "run", [*P, "customers.mobile_tech_max=inf"], None, None, 2,
      CONFIG + r"customers\.mobile_tech_max=inf"),
-    ("inf-count", "run", [*P, "transactions.monthly_count.pc=inf"], None, None, 2,
-     CONFIG + r"transactions\.monthly_count\.pc=inf"),
+    ("inf-count", "run", [*P, "transactions.purposes.small_payment.monthly_count=inf"], None, None, 2,
+     CONFIG + r"transactions\.purposes\.small_payment\.monthly_count=inf is not allowed; expected a finite number"),
+    ("huge-count", "run", [*P, "transactions.purposes.small_payment.monthly_count=50000"], None, None, 2,
+     CONFIG + r"transactions\.purposes\.small_payment\.monthly_count=50000\.0 is not allowed; "
+              r"expected transactions a month in \[0, 10000\]"),
     ("huge-wealth", "run", [*P, "population.wealth_median_urban=1e308"], None, None, 2,
      CONFIG + r"population\.wealth_median_urban=1e\+308 is not allowed; expected RMB in"),
     ("inf-subsidy", "run", [*P, "platforms.alipay.subsidy_bn=inf"], None, None, 2,

@@ -38,12 +38,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.choices import TargetSet
 from sim.config import ConfigError
 from sim.writers.metrics import FITTED_SERIES
 from sim.evidence.observations import TOLERANCE
 
 TARGETS_CSV = Path(__file__).resolve().parents[2] / "data" / "targets.csv"
-TARGET_SETS = ("seed", "cba")
+TARGET_SETS = tuple(t.value for t in TargetSet)
 COLUMNS = ("series", "date", "value", "unit", "se", "target_set", "kind", "use", "low", "high", "status",
            "source", "basis")
 ALLOWED = {"target_set": (*TARGET_SETS, "both"), "kind": ("point", "range"), "use": ("fit", "check"),

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from sim.config import AGE_BANDS, month_label
+from sim.config import AGE_BANDS, LEVER_FIELDS, month_label
 from sim.engine.channels import (BRANCH, CHANNELS, FIRST_WALLET, MOBILE, MOBILE_ITEM, MOBILE_PLACE, N_CHANNELS,
                                  OFF_COUNTER, PC, PC_ITEM, PLACES, PLATFORM)
 from sim.engine.records import ChoiceOutcome
@@ -242,14 +242,14 @@ class MetricsRecorder:
         col["secondary_opened_m"] = count("secondary_opened") * millions
         col["mmf_yield_market"] = self._stack("mmf_yield").astype(float)
         policies = [month.policy for month in self._months]
-        none_as_nan = lambda v: np.nan if v is None else float(v)  # noqa: E731 - "no cap" stays numeric
-        col["policy_regime"] = [p.regime for p in policies]
-        col["policy_platform_compliance_cost"] = np.array([p.platform_compliance_cost for p in policies], dtype=float)
-        col["policy_mmf_yield_cap"] = np.array([none_as_nan(p.mmf_yield_cap) for p in policies])
-        col["policy_mmf_purchase_limit"] = np.array([none_as_nan(p.mmf_purchase_limit) for p in policies])
-        col["policy_client_fund_reserve_ratio"] = np.array([p.client_fund_reserve_ratio for p in policies], dtype=float)
-        col["policy_remote_account_opening"] = np.array([p.remote_account_opening for p in policies], dtype=bool)
-        col["policy_ukey_friction"] = np.array([p.ukey_friction for p in policies], dtype=float)
+        for lever, f in LEVER_FIELDS.items():      # one column a lever, typed as its default
+            values = [getattr(p, lever) for p in policies]
+            if isinstance(f.default, str):
+                col[f"policy_{lever}"] = values
+            elif isinstance(f.default, bool):
+                col[f"policy_{lever}"] = np.array(values, dtype=bool)
+            else:                                   # "no cap" (null) stays numeric, as NaN
+                col[f"policy_{lever}"] = np.array([np.nan if v is None else float(v) for v in values], dtype=float)
         return col
 
     def _institutions_columns(self) -> dict[str, object]:

@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
+from sim import config  # noqa: E402
 from sim.config import AGE_BANDS, CHANNELS  # noqa: E402
 from sim.writers.metrics import yearly  # noqa: E402
 from sim.writers.files import atomic_write  # noqa: E402
@@ -49,10 +50,7 @@ LABELS = {
     "user_share": "Active users as a share of all customers (platforms)",
     "profit": "Profit per month", "balance": "Balances held", "customers": "Customers",
 }
-POLICY_NAMES = {"policy_regime": "regime", "policy_platform_compliance_cost": "platform compliance cost",
-                "policy_mmf_yield_cap": "money-fund yield cap", "policy_mmf_purchase_limit": "money-fund purchase limit",
-                "policy_client_fund_reserve_ratio": "client-fund reserve ratio",
-                "policy_remote_account_opening": "remote account opening", "policy_ukey_friction": "U-key friction"}
+POLICY_NAMES = {f"policy_{lever}": name for lever, name in config.POLICY_NAMES.items()}
 
 
 def describe(column: str) -> tuple[str, str]:
