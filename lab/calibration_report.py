@@ -22,8 +22,8 @@ from sim.writers.files import atomic_write  # noqa: E402
 
 COVERS = "posterior parameter draws and seeds"
 END_FIGURES = {   # column -> label: what the targets may or may not pin down, in the run's last month
-    "share_platform": "main channel a platform, % of adults",
-    "share_mobile": "main channel the bank app, % of adults",
+    "share_platform": "most-used channel of the month a wallet, % of adults",
+    "share_mobile": "most-used channel of the month the bank app, % of adults",
     "users_platform_m": "wallet monthly users, M",
     "users_mobile_m": "bank-app monthly users, M",
     "balance_platform_mmf": "platform money-fund balances, RMB bn",

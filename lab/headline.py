@@ -29,9 +29,9 @@ class Figure:
 HEADLINE = (
     Figure("off_counter_rate", "Off-counter rate (transactions)", "year", True),
     Figure("mobile_value_share", "Mobile share of off-counter value", "year", True),
-    Figure("share_mobile", "Main channel: bank mobile app", "end", True),
-    Figure("share_platform", "Main channel: a platform wallet", "end", True),
-    Figure("share_branch", "Main channel: still the branch", "end", True),
+    Figure("share_mobile", "Most-used channel of the month: bank app", "end", True),
+    Figure("share_platform", "Most-used channel of the month: a wallet", "end", True),
+    Figure("share_branch", "Most-used channel of the month: the counter", "end", True),
     Figure("multihoming_share", "Using both a bank app and a wallet in the month", "end", True),
     Figure("mobile_payers_m", "Adults who paid by phone in the month", "end", False, "million"),
     Figure("churn_rate", "Bank churn per month", "mean12", True),

@@ -295,7 +295,7 @@ def _report(out: Path, replicates: int, size: int) -> Path:
         "Off-counter saturation: the yearly off-counter rate reaches "
         f"{100 * sat['off_counter_2020']:.1f} % in 2020, gaining {100 * sat['gain_2019_20']:.1f} points in "
         f"2019-20 against {100 * sat['gain_2014_15']:.1f} in 2014-15, while {100 * sat['branch_share_2020']:.0f} % "
-        "of customers still use the counter as their main channel: it saturates below 100 %.", "",
+        "of customers still use the counter most in the month: it saturates below 100 %.", "",
         "![Facts](facts.png)", "",
         "## 3. Out of sample: the calibrated baseline after 2018", "",
         "`experiment=calibrated`, run to 2025 with the 2020 policy and fund yield carried forward; no data "

@@ -43,13 +43,13 @@ def run_checking_invariants(model: MarketModel) -> MarketModel:
 
 
 def portfolio_invariants(model: MarketModel, row: dict) -> None:
-    """Active users are holders; the main channel is held; a secondary account is at another bank;
+    """Active users are holders; the preferred channel is held; a secondary account is at another bank;
     only held wallets carry fund balances; the month's use columns are consistent."""
     cust = model.customers
     assert ((cust.active & ~cust.holds) == 0).all(), "an item was used but is not held"
     digital = cust.channel != BRANCH
-    main_bit = np.where(cust.channel == PLATFORM, FIRST_WALLET + cust.platform, cust.channel - 1)[digital]
-    assert ((cust.holds[digital] >> main_bit.astype(np.uint8)) & 1).all(), "a main channel is not held"
+    preferred_bit = np.where(cust.channel == PLATFORM, FIRST_WALLET + cust.platform, cust.channel - 1)[digital]
+    assert ((cust.holds[digital] >> preferred_bit.astype(np.uint8)) & 1).all(), "a preferred channel is not held"
     assert (cust.secondary != cust.bank).all()
     primary_bit = np.left_shift(np.uint32(1), cust.bank.astype(np.uint32))
     assert ((cust.accounts & primary_bit) == 0).all(), "an other account at the primary bank"

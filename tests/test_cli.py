@@ -27,7 +27,7 @@ def test_run_writes_tables_config_provenance_and_figures(tmp_path):
     lines = proc.stdout.strip().splitlines()
     assert lines[-1] == str(out)
     assert lines[0].startswith("fit to the targets: off counter rate 2013")          # the summary comes first
-    assert any(re.fullmatch(r"Main channel: bank mobile app \(2020-12\): \d+\.\d\d %", x) for x in lines)
+    assert any(re.fullmatch(r"Most-used channel of the month: bank app \(2020-12\): \d+\.\d\d %", x) for x in lines)
     for name in ("timeseries.csv", "timeseries.parquet", "institutions.csv", "institutions.parquet",
                  "yearly.csv", "targets_fit.csv", "columns.csv", "config.yaml", "run.json",
                  "channels.png", "targets.png", "institutions.png", "adoption.png"):

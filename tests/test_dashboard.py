@@ -275,9 +275,9 @@ def test_presets_side_by_side_show_the_paired_effects_compare_computes(page):
     table = report.headline_table(report.headline_effects(ts, "baseline"), "baseline").set_index("figure")
     shown = page.inner_text("body")
     for scenario in ("no_ukey", "marketing_war"):
-        assert table.loc["Main channel: bank mobile app", f"{scenario} − baseline (95 % CI)"] in shown
+        assert table.loc["Most-used channel of the month: bank app", f"{scenario} − baseline (95 % CI)"] in shown
     with page.expect_download() as download:                           # the table shown, as CSV
         page.get_by_text("Download the headline table (CSV)").click()
     saved = pd.read_csv(download.value.path()).set_index("figure")
-    assert saved.loc["Main channel: bank mobile app", "no_ukey − baseline (95 % CI)"] == table.loc[
-        "Main channel: bank mobile app", "no_ukey − baseline (95 % CI)"]
+    assert saved.loc["Most-used channel of the month: bank app", "no_ukey − baseline (95 % CI)"] == table.loc[
+        "Most-used channel of the month: bank app", "no_ukey − baseline (95 % CI)"]

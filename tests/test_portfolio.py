@@ -91,7 +91,7 @@ def test_held_channels_are_used_at_the_chance_of_at_least_one_transaction():
     paying = tables.app_pays[key, PLATFORM, cust.age]
     wallet = tables.used[key, PLATFORM, cust.age, 3]
     assert tally.mobile_payers == pytest.approx((1 - (1 - paying) * (1 - wallet)).sum(), rel=0.02)
-    # the main channel of the month is the table's, by segment and bank
+    # the most-used channel of the month is the table's, by segment and bank
     assert tally.most_used_channel.sum() == cust.size
     assert tally.most_used_channel[tables.most_used[key, PLATFORM]].sum() == cust.size
 
