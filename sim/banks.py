@@ -1,16 +1,24 @@
-"""Banks: branch networks, apps, deposit rates, marketing, and a quarterly strategy.
+"""Banks: branch networks, apps, deposit rates, balance products, marketing, and a quarterly strategy.
 
-A bank is a Mesa agent. Each quarter its strategy sets marketing spend and digital
-investment, closes or upgrades branches and may enter a platform partnership (the
-JD x ICBC pattern). A fixed strategy follows its plan; an adaptive one raises spend
-when it lost share over the last quarter and relaxes back when it did not. Each month
-the bank books a profit and loss: margin on deposits less branch, IT and marketing cost.
+A bank is a Mesa agent. Each quarter its strategy (sim/competition.py) sets marketing spend,
+digital investment and its deposit-rate premium, closes or upgrades branches and may enter a
+platform partnership (the JD x ICBC pattern). Each month it prices its deposits under the
+regulator's benchmark and ceiling, runs its balance product (a T+0 money fund) if it has
+launched one, and books a profit and loss (`Books`).
+
+Deposit pricing: `deposit_rate` is what the bank pays on its retail balances on average when it
+prices at the benchmark (mostly demand deposits); a premium of p percentage points over the
+one-year benchmark, as far as the ceiling in force allows, is paid on top of it. Customers weigh
+`rate_weighed`: that rate, raised where its balance product is an option to them.
 """
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 import mesa
 
-from sim.choices import StrategyKind
+from sim.competition import Answer, PublicQuarter, answer, rival_price
 from sim.config import BankConfig, month_index
 
 QUALITY_GAIN = 0.12            # share of the gap to a perfect app closed per quarter at saturating spend
@@ -18,6 +26,19 @@ QUALITY_HALF_SATURATION_BN = 8.0
 QUALITY_DEPRECIATION = 0.03    # per quarter: competitors' apps and user expectations move on
 SMART_UPGRADE_COST_M = 2.0     # RMB m per branch upgraded
 PRESENCE_REFERENCE_BRANCHES = 50_000
+BALANCE_PRODUCT_FEE = 0.3      # percent a year the bank earns on its balance product: as Yu'ebao's management
+                               # fee (0.30 %, its fund's prospectus); approximate
+BALANCE_PRODUCT_RUNNING_BN = 0.2   # assumption: RMB bn a year to run a balance product
+
+
+class Books(NamedTuple):
+    """A bank's month, RMB bn: revenue = interest margin + balance-product fees + fee income;
+    cost = branches + IT + digital investment + marketing + branch upgrades + the balance product."""
+    interest_margin: float      # earned on its deposits (deposit_rate + lending_spread) less what it pays on them
+    product_fees: float         # earned on its balance product's assets
+    fee_income: float           # fees from its primary customers (fee_income_per_customer_rmb)
+    revenue: float
+    cost: float
 
 
 class Bank(mesa.Agent):
@@ -31,11 +52,19 @@ class Bank(mesa.Agent):
         self.smart_branches = 0.0
         self.app_quality = cfg.app_quality
         self.spend_multiplier = 1.0
+        self.premium = cfg.strategy.deposit_rate_premium   # percentage points it aims to pay over the benchmark
+        self.losing_quarters = 0
+        self.premium_paid = 0.0           # of it, what the ceiling in force allows, this month
+        self.one_year_rate = 0.0          # its one-year deposit rate this month, percent a year (public)
+        self.product_yield = math.nan     # its balance product's yield this month, nan while it has none
+        self.product_balance_rmb = 0.0
+        self.quarter_profit_bn = 0.0      # booked since the quarter began
         self.partner: str | None = None
         self.share_at_last_review = cfg.initial_share
         self.customer_share = cfg.initial_share
         self.upgrade_cost_bn = 0.0        # spent this quarter, booked monthly
         self.profit_bn = self.revenue_bn = self.cost_bn = 0.0
+        self.books = Books(0.0, 0.0, 0.0, 0.0, 0.0)
 
     # -- what customers see
     def is_open(self, month: int) -> bool:
@@ -64,18 +93,20 @@ class Bank(mesa.Agent):
         return (1 - smart) * self.cfg.self_service_share + smart * self.cfg.smart_self_service_share
 
     # -- quarterly strategy
-    def decide_quarter(self) -> None:
-        """Set this quarter's spend, branch network and partnership."""
+    def decide_quarter(self, public: PublicQuarter | None = None) -> None:
+        """Set this quarter's spend, premium, branch network and partnership (from last quarter's
+        `public` record; None in the first quarter, when nothing has been observed)."""
         st, month = self.cfg.strategy, self.model.month
         if not self.is_open(month):
             return
-        if st.kind == StrategyKind.ADAPTIVE:
-            lost = self.share_at_last_review - self.customer_share
-            if lost > st.adaptive_trigger:
-                self.spend_multiplier = min(st.adaptive_max_multiplier, self.spend_multiplier + st.adaptive_step)
-            else:
-                self.spend_multiplier = max(1.0, self.spend_multiplier - st.adaptive_step / 2)
+        lost = self.share_at_last_review - self.customer_share
+        rival = rival_price(public, self.index, banks=True) if public is not None else math.nan
+        decided = answer(st, Answer(self.spend_multiplier, self.premium, self.losing_quarters), lost,
+                         self.quarter_profit_bn, self.one_year_rate, rival, st.deposit_rate_premium,
+                         (min(st.deposit_rate_premium, st.premium_max), max(st.deposit_rate_premium, st.premium_max)))
+        self.spend_multiplier, self.premium, self.losing_quarters = decided
         self.share_at_last_review = self.customer_share
+        self.quarter_profit_bn = 0.0
 
         gain = QUALITY_GAIN * self.digital_investment_bn / (self.digital_investment_bn + QUALITY_HALF_SATURATION_BN)
         self.app_quality += gain * (1 - self.app_quality) - QUALITY_DEPRECIATION * self.app_quality
@@ -91,12 +122,59 @@ class Bank(mesa.Agent):
         if st.partner_platform and month >= month_index(st.partnership_start):
             self.partner = st.partner_platform
 
+    # -- monthly prices
+    def set_month(self, policy, market_mmf_yield: float) -> None:
+        """This month's deposit rates under the benchmark and ceiling in force, and its balance product."""
+        st, benchmark = self.cfg.strategy, policy.deposit_rate_benchmark
+        rate = benchmark + self.premium
+        if policy.deposit_rate_ceiling is not None:
+            rate = min(rate, policy.deposit_rate_ceiling)
+        self.one_year_rate, self.premium_paid = rate, rate - benchmark
+        launched = st.balance_product is not None and self.model.month >= month_index(st.balance_product)
+        if launched:
+            product = max(0.0, market_mmf_yield + st.balance_product_spread)
+            self.product_yield = product if policy.mmf_yield_cap is None else min(product, policy.mmf_yield_cap)
+        else:
+            self.product_yield = math.nan
+
+    @property
+    def balance_rate(self) -> float:
+        """What it pays on its deposits, percent a year."""
+        return max(0.0, self.cfg.deposit_rate + self.premium_paid)
+
+    @property
+    def rate_weighed(self) -> float:
+        """What its customers earn on their balances with it, percent a year, as they weigh it: the deposit
+        rate, and the balance product's yield for the share of them to whom it is an option."""
+        rate = self.balance_rate
+        if not math.isnan(self.product_yield) and self.product_yield > rate:
+            rate += self.cfg.strategy.balance_product_reach * (self.product_yield - rate)
+        return rate
+
+    def product_share(self, share_per_point: float, max_share: float) -> float:
+        """Share of its customers' balances with it held in its balance product: the same rule as a
+        platform's fund (a share per point of yield over deposits, capped), for those it reaches."""
+        if math.isnan(self.product_yield):
+            return 0.0
+        spread = max(0.0, self.product_yield - self.balance_rate)
+        return self.cfg.strategy.balance_product_reach * min(max_share, share_per_point * spread)
+
     # -- monthly accounts
-    def book_month(self, deposits_rmb: float) -> None:
-        """Profit and loss for one month, RMB bn; deposits in real RMB."""
+    def book_month(self, balances_rmb: float, product_share: float, customers: float) -> None:
+        """Profit and loss for one month, RMB bn: `balances_rmb` its customers' balances with it (real
+        RMB), `product_share` of them in its balance product, `customers` its primary customers (real)."""
         cfg = self.cfg
-        self.revenue_bn = deposits_rmb * cfg.lending_spread / 100 / 12 / 1e9
+        self.product_balance_rmb = balances_rmb * product_share
+        deposits = balances_rmb - self.product_balance_rmb
+        launched = not math.isnan(self.product_yield)
+        margin = deposits * (cfg.lending_spread - (self.balance_rate - cfg.deposit_rate)) / 100 / 12 / 1e9
+        product_fees = self.product_balance_rmb * BALANCE_PRODUCT_FEE / 100 / 12 / 1e9
+        fees = customers * cfg.fee_income_per_customer_rmb / 12 / 1e9
         branch_cost = self.branches * cfg.branch_cost_m / 1000 / 12
-        self.cost_bn = (branch_cost + (cfg.it_cost_bn + self.digital_investment_bn + self.marketing_bn) / 12
-                        + self.upgrade_cost_bn / 3)
+        cost = (branch_cost + (cfg.it_cost_bn + self.digital_investment_bn + self.marketing_bn) / 12
+                + self.upgrade_cost_bn / 3 + (BALANCE_PRODUCT_RUNNING_BN / 12 if launched else 0.0))
+        self.books = Books(interest_margin=margin, product_fees=product_fees, fee_income=fees,
+                           revenue=margin + product_fees + fees, cost=cost)
+        self.revenue_bn, self.cost_bn = self.books.revenue, self.books.cost
         self.profit_bn = self.revenue_bn - self.cost_bn
+        self.quarter_profit_bn += self.profit_bn

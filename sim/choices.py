@@ -16,9 +16,11 @@ class Regime(StrEnum):
 
 
 class StrategyKind(StrEnum):
-    """How a bank sets its spend each quarter: its plan, or more marketing after lost share."""
+    """How an institution sets its levers each quarter (sim/competition.py): its plan; more spend
+    after lost share; or that and an answer to rivals' prices, within a budget."""
     FIXED = "fixed"
     ADAPTIVE = "adaptive"
+    RESPONSIVE = "responsive"
 
 
 class WordOfMouthScope(StrEnum):

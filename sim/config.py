@@ -145,9 +145,23 @@ class SwitchingCostConfig:
 # ----------------------------------------------------------------------------- institutions
 
 @dataclass
-class StrategyConfig:
+class ResponseConfig:
+    """How an adaptive or responsive institution reacts each quarter (sim/competition.py), to what it
+    could see last quarter. Assumptions: no source gives Chinese banks' or platforms' reaction functions."""
+    kind: str = param(StrategyKind.FIXED.value, c.one_of(StrategyKind))   # fixed | adaptive | responsive
+    adaptive_trigger: float = param(0.001, c.nonneg)   # share lost in a quarter that triggers more spend
+    adaptive_step: float = param(0.3, c.nonneg)        # spend multiplier step per triggered quarter
+    adaptive_max_multiplier: float = param(3.0, c.at_least(1))
+    price_match: float = param(0.5, c.prob)      # responsive: share of the gap to rivals' price it aims to close
+    price_speed: float = param(0.5, c.prob)      # responsive: share of the way to that aim moved per quarter
+    loss_quarters: int = param(2, c.integer(1, 40))    # responsive: quarters in a row at a loss before spend is cut
+    spend_cut: float = param(0.2, c.prob)        # responsive: share of spend cut per further losing quarter
+    spend_floor: float = param(0.2, c.prob)      # responsive: spend never falls below this share of the plan
+
+
+@dataclass
+class StrategyConfig(ResponseConfig):
     """What a bank decides each quarter."""
-    kind: str = param(StrategyKind.FIXED.value, c.one_of(StrategyKind))   # fixed | adaptive
     marketing_budget_bn: float = param(5.0, c.nonneg)    # RMB bn per year on retail marketing
     digital_investment_bn: float = param(5.0, c.nonneg)  # RMB bn per year on apps and e-channels
     branch_closure_rate: float = param(0.0, c.prob)      # share of branches closed per year
@@ -155,9 +169,17 @@ class StrategyConfig:
     smart_upgrade_rate: float = param(0.05, c.prob)      # share of remaining ordinary branches made smart per year
     partner_platform: str = ""                           # platform name, or "" for none
     partnership_start: str = "2017-06"                   # inside the period, when a partner is named
-    adaptive_trigger: float = param(0.001, c.nonneg)     # share lost in a quarter that triggers a response
-    adaptive_step: float = param(0.3, c.nonneg)          # spend multiplier step per triggered quarter
-    adaptive_max_multiplier: float = param(3.0, c.at_least(1))
+    deposit_rate_premium: float = param(0.0, c.finite, (-3, 5, "percentage points in [-3, 5]"))
+                                     # percentage points over the regulated benchmark it pays on deposits,
+                                     # never more than the ceiling in force allows (sim/banks.py)
+    premium_max: float = param(1.5, c.finite, (-3, 5, "percentage points in [-3, 5]"))
+                                     # responsive: the highest premium it will answer rivals with
+    balance_product: Optional[str] = param(None, c.optional(c.month))
+                                     # launch month of its own balance product (a T+0 money fund), or null
+    balance_product_spread: float = param(0.0, c.finite, (-10, 10, "percentage points in [-10, 10]"))
+                                     # its yield over the market money-fund yield, percentage points
+    balance_product_reach: float = param(0.3, c.prob)
+                                     # assumption: share of its customers to whom the product is an option
 
 
 @dataclass
@@ -175,12 +197,24 @@ class BankConfig:
     self_service_share: float = param(0.10, c.prob)  # share of in-branch transactions made at machines (2013)
     smart_self_service_share: float = param(0.75, c.prob)
     deposit_rate: float = param(0.35, c.nonneg)  # percent per year on retail balances
-    lending_spread: float = param(2.5, c.nonneg)  # percent per year earned on deposits
+    lending_spread: float = param(2.5, c.nonneg)  # percent per year earned on deposits over deposit_rate
+    fee_income_per_customer_rmb: float = param(0.0, c.nonneg)
+                                         # assumption: RMB a year of fees per primary customer (cards, transfers,
+                                         # wealth-product sales); 0, left out unless a preset says
     branch_cost_m: float = param(3.0, c.nonneg, (0, 1e4, "RMB m per branch in [0, 1e4]"))  # RMB m per branch a year
     it_cost_bn: float = param(2.0, c.nonneg)     # RMB bn per year of running cost
     security_friction: float = param(0.0, c.nonneg)     # utils on top of the regulator's mandate
     switching_cost_extra: float = param(0.0, c.nonneg)  # utils a customer pays to leave this bank
     strategy: StrategyConfig = field(default_factory=StrategyConfig)
+
+
+@dataclass
+class PlatformStrategyConfig(ResponseConfig):
+    """What a platform decides each quarter: its subsidies and marketing are the plan's (PlatformConfig)
+    times a spend multiplier; its fund's spread is the plan's plus what it answers rivals with."""
+    spread_min: float = param(-2.0, c.finite, (-10, 10, "percentage points in [-10, 10]"))
+                                     # responsive: the band within which it moves its fund's spread
+    spread_max: float = param(1.0, c.finite, (-10, 10, "percentage points in [-10, 10]"))
 
 
 @dataclass
@@ -201,6 +235,13 @@ class PlatformConfig:
     fund_weight: float = param(1.0, c.nonneg)    # assumption: pull of its fund among the wallets a customer holds
     initial_holders: float = param(0.0, c.prob)  # share of adults holding its wallet at the start, the most
                                                  # digitally literate first (its fund opens at `launch`)
+    payment_fee_rate: float = param(0.05, c.nonneg, (0, 10, "percent in [0, 10]"))
+                                     # percent of wallet payment value it earns (approximate: Ant's 2019 digital
+                                     # payments revenue, about RMB 52 bn, over about RMB 111 tn paid through Alipay)
+    other_income_per_user_rmb: float = param(0.0, c.nonneg)
+                                     # assumption: RMB a year per monthly active user from lines the model leaves
+                                     # out (credit, insurance and wealth-platform tech fees); 0 unless a preset says
+    strategy: PlatformStrategyConfig = field(default_factory=PlatformStrategyConfig)
 
 
 @dataclass
@@ -246,6 +287,14 @@ class PolicyLevers:
     remote_account_opening: bool = param(False, c.boolean, lever="remote account opening")
     ukey_friction: float = param(0.8, c.nonneg, lever="U-key friction")
                                             # utils of mandated security friction on bank e-channels
+    deposit_rate_benchmark: float = param(3.0, c.nonneg, (0, 100, "percent a year in [0, 100]"),
+                                          lever="deposit-rate benchmark")
+                                            # the PBoC's one-year time-deposit benchmark, percent a year
+                                            # (3.00 from 2012-07-06; the timeline has its cuts)
+    deposit_rate_ceiling: Optional[float] = param(3.3, c.optional(c.nonneg), (0, 100, "percent a year in [0, 100]"),
+                                                  lever="deposit-rate ceiling")
+                                            # the most a bank may pay on a one-year deposit, percent a year
+                                            # (1.1x the benchmark from 2012-06-08), or null for none
 
 
 LEVER_FIELDS = {f.name: f for f in fields(PolicyLevers)}

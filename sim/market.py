@@ -18,7 +18,8 @@ from sim.banks import Bank
 from sim.config import CHANNELS, Config, month_index, replicate_seed, validate
 from sim.choices import WordOfMouthScope
 from sim.customers import N_SEGMENTS, Customers, MonthOutcome
-from sim.engine.channels import BANK_CHANNELS, PLATFORM, platform_alternative
+from sim.competition import PublicQuarter
+from sim.engine.channels import BANK_CHANNELS, FIRST_WALLET, PLATFORM, PLATFORM_LINK, platform_alternative
 from sim.writers.metrics import MetricsRecorder
 from sim.platforms import Platform
 from sim.engine.records import (AwarenessTerms, BankFixedTerms, BankTerms, Institutions, Layout, Menu, MenuWeights,
@@ -71,8 +72,10 @@ class MarketModel(mesa.Model):
         self.month = self.first_month + self.recorder.months_recorded
         self.policy = self.regulator.policy_at(self.month)
         if (self.month - self.first_month) % 3 == 0:
-            self.agents_by_type[Bank].shuffle_do("decide_quarter")
+            self.decide_quarter()
         self.market_mmf_yield = self._market_mmf_yield()
+        for b in self.banks:
+            b.set_month(self.policy, self.market_mmf_yield)
         for p in self.platforms:
             p.set_month(self.policy, self.market_mmf_yield)
 
@@ -80,18 +83,47 @@ class MarketModel(mesa.Model):
         maturity = self._mobile_tech() / self.cfg.customers.mobile_tech_max if self.cfg.customers.mobile_tech_max else 0.0
         month = self.customers_decide(self_service, maturity)
 
-        tally = month.tally
-        deposits, funds = tally.deposits * self.adults_per_customer, tally.funds * self.adults_per_customer
-        customers = tally.bank_customers / self.customers.size
-        for b in self.banks:
-            b.customer_share = customers[b.index]
-            b.book_month(deposits[b.index])
-        for p in self.platforms:
-            p.book_month(funds[p.index], self.policy)
+        self.book_month(month)
         self.recorder.record(month.choice, month.transactions.counts * self.adults_per_customer,
-                             month.transactions.values * self.adults_per_customer, month.inflow * self.adults_per_customer, tally)
+                             month.transactions.values * self.adults_per_customer, month.inflow * self.adults_per_customer, month.tally)
         if self.month >= self.last_month:
             self.running = False
+
+    def decide_quarter(self) -> None:
+        """Every bank and platform decides from the same record of last quarter (sim/competition.py), so
+        the order they decide in does not matter; the banks' order is still drawn, as it always was."""
+        public = self._public_quarter() if self.month > self.first_month else None
+        self.agents_by_type[Bank].shuffle_do("decide_quarter", public)
+        for p in self.platforms:
+            p.decide_quarter(public)
+
+    def _public_quarter(self) -> PublicQuarter:
+        """Last quarter's prices and shares as everyone saw them at its end."""
+        institutions = [*self.banks, *self.platforms]
+        share = np.array([i.customer_share for i in self.banks] + [p.user_share for p in self.platforms])
+        return PublicQuarter(
+            is_bank=np.array([True] * len(self.banks) + [False] * len(self.platforms)),
+            is_open=np.array([i.is_open(self.month - 1) for i in institutions]),
+            price=np.array([b.one_year_rate for b in self.banks] + [p.mmf_yield for p in self.platforms]),
+            product_yield=np.array([b.product_yield for b in self.banks] + [math.nan] * len(self.platforms)),
+            share=share, weight=np.maximum(share, 1e-3))
+
+    def book_month(self, month: MonthOutcome) -> None:
+        """Each institution books its month from what its customers did (real scale)."""
+        tally, scale = month.tally, self.adults_per_customer
+        balances, funds = tally.deposits * scale, tally.funds * scale
+        customers = tally.bank_customers / self.customers.size
+        mk = self.cfg.market
+        for b in self.banks:
+            b.customer_share = customers[b.index]
+            b.book_month(balances[b.index], b.product_share(mk.mmf_share_per_point, mk.mmf_max_share),
+                         tally.bank_customers[b.index] * scale)
+        users = tally.portfolio.users[FIRST_WALLET:].sum(axis=1) * scale             # (platform,) active users
+        wallet_value = month.transactions.values[:, PLATFORM_LINK].sum() * scale
+        for p in self.platforms:
+            p.user_share = users[p.index] / scale / self.customers.size
+            paid = wallet_value * users[p.index] / users.sum() if users.sum() > 0 else 0.0
+            p.book_month(funds[p.index], paid, users[p.index], self.policy)
 
     def customers_decide(self, self_service: np.ndarray, maturity: float) -> MonthOutcome:
         """This month's customer decisions (awareness, provider and channel, savings), then their
@@ -116,7 +148,7 @@ class MarketModel(mesa.Model):
         launched = institutions.month >= institutions.platform_fixed.launch_month
         return self.customers.portfolio_terms(self.years_elapsed,
                                               mmf_yield=np.where(launched, institutions.platforms.fund_yield, 0.0),
-                                              deposit_rate=institutions.bank_fixed.deposit_rate.copy(),
+                                              deposit_rate=institutions.banks.deposit_rate.copy(),
                                               purchase_limit=pol.mmf_purchase_limit,
                                               secondary_cost=sc.scale * (sc.secondary_account + visit),
                                               wallet_onboarding=switch_costs.platform, bank_partner=np.array(partner))
@@ -165,8 +197,7 @@ class MarketModel(mesa.Model):
         c = self.cfg.customers
         column = lambda values: np.array(values, dtype=np.float64)  # noqa: E731
         banks = BankFixedTerms(launch_month=column([b.launch_month for b in self.banks]),
-                               security_friction=column([b.cfg.security_friction for b in self.banks]),
-                               deposit_rate=column([b.cfg.deposit_rate for b in self.banks]))
+                               security_friction=column([b.cfg.security_friction for b in self.banks]))
         platforms = PlatformFixedTerms(launch_month=column([p.launch_month for p in self.platforms]),
                                        payment_convenience=column([p.cfg.payment_convenience for p in self.platforms]))
         constant = c.channel_constant
@@ -189,7 +220,8 @@ class MarketModel(mesa.Model):
                           branches=column([b.branches for b in self.banks]),
                           branch_presence=column([b.branch_presence for b in self.banks]),
                           partner=np.array([self.platform_index[b.partner] if b.partner is not None else -1
-                                            for b in self.banks], dtype=np.int64))
+                                            for b in self.banks], dtype=np.int64),
+                          deposit_rate=column([b.rate_weighed for b in self.banks]))
         platforms = PlatformTerms(marketing=column([p.marketing_bn for p in self.platforms]),
                                   subsidy=column([p.subsidy_bn for p in self.platforms]),
                                   fund_yield=column([p.mmf_yield for p in self.platforms]))

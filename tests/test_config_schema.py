@@ -73,7 +73,8 @@ def test_an_events_setting_takes_its_levers_bounds():
 
 
 @pytest.mark.parametrize("key, allowed", [
-    ("banks.joint_stock.strategy.kind", "['fixed', 'adaptive']"),
+    ("banks.joint_stock.strategy.kind", "['fixed', 'adaptive', 'responsive']"),
+    ("platforms.alipay.strategy.kind", "['fixed', 'adaptive', 'responsive']"),
     ("regulation.regime", "['asymmetric', 'functional']"),
     ("customers.word_of_mouth_scope", "['segment', 'population']"),
     ("target_set", "['seed', 'cba']"),

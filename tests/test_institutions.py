@@ -76,8 +76,10 @@ def test_app_quality_stays_in_unit_interval_and_rises_with_investment():
 def test_bank_profit_is_margin_less_costs():
     model = MarketModel(make_config())
     bank = model.banks[0]
-    bank.book_month(deposits_rmb=1e12)
+    bank.set_month(model.policy, model.market_mmf_yield)
+    bank.book_month(1e12, product_share=0.0, customers=1e8)
     margin = 1e12 * bank.cfg.lending_spread / 100 / 12 / 1e9
-    assert bank.revenue_bn == pytest.approx(margin)
+    assert bank.books.interest_margin == pytest.approx(margin)
+    assert bank.revenue_bn == pytest.approx(margin + bank.books.fee_income)
     assert bank.profit_bn == pytest.approx(margin - bank.cost_bn)
     assert bank.cost_bn > bank.branches * bank.cfg.branch_cost_m / 1000 / 12

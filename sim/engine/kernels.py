@@ -192,7 +192,7 @@ def menu_terms(institutions):
         available[pc] = available[mobile] = is_open[b]
         presence[branch] = w_density * banks.branch_presence[b]
         for x in (branch, pc, mobile):
-            yield_term[x] = w_yield * bank_fixed.deposit_rate[b]
+            yield_term[x] = w_yield * banks.deposit_rate[b]
             if not has_branches:
                 opening_extra[x] = visit_cost
         if banks.partner[b] >= 0:

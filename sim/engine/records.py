@@ -109,6 +109,8 @@ class BankTerms(NamedTuple):
     branches: np.ndarray         # float64: real branches nationwide
     branch_presence: np.ndarray  # float64: the branch network's pull, before the density weight
     partner: np.ndarray          # int64: partner platform, -1 for none
+    deposit_rate: np.ndarray     # float64: what its customers earn on their balances, percent a year: its
+                                 # deposit rate, and its balance product's yield where they hold it
 
 
 class PlatformTerms(NamedTuple):
@@ -122,7 +124,6 @@ class BankFixedTerms(NamedTuple):
     """What never changes about the banks in a run, one entry a bank."""
     launch_month: np.ndarray       # float64: months since year 0
     security_friction: np.ndarray  # float64: utils on top of the regulator's mandate
-    deposit_rate: np.ndarray       # float64: percent a year
 
 
 class PlatformFixedTerms(NamedTuple):

@@ -37,7 +37,14 @@ class BankAccounts(NamedTuple):
     branches: list                    # as the banks hold them
     smart_branches: np.ndarray
     app_quality: np.ndarray
-    deposit_rate: np.ndarray          # percent a year
+    deposit_rate: np.ndarray          # percent a year it pays on deposits
+    premium: np.ndarray               # percentage points over the benchmark it pays (as the ceiling allows)
+    product_yield: np.ndarray         # its balance product's yield, percent a year; nan while it has none
+    product_balance: np.ndarray       # RMB bn in its balance product
+    interest_margin: np.ndarray       # RMB bn this month
+    fee_income: np.ndarray
+    product_fees: np.ndarray
+    spend_multiplier: np.ndarray      # times the plan's marketing and digital investment
     partner: list                     # partner platform's name, "" for none
 
 
@@ -49,6 +56,12 @@ class PlatformBooks(NamedTuple):
     marketing: np.ndarray             # RMB bn a year
     subsidy: np.ndarray               # RMB bn a year
     fund_yield: np.ndarray            # percent a year
+    spread: np.ndarray                # its fund's spread over the market money-fund yield, percentage points
+    payment_fees: np.ndarray          # RMB bn this month
+    fund_fees: np.ndarray
+    float_income: np.ndarray
+    other_income: np.ndarray
+    spend_multiplier: np.ndarray      # times the plan's subsidies and marketing
 
 
 class MonthRecord(NamedTuple):
@@ -123,12 +136,23 @@ class MetricsRecorder:
             profit=column([b.profit_bn for b in m.banks]), marketing=column([b.marketing_bn for b in m.banks]),
             digital_investment=column([b.digital_investment_bn for b in m.banks]),
             branches=[b.branches for b in m.banks], smart_branches=column([b.smart_branches for b in m.banks]),
-            app_quality=column([b.app_quality for b in m.banks]), deposit_rate=column([b.cfg.deposit_rate for b in m.banks]),
-            partner=[b.partner or "" for b in m.banks])
+            app_quality=column([b.app_quality for b in m.banks]), deposit_rate=column([b.balance_rate for b in m.banks]),
+            premium=column([b.premium_paid for b in m.banks]), product_yield=column([b.product_yield for b in m.banks]),
+            product_balance=column([b.product_balance_rmb / 1e9 for b in m.banks]),
+            interest_margin=column([b.books.interest_margin for b in m.banks]),
+            fee_income=column([b.books.fee_income for b in m.banks]),
+            product_fees=column([b.books.product_fees for b in m.banks]),
+            spend_multiplier=column([b.spend_multiplier for b in m.banks]), partner=[b.partner or "" for b in m.banks])
         platforms = PlatformBooks(
             revenue=column([p.revenue_bn for p in m.platforms]), cost=column([p.cost_bn for p in m.platforms]),
             profit=column([p.profit_bn for p in m.platforms]), marketing=column([p.marketing_bn for p in m.platforms]),
-            subsidy=column([p.subsidy_bn for p in m.platforms]), fund_yield=column([p.mmf_yield for p in m.platforms]))
+            subsidy=column([p.subsidy_bn for p in m.platforms]), fund_yield=column([p.mmf_yield for p in m.platforms]),
+            spread=column([p.spread for p in m.platforms]),
+            payment_fees=column([p.books.payment_fees for p in m.platforms]),
+            fund_fees=column([p.books.fund_fees for p in m.platforms]),
+            float_income=column([p.books.float_income for p in m.platforms]),
+            other_income=column([p.books.other_income for p in m.platforms]),
+            spend_multiplier=column([p.spend_multiplier for p in m.platforms]))
         self._months.append(MonthRecord(month=m.month, choice=outcome, tx_counts=counts, tx_values=values, inflow=inflow,
                                         tally=tally, mmf_yield=m.market_mmf_yield, policy=m.policy, banks=banks,
                                         platforms=platforms))
@@ -311,6 +335,18 @@ class MetricsRecorder:
             "pc_holders": banks_only(held[:, PC_ITEM]), "pc_active_users": banks_only(used[:, PC_ITEM]),
             "secondary_accounts": banks_only(secondary),
             "subsidy_per_year": platforms_only(self._platforms("subsidy")),
+            "spend_multiplier": both(self._banks("spend_multiplier"), self._platforms("spend_multiplier")),
+            "deposit_rate_premium": banks_only(self._banks("premium")),
+            "balance_product_yield": banks_only(self._banks("product_yield")),
+            "balance_product_balance": banks_only(self._banks("product_balance")),
+            "fund_yield_spread": platforms_only(self._platforms("spread")),
+            "interest_margin": banks_only(self._banks("interest_margin")),
+            "fee_income": banks_only(self._banks("fee_income")),
+            "balance_product_fees": banks_only(self._banks("product_fees")),
+            "payment_fees": platforms_only(self._platforms("payment_fees")),
+            "fund_fees": platforms_only(self._platforms("fund_fees")),
+            "float_income": platforms_only(self._platforms("float_income")),
+            "other_income": platforms_only(self._platforms("other_income")),
         }
 
 def yearly(timeseries: pd.DataFrame) -> pd.DataFrame:
