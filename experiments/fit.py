@@ -9,6 +9,7 @@ named roster: add `banks=named`.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import sys
 import time
@@ -56,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{int(judged['fitted'].astype(bool).sum())} of {len(judged)} observations within tolerance "
           f"({args.seeds} seeds x {args.size:,} customers, {time.perf_counter() - start:.0f} s)")
     tag = "_".join(o.replace("=", "-").replace("/", "-") for o in args.overrides) or "defaults"
+    if len(tag) > 80:                            # a folder name stays short; the hash keeps overrides apart
+        tag = tag[:71] + "-" + hashlib.sha256(tag.encode()).hexdigest()[:8]
     path = args.out / tag / "observations.csv"
     atomic_write(path, lambda p: table.to_csv(p, index=False))
     print(path)
