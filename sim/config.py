@@ -455,7 +455,17 @@ def cross_field_rules(cfg: Config) -> None:
     for name in cfg.platforms:
         if name in cfg.banks:
             raise ConfigError(f"platforms.{name}", name, "a name not also used by a bank")
-    for i, ev in enumerate(cfg.regulation.scenario_events):
-        c.in_period(f"regulation.scenario_events[{i}].date", ev.date, first, last)
+    for list_name in ("timeline", "scenario_events"):
+        setting: Dict[tuple, Any] = {}
+        for i, ev in enumerate(getattr(cfg.regulation, list_name)):
+            k = f"regulation.{list_name}[{i}]"
+            if list_name == "scenario_events":
+                c.in_period(f"{k}.date", ev.date, first, last)
+            for lever, value in ev.set.items():
+                when = (month_index(ev.date), lever)
+                if when in setting and setting[when] != value:
+                    raise ConfigError(f"{k}.set.{lever}", value, f"one value per lever and month: an earlier event "
+                                      f"of {ev.date} sets it to {setting[when]!r}")
+                setting[when] = value
     if not cfg.transactions.purposes:
         raise ConfigError("transactions.purposes", {}, "at least one purpose")

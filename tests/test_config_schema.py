@@ -99,3 +99,13 @@ def test_the_dashboards_defaults_are_the_configs_and_the_presets():
     assert Levers().ukey_friction == RegulationConfig.ukey_friction == load_config([]).regulation.ukey_friction
     functional = levers_from_preset("functional_regulation")
     assert functional.functional_from and Levers().platform_compliance_cost == functional.platform_compliance_cost
+
+
+def test_two_events_of_one_month_may_not_set_one_lever_two_ways():
+    event = "{{date: '2015-01', set: {{ukey_friction: {}}}}}"
+    with pytest.raises(ConfigError, match=r"scenario_events\[1\]\.set\.ukey_friction=0\.5 .* one value per lever"):
+        load_config([f"+regulation.scenario_events=[{event.format(0)}, {event.format(0.5)}]"])
+    same = load_config([f"+regulation.scenario_events=[{event.format(0)}, {event.format(0)}]"])
+    assert len(same.regulation.scenario_events) == 2
+    # a scenario may still change what the history sets that month: the later list wins
+    load_config(["+regulation.scenario_events=[{date: '2017-01', set: {client_fund_reserve_ratio: 0.9}}]"])
