@@ -118,6 +118,11 @@ def _overrides(argv: list[str]) -> list[str] | None:
 def check_overrides(overrides: list[str], multirun: bool) -> None:
     """Refuse bad input before any folder is made: every value of a sweep, and Hydra's own settings."""
     from lab import sweep
+    for item in overrides:
+        if item.startswith("~"):                 # Hydra would delete the key, and fail later with a traceback
+            key = item[1:].split("=", 1)[0]
+            raise CommandError(f"config error: {item} is not allowed; every key the model reads needs a value "
+                               f"(set it instead, e.g. {key}=...)")
     try:
         if multirun:
             sweep.plan(overrides)

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from lab.errors import CommandError
-from sim.config import KNOWN_KEY, Config, ConfigError, validate
+from sim.config import KNOWN_KEY, Config, ConfigError, allowed_for, validate
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 
@@ -176,6 +176,9 @@ def explain(exc: BaseException, overrides: Iterable[str] = ()) -> str:
     if m:
         value, kind = m.groups()
         return f"config error: {full_key or 'a key'}={value!r} is not allowed; expected a value of type {kind}"
+    m = re.search(r"field '([\w.\[\]]+)' is not Optional", text)
+    if m:
+        return f"config error: {m.group(1)}=null is not allowed; expected {allowed_for(m.group(1))}"
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return f"config error: {first}"
 

@@ -114,10 +114,30 @@ def run_job(cfg: DictConfig, job_dir: Path, overrides: list[str], show_progress:
     return status
 
 
+REPOSITORY = Path(__file__).resolve().parents[1]
+SOURCE_FOLDERS = ("configs", "sim", "lab", "experiments", "tests", "data", "docs", ".git", ".ci", ".venv")
+
+
+def check_destination(key: str, value: str) -> None:
+    """A results folder given on the command line is never the repository itself, one of its source
+    folders (a run writes config.yaml, which would replace configs/config.yaml) or empty."""
+    if not value.strip():
+        raise CommandError(f"error: {key}= is empty; give a folder for the results, e.g. {key}=results/mine")
+    target = Path(value).resolve()
+    for folder in (REPOSITORY, *(REPOSITORY / name for name in SOURCE_FOLDERS)):
+        if target == folder or (folder != REPOSITORY and folder in target.parents):
+            raise CommandError(f"error: {key}={value} is not allowed; results never go into the repository's "
+                               f"own files ({folder.name or folder}); use a folder under results/ or outside")
+
+
 def check_writable(overrides: list[str], multirun: bool) -> None:
-    """The results folder (or the nearest folder that exists above it) must be writable."""
+    """The results folder (or the nearest folder that exists above it) must be writable, and not
+    the repository's own files."""
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-    target = Path(next((o.split("=", 1)[1] for o in overrides if o.lstrip("+").startswith(key + "=")), "results"))
+    given = next((o.split("=", 1)[1] for o in overrides if o.lstrip("+").startswith(key + "=")), None)
+    if given is not None:
+        check_destination(key, given)
+    target = Path(given or "results")
     while not target.exists() and target != target.parent:
         target = target.parent
     if not target.is_dir():

@@ -412,6 +412,30 @@ class Config:
 
 # ----------------------------------------------------------------------------- validation
 
+def allowed_for(key: str) -> str:
+    """What a key allows, in words, from its field's bounds or check (for messages about a value
+    that never reached the check, e.g. null for a field that is not optional)."""
+    node: Any = Config()
+    f = None
+    for part in key.split("."):
+        if isinstance(node, dict):          # banks.<name>, platforms.<name>, purposes.<name>: any entry's type
+            node = next(iter(node.values()), None) or {"banks": BankConfig(), "platforms": PlatformConfig()}.get(
+                f.name if f else "", None)
+            continue
+        f = next((x for x in fields(node) if x.name == part), None) if node is not None else None
+        if f is None:
+            return "a value (see them all with --cfg job)"
+        node = getattr(node, part)
+    if "bounds" in f.metadata:
+        return f.metadata["bounds"][2]
+    try:
+        f.metadata.get("check", c.finite)(key, None)
+    except ConfigError as e:
+        return e.allowed
+    return "a value (see them all with --cfg job)"
+
+
+
 def validate(cfg: Config) -> None:
     """Check every value the model reads; raise ConfigError on the first bad one.
 

@@ -1,0 +1,44 @@
+"""Results never land in the repository's own files, and keys cannot be deleted: one line, exit 2,
+nothing written (the hostile corpus's cases for where a run writes)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab.compose import explain, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["population.size=200", "end=2013-03", "figures=false"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("override, says", [
+    ("hydra.run.dir=configs", "results never go into the repository's own files (configs)"),
+    ("hydra.run.dir=sim/engine/x", "(sim)"),
+    ("hydra.run.dir=.", "results never go into the repository's own files"),
+    ("hydra.run.dir=", "hydra.run.dir= is empty"),
+    ("~seed", "~seed is not allowed; every key the model reads needs a value"),
+])
+def test_a_run_is_refused_before_it_writes(override, says):
+    shipped = (ROOT / "configs" / "config.yaml").read_bytes()
+    before = {p.name for p in ROOT.iterdir()}
+    proc = subprocess.run([sys.executable, "-m", "experiments.run", *TINY, override], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and says in proc.stderr, proc.stderr[-400:]
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert (ROOT / "configs" / "config.yaml").read_bytes() == shipped
+    assert {p.name for p in ROOT.iterdir()} == before
+
+
+@pytest.mark.parametrize("key, allowed", [
+    ("population.size", "an integer in [100, 2e9] customers"),
+    ("banks.joint_stock.branches", "branches in [0, 1e7]"),
+    ("customers.habit", "a number >= 0"),
+])
+def test_null_for_a_required_key_names_what_is_allowed(key, allowed):
+    with pytest.raises(Exception) as err:
+        load_config([f"{key}=null"])
+    assert explain(err.value) == f"config error: {key}=null is not allowed; expected {allowed}"
