@@ -15,6 +15,7 @@ The study is stored under `hydra.sweep.dir` (results/sweeps/<study>/) as one dat
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from collections import OrderedDict
 from pathlib import Path
@@ -25,6 +26,7 @@ from lab.dataset import column_name
 from lab.compose import CONFIG_DIR, _compose, to_config
 from lab.changes import NotTyped, with_changes
 from lab.points import Point, uniform_values
+from sim.config import ConfigError
 from lab.posterior import check as check_posterior
 from lab.posterior import refuse_overlap
 from lab.study import Study
@@ -44,8 +46,20 @@ def options(overrides: list[str], params: dict | None) -> OrderedDict[str, list[
     `params` first, the command line winning."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     parsed: OrderedDict[str, list[tuple[str, str, object]]] = OrderedDict()
-    for o in OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in (params or {}).items()]
-                                                       + list(overrides)):
+    texts = [f"{k}={v}" for k, v in (params or {}).items()] + list(overrides)
+    try:
+        items = OverridesParser.create().parse_overrides(texts)
+    except Exception as e:                      # name the override; "empty choice" becomes what is allowed
+        bad = next((t for t in texts if _unparsable(t)), texts[-1] if texts else "")
+        allowed = "at least one value" if "empty" in str(e) else "a value or a sweep Hydra can read"
+        raise ConfigError(bad.partition("=")[0], bad.partition("=")[2], allowed) from None
+    runs = 1
+    for o in items:
+        runs *= _count(o)
+    if runs > MAX_RUNS:
+        raise ConfigError("a sweep", f"{runs:,} runs", f"at most {MAX_RUNS:,} runs in one study (each is validated "
+                          "and kept in memory before the first starts); split it into several studies")
+    for o in items:
         key = o.get_key_element()
         if o.is_sweep_override():
             parsed[key] = [(key, f"{key}={text}", value)
@@ -55,6 +69,34 @@ def options(overrides: list[str], params: dict | None) -> OrderedDict[str, list[
         else:
             parsed[key] = [(key, f"{key}={o.get_value_element_as_str()}", o.value())]
     return parsed
+
+
+MAX_RUNS = 100_000
+
+
+def _unparsable(text: str) -> bool:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    try:
+        OverridesParser.create().parse_overrides([text])
+    except Exception:  # noqa: BLE001 - Hydra's parser raises several kinds
+        return True
+    return False
+
+
+def _count(o) -> int:
+    """How many values an override sweeps over, without listing them (a range can be huge); an empty
+    sweep is refused."""
+    if not o.is_sweep_override():
+        return 1
+    value = o.value()
+    if type(value).__name__ == "RangeSweep":
+        n = max(0, math.ceil((value.stop - value.start) / value.step)) if value.step else 0
+    else:
+        n = sum(1 for _ in o.sweep_string_iterator())
+    if n == 0:
+        raise ConfigError(o.get_key_element(), o.input_line.partition("=")[2], "a sweep of at least one value "
+                          "(range(a, b) holds a..b-1, so b must exceed a)")
+    return n
 
 
 def expand(overrides: list[str], params: dict | None) -> list[list[tuple[str, str, object]]]:

@@ -42,3 +42,21 @@ def test_null_for_a_required_key_names_what_is_allowed(key, allowed):
     with pytest.raises(Exception) as err:
         load_config([f"{key}=null"])
     assert explain(err.value) == f"config error: {key}=null is not allowed; expected {allowed}"
+
+
+@pytest.mark.parametrize("override, allowed", [
+    ("seed=range(0,100000000)", "at most 100,000 runs in one study"),
+    ("seed=range(5,1)", "a sweep of at least one value"),
+    ("seed=choice()", "at least one value"),
+])
+def test_an_empty_or_huge_sweep_is_refused_before_anything_is_listed(override, allowed):
+    from lab import sweep
+    with pytest.raises(Exception) as err:
+        sweep.plan(["population.size=200", "end=2013-02", override])
+    assert allowed in explain(err.value)
+
+
+def test_a_sweep_of_a_few_values_still_plans():
+    from lab import sweep
+    study, _ = sweep.plan(["population.size=200", "end=2013-02", "seed=range(0,3)", "replicates=1"])
+    assert len(study.points) == 3
