@@ -23,12 +23,23 @@ from lab.designs import run_design
 from lab.errors import Parser, command
 
 
+def jobs(text: str) -> int:
+    """--jobs: a whole number of processes, at least 1 (-1, the default, is every core)."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1 and n != -1:
+        raise argparse.ArgumentTypeError(f"--jobs={text} is not allowed; expected an integer >= 1")
+    return n
+
+
 @command
 def main(argv: list[str] | None = None) -> int:
     parser = Parser(prog="python -m experiments.design", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("design", type=Path, help="a design file, e.g. configs/design/morris_levers.yaml")
-    parser.add_argument("--jobs", type=int, default=-1, help="parallel processes (default: every core)")
+    parser.add_argument("--jobs", type=jobs, default=-1, help="parallel processes, 1 or more (default: every core)")
     parser.add_argument("--out", type=Path, default=Path("results/designs"), help="where design folders go")
     args = parser.parse_args(argv)
     return run_from_file(args.design, "design", lambda: run_design(args.design, args.jobs, args.out))

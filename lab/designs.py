@@ -37,6 +37,7 @@ from lab.changes import with_changes  # noqa: E402
 from lab.points import Point  # noqa: E402
 from lab.study import Study, run_study  # noqa: E402
 from sim.writers import plots  # noqa: E402
+from sim.checks import integer  # noqa: E402
 from sim.config import ConfigError  # noqa: E402
 from sim.market import MarketModel  # noqa: E402
 from sim.writers.files import atomic_write  # noqa: E402
@@ -63,6 +64,8 @@ def read_design(path: Path) -> dict:
     for key in ("samples", "replicates"):
         if not isinstance(d.get(key), int) or d[key] < 1:
             raise ConfigError(f"design.{key}", d.get(key), "an integer >= 1")
+    integer(2, 100)("design.num_levels", d["num_levels"])     # SALib's Morris grid: 2 levels at least
+    integer(0, 2 ** 32 - 1)("design.seed", d["seed"])         # what SALib and numpy take as a seed
     params = d.get("parameters") or {}
     if len(params) < 2:
         raise ConfigError("design.parameters", params, "at least two parameters, each with [low, high]")
@@ -74,6 +77,11 @@ def read_design(path: Path) -> dict:
         raise ConfigError("design.outputs", d.get("outputs"), "a list of timeseries columns, e.g. [share_platform]")
     if not isinstance(d["overrides"], list):
         raise ConfigError("design.overrides", d["overrides"], "a list of KEY=VALUE overrides")
+    for item in d["overrides"]:
+        key = str(item).lstrip("+~").partition("=")[0]
+        if key in params:                       # the sampled value would silently replace the override
+            raise ConfigError(f"design.overrides.{key}", item, "a key not also among the design's parameters "
+                              "(drop one or the other)")
     # every parameter and override must compose and validate at the low and high ends
     for end in (0, 1):
         cfg = load_config([*d["overrides"], *(f"{k}={v[end]}" for k, v in params.items())])
