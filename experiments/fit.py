@@ -20,30 +20,32 @@ from tqdm import tqdm
 
 from lab.compose import explain, load_config
 from sim.config import ConfigError
-from sim.evidence.observations import compare
+from lab.errors import CommandError, Parser, command, writable_folder
+from sim.evidence.observations import compare, load_observations
 from sim.market import MarketModel
 from sim.writers.files import atomic_write
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.fit", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="python -m experiments.fit", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=100_000, help="simulated customers (default 100,000)")
     parser.add_argument("--seeds", type=int, default=5, help="seeds 1..K, averaged (default 5)")
     parser.add_argument("--out", type=Path, default=Path("results/fit"), help="folder for the table")
     parser.add_argument("overrides", nargs="*", help="config overrides, e.g. banks=named experiment=calibrated")
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.size < 100:
-        print(f"error: --seeds={args.seeds} and --size={args.size} are not allowed; expected --seeds >= 1 "
-              "and --size >= 100", file=sys.stderr)
-        return 2
+        raise CommandError(f"error: --seeds={args.seeds} and --size={args.size} are not allowed; expected --seeds >= 1 "
+                           "and --size >= 100")
     logging.getLogger("MESA").setLevel(logging.WARNING)
     try:
         configs = [load_config([*args.overrides, f"population.size={args.size}", f"seed={s}", "figures=false"])
                    for s in range(1, args.seeds + 1)]
     except (ConfigError, Exception) as exc:   # noqa: BLE001 - any composition failure is one line
-        print(explain(exc, args.overrides), file=sys.stderr)
-        return 2
+        raise CommandError(explain(exc, args.overrides)) from None
+    load_observations()                         # a damaged file is refused before the runs, not after
+    writable_folder(args.out)
     runs, start = [], time.perf_counter()
     for cfg in tqdm(configs, desc="seeds", unit="run"):
         model = MarketModel(cfg).run()

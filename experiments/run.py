@@ -44,6 +44,7 @@ from lab.headline import run_summary
 from lab.posterior import check as check_posterior
 from lab.posterior import refuse_overlap
 from lab.runs import check_writable, replicate_folder, run_job
+from sim.evidence.targets import read_targets
 from sim.writers.run_folder import discard_unfinished, folder_tag
 
 log = logging.getLogger("experiments.run")
@@ -130,6 +131,7 @@ def check_overrides(overrides: list[str], multirun: bool) -> None:
             config = load_config(overrides, hydra=True)
             check_posterior(config)
             refuse_overlap(config, overrides)
+        read_targets()                           # a damaged targets file is refused now, not after the runs
     except Exception as e:  # noqa: BLE001 - every composition failure becomes one line
         raise CommandError(explain(e, overrides)) from None
     check_writable(overrides, multirun)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -90,6 +91,18 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         raise CommandError(f"error: {self.prog}: {message}")
+
+
+def writable_folder(path: Path) -> None:
+    """`path`, or the nearest folder above it that exists, must be a writable folder (checked before
+    the work, so that nothing is computed only to fail when it is written)."""
+    target = Path(path)
+    while not target.exists() and target != target.parent:
+        target = target.parent
+    if not target.is_dir():
+        raise CommandError(f"error: cannot write under {path}: {target} is a file, not a folder")
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise CommandError(f"error: cannot write under {path}: permission denied on {target}")
 
 
 def last_line(stderr: str) -> str:

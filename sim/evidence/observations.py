@@ -46,8 +46,29 @@ BANK_VALUES = {"boc_mobile_value_tn": ("boc", "mobile_value"),
                "boc_retail_offcounter_value_tn": ("boc", "offcounter_value")}
 
 
+REQUIRED = ("series", "date", "value", "unit", "source", "status")
+
+
 def load_observations(path: Path = OBSERVATIONS_CSV) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"date": str, "value": str})
+    """The observations, checked: every column the comparison reads, and a finite number (or, for a
+    range, 'low..high') wherever a series is judged; ConfigError naming the file, row and value."""
+    from sim.config import ConfigError
+    table = pd.read_csv(path, dtype={"date": str, "value": str})
+    missing = [c for c in REQUIRED if c not in table.columns]
+    if missing:
+        raise ConfigError(f"{path}: columns", list(table.columns), f"the columns {list(REQUIRED)} ({missing[0]} is missing)")
+    for o in table.itertuples():
+        if o.series not in TOLERANCE:
+            continue
+        parts = str(o.value).split("..") if TOLERANCE[o.series][0] == "range" else [str(o.value)]
+        try:
+            ok = all(np.isfinite(float(v)) for v in parts) and len(parts) == (2 if len(parts) > 1 else 1)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ConfigError(f"{path}: {o.series} {o.date}", o.value,
+                              "a finite number" + (" range low..high" if len(parts) > 1 else ""))
+    return table
 
 
 def simulated(series: str, date: str, ts: pd.DataFrame, inst: pd.DataFrame) -> float | None:
