@@ -38,10 +38,11 @@ from omegaconf import OmegaConf
 from lab import dataset
 
 from lab import progress
-from lab.errors import BetweenMonths, interrupted_during
+from lab.errors import BetweenMonths, CommandError, interrupted_during
 from lab.points import Point
 from lab.posterior import replicate_config
 from sim.config import Config, ConfigError, month_index, replicate_seed
+from sim import model_version
 from sim.market import MarketModel
 from sim.writers.run_folder import IDENTITY, arrow_table, override_tag, stored_columns, write_run
 
@@ -149,7 +150,8 @@ def _run_items(study: str, points: dict[int, Point], items: list[tuple[int, int]
                 write_run(model, folder, seconds, extra={**keys, "overrides": list(p.overrides), **drawn},
                           figures=p.config.figures,     # config.yaml: the point's own, as its hash says
                           config_yaml=OmegaConf.to_yaml(OmegaConf.structured(p.config)) if drawn else None)
-            row = {**keys, **p.values, "status": "complete", "error": "", "model_seconds": seconds}
+            row = {**keys, **p.values, "status": "complete", "error": "", "model_seconds": seconds,
+                   "model_version": MODEL_VERSION}
         except KeyboardInterrupt:
             raise
         except Exception as e:  # noqa: BLE001 - a failed run is a row; the study goes on
@@ -157,7 +159,7 @@ def _run_items(study: str, points: dict[int, Point], items: list[tuple[int, int]
                 raise KeyboardInterrupt from e
             text = explain(e) if isinstance(e, ConfigError) else f"{type(e).__name__}: {e}"
             row = {**keys, **p.values, "status": "failed", "error": text.splitlines()[0] if text else "",
-                   "model_seconds": None}
+                   "model_seconds": None, "model_version": MODEL_VERSION}
             tables = None
         row.update(finished=datetime.now(timezone.utc), worker=worker)
         columns = {**{k: keys[k] for k in IDENTITY}, "study": study, "point": p.index,
@@ -195,6 +197,23 @@ def warm_up(config: Config) -> None:
             raise KeyboardInterrupt from e
 
 
+MODEL_VERSION = model_version()
+
+
+def refuse_other_versions(root: Path) -> None:
+    """A study's runs all come from one version of the model: resuming or extending a study that
+    holds runs of another version (or of one that did not record it) is refused in one line."""
+    stored = dataset.load_runs(root) if dataset.committed(root) else None
+    if stored is None or stored.empty:
+        return
+    versions = set(stored["model_version"].fillna("unrecorded")) if "model_version" in stored else {"unrecorded"}
+    others = sorted(versions - {MODEL_VERSION})
+    if others:
+        raise CommandError(f"error: {root} holds runs of another version of the model (sim/ code {others[0]}, now "
+                           f"{MODEL_VERSION}); the two would mix in one dataset. Resume it with the code that started "
+                           "it, or give this study a new name (study=...)")
+
+
 def run_study(study: Study, backend: str = "serial", workers: int | None = None, address: str | None = None,
               show_progress: bool = True, flush_s: float = FLUSH_S) -> dict:
     """Run every run of the study not yet complete in its dataset; returns counts and the root.
@@ -206,6 +225,7 @@ def run_study(study: Study, backend: str = "serial", workers: int | None = None,
     root = Path(study.root)
     root.mkdir(parents=True, exist_ok=True)
     dataset.clean(root)
+    refuse_other_versions(root)
     done = dataset.complete_runs(root)
     points = {p.index: p for p in study.points}
     todo, scheduled = [], set(done)

@@ -16,8 +16,14 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 
 
+def model_version() -> str:
+    """A hash of every module of `sim/`: runs of one config by two versions of the model differ, so
+    a study records it and refuses to mix versions (lab/study.py)."""
+    return hashlib.sha256(b"".join(p.read_bytes() for p in sorted(_HERE.rglob("*.py")))).hexdigest()[:16]
+
+
 def _kernel_cache_dir() -> Path:
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(_HERE.rglob("*.py")))).hexdigest()[:16]
+    digest = model_version()
     if "SIM_NUMBA_CACHE_BASE" in os.environ:       # a child of a process that set NUMBA_CACHE_DIR below
         given = os.environ["SIM_NUMBA_CACHE_BASE"]
     else:

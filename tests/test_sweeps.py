@@ -275,3 +275,17 @@ def test_a_preset_with_sweeper_params_expands_like_hydra():
     # the command line wins over the preset's params, as in Hydra
     study, _ = plan(["experiment=study_regulation_x_switching", "switching_cost.scale=3"])
     assert {p.config.switching_cost.scale for p in study.points} == {3.0} and len(study.points) == 3
+
+
+def test_a_study_of_another_model_version_is_not_resumed_into(tmp_path, monkeypatch):
+    import lab.study
+    from lab.errors import CommandError
+    study = _study(tmp_path, seeds=(1,), replicates=1, size=300)
+    first = run_study(study, show_progress=False)
+    assert first["complete"] == 1
+    stored = dataset.load(Path(study.root), "runs")
+    assert (stored["model_version"] == lab.study.MODEL_VERSION).all()
+    assert run_study(study, show_progress=False)["skipped"] == 1        # the same version resumes
+    monkeypatch.setattr(lab.study, "MODEL_VERSION", "0123456789abcdef")
+    with pytest.raises(CommandError, match="holds runs of another version of the model"):
+        run_study(study, show_progress=False)

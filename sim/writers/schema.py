@@ -142,6 +142,7 @@ COLUMNS = [
     Column("runs", "worker", "host:pid", "the process that ran it"),
     Column("runs", "posterior", "name", "the calibration whose posterior draws the replicates ran, empty for none"),
     Column("runs", "posterior_draw", "index", "the posterior draw this replicate ran (its replicate number), empty for none"),
+    Column("runs", "model_version", "hex", "hash of the model's code (sim/) that ran it; a study refuses to mix versions"),
 ]
 
 
