@@ -26,6 +26,7 @@ import dataclasses
 import math
 import os
 import socket
+import threading
 import time
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
@@ -256,12 +257,34 @@ def run_study(study: Study, backend: str = "serial", workers: int | None = None,
     return _finish(study, root, skipped, counts)
 
 
+def _die_with_parent(parent: int) -> None:
+    """A worker ends when the process that started it is gone (killed with SIGKILL, say), instead of
+    committing runs into a study nobody watches: Linux's parent-death signal, and a watch on the
+    parent's pid where that is not available."""
+    try:
+        import ctypes
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, 9)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:                # the parent died before the signal was asked for
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _run_local(study, root, points, todo, workers, flush_s, tally) -> None:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     chunks = _chunks(todo, points, workers)
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         pending = {pool.submit(run_chunk, str(root), study.name, {i: points[i] for i in {i for i, _ in c}}, c,
                                study.folders, flush_s) for c in chunks}
         try:

@@ -289,3 +289,38 @@ def test_a_study_of_another_model_version_is_not_resumed_into(tmp_path, monkeypa
     monkeypatch.setattr(lab.study, "MODEL_VERSION", "0123456789abcdef")
     with pytest.raises(CommandError, match="holds runs of another version of the model"):
         run_study(study, show_progress=False)
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.slow
+def test_a_sweeps_workers_die_with_the_command(tmp_path):
+    """kill -9 of the command alone (not its process group): its workers end instead of committing runs."""
+    proc = subprocess.Popen([sys.executable, "-m", "experiments.run", "-m", "population.size=4000", "seed=range(0,200)",
+                             f"hydra.sweep.dir={tmp_path}/orphaned"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(dataset.parts(tmp_path / "orphaned", "runs")) < 1:
+        time.sleep(0.05)
+    workers = _children(proc.pid)
+    assert workers, "the sweep should have started its workers"
+    proc.kill()
+    proc.wait()
+    time.sleep(5)
+    alive = [w for w in workers if Path(f"/proc/{w}").exists() and "Z" not in Path(f"/proc/{w}/stat").read_text()
+             .rsplit(")", 1)[1].split()[0]]
+    assert alive == [], f"workers still running after their command died: {alive}"
+    committed = len(dataset.parts(tmp_path / "orphaned", "runs"))
+    time.sleep(3)
+    assert len(dataset.parts(tmp_path / "orphaned", "runs")) == committed       # nothing commits any more
