@@ -22,10 +22,12 @@ Per-run folders with CSV and figures (as a single run writes) are written only o
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
 import socket
+import sys
 import threading
 import time
 from datetime import datetime, timezone
@@ -215,16 +217,37 @@ def refuse_other_versions(root: Path) -> None:
                            "it, or give this study a new name (study=...)")
 
 
+@contextlib.contextmanager
+def one_writer(root: Path):
+    """Hold the study folder's lock while writing it: a second process writing the same study waits
+    (and says so) until the first is done, then finds its runs stored; the lock goes with the holder."""
+    import fcntl
+    with open(root / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting: another process is writing {root}", file=sys.stderr, flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def run_study(study: Study, backend: str = "serial", workers: int | None = None, address: str | None = None,
               show_progress: bool = True, flush_s: float = FLUSH_S) -> dict:
     """Run every run of the study not yet complete in its dataset; returns counts and the root.
 
     backend: serial (this process), local (`workers` processes, default every core), or ray
-    (a Ray cluster at `address`, or a local one with `workers` CPUs)."""
+    (a Ray cluster at `address`, or a local one with `workers` CPUs). One process writes a study
+    at a time (`one_writer`)."""
     if backend not in BACKENDS:
         raise ConfigError("backend", backend, f"one of {list(BACKENDS)}")
     root = Path(study.root)
     root.mkdir(parents=True, exist_ok=True)
+    with one_writer(root):
+        return _run_study(study, root, backend, workers, address, show_progress, flush_s)
+
+
+def _run_study(study: Study, root: Path, backend: str, workers: int | None, address: str | None,
+               show_progress: bool, flush_s: float) -> dict:
     dataset.clean(root)
     refuse_other_versions(root)
     done = dataset.complete_runs(root)

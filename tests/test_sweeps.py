@@ -193,11 +193,16 @@ def test_two_studies_writing_one_dataset_at_once_store_each_run_once(tmp_path):
             f"hydra.sweep.dir={tmp_path}/sweep"]
     procs = [subprocess.Popen([sys.executable, "-m", "experiments.run", *args], cwd=ROOT, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    errs = []
     for proc in procs:
         out, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, err[-2000:]
+        errs.append(err)
+    assert sum("waiting: another process is writing" in err for err in errs) == 1     # one writer at a time
+    assert any("6 already stored" in err for err in errs)
     ts = dataset.load(tmp_path / "sweep")
     assert ts.drop_duplicates(["config_hash", "replicate"]).shape[0] == 6
+    assert len(pd.read_parquet(tmp_path / "sweep" / "timeseries")) == len(ts)         # a plain read sees each once
     assert not ts.duplicated(["config_hash", "replicate", "step"]).any()
     assert not list((tmp_path / "sweep").rglob("*.tmp")) and not list((tmp_path / "sweep" / ".staging").iterdir())
 
