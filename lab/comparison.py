@@ -18,6 +18,7 @@ results/compare/<time>_<scenarios>[_<overrides>]/:
   *.png                    levels and scenario − baseline over time, institutions
   effects.csv              headline figures: level and paired effect with intervals
   institution_effects.csv  share, profit and balances per institution, paired
+  institution_levers.csv   each institution's strategy and levers in the last month (median over replicates)
   timeseries.parquet, institutions.parquet   every run's tables, with scenario and replicate
 The folder is the last line of output, as `experiments.run` prints its results folder.
 """
@@ -49,6 +50,13 @@ def configs(scenarios: list[str], overrides: list[str], baseline: str) -> dict[s
     """The baseline's and each scenario's config, with the overrides applied to all; raises on bad input."""
     names = [baseline, *[s for s in scenarios if s != baseline]]
     return {name: load_config([f"experiment={name}", *overrides]) for name in names}
+
+
+def strategies(cfgs: dict[str, Config]) -> dict[str, dict[str, str]]:
+    """Each scenario's strategy kind per bank and platform (fixed | adaptive | responsive), for the report."""
+    return {name: {**{b: str(bank.strategy.kind) for b, bank in cfg.banks.items()},
+                   **{p: str(platform.strategy.kind) for p, platform in cfg.platforms.items()}}
+            for name, cfg in cfgs.items()}
 
 
 def run_all(cfgs: dict[str, Config], replicates: int, overrides: list[str],
@@ -95,5 +103,6 @@ def compare(scenarios: list[str], replicates: int = 10, overrides: list[str] | N
     subtitle = (f"{first.population.size:,} simulated customers · {replicates} paired replicates (seed {first.seed})"
                 + (f" · overrides: {' '.join(overrides)}" if overrides else "")
                 + f" · intervals cover {interval_covers(first.posterior, replicates)}")
-    meta = {"subtitle": subtitle, "questions": {s: c.question for s, c in cfgs.items()}}
+    meta = {"subtitle": subtitle, "questions": {s: c.question for s, c in cfgs.items()},
+            "strategies": strategies(cfgs)}
     return write(out, ts, inst, baseline, load_targets(first.target_set), meta)

@@ -3,6 +3,9 @@
 Pick a scenario preset (every control then shows that preset's values), move the levers,
 press Run: the model advances month by month with live charts, beside a baseline with
 the same customers and seed. The header says which controls differ from the preset.
+Besides regulation and competition, the controls set each bank group's strategy kind
+(fixed, adaptive, responsive) and deposit premium over the benchmark, and one kind for
+all the platforms (a preset whose platforms differ keeps theirs until it is changed).
 Download the shown table (CSV) and charts (PNG); save the settings as an experiment file
 that `python -m experiments.run experiment=<name>` runs unchanged (never over a shipped
 preset, and over an earlier save only when asked).
@@ -23,7 +26,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from lab import comparison as compare  # noqa: E402
 from lab import report  # noqa: E402
-from lab.whatif import (GROUPS, LEVER_HELP, Levers, Session, changes, levers_from_preset,  # noqa: E402
+from lab.whatif import (GROUPS, KINDS, LEVER_HELP, Levers, Session, changes, levers_from_preset,  # noqa: E402
                         presets, save_experiment)
 from sim.config import AGE_BANDS, CHANNELS, ConfigError  # noqa: E402
 from sim.writers.plots import CHANNEL_COLOURS, CHANNEL_NAMES  # noqa: E402
@@ -50,6 +53,10 @@ ukey = solara.reactive(START.ukey_friction)
 remote_from = solara.reactive("")
 partnership = solara.reactive("no")
 marketing = {g: solara.reactive(START.marketing_bn[g]) for g in GROUPS}
+bank_kind = {g: solara.reactive(START.bank_strategy[g]) for g in GROUPS}
+premium = {g: solara.reactive(START.deposit_premium_pp[g]) for g in GROUPS}
+MIXED = "as the preset (mixed)"          # the platforms' choice when a preset gives them different kinds
+platform_kind = solara.reactive(START.platform_strategy["alipay"])
 months_per_run = solara.reactive(24)
 save_name = solara.reactive("my_scenario")
 overwrite = solara.reactive(False)
@@ -68,12 +75,22 @@ SUMMARY_ROWS = (("Bank mobile app users", "share_mobile"), ("Platform app users"
                 ("Branch counter users", "share_branch"), ("Off-counter rate", "off_counter_rate"))
 
 
+def _platforms_kind(levers: Levers) -> str:
+    """The one kind all the preset's platforms have, or MIXED."""
+    kinds = set(levers.platform_strategy.values())
+    return kinds.pop() if len(kinds) == 1 else MIXED
+
+
 def current_levers() -> Levers:
+    own = levers_from_preset(preset.value, population.value, seed.value).platform_strategy   # the preset's platforms
     return Levers(preset=preset.value, population=population.value, seed=seed.value,
                   functional_from=functional_from.value if functional.value == "yes" else "",
                   platform_compliance_cost=compliance.value, switching_cost_scale=switching.value,
                   ukey_friction=ukey.value, remote_opening_from=remote_from.value.strip(),
-                  partnership=partnership.value == "yes", marketing_bn={g: r.value for g, r in marketing.items()})
+                  partnership=partnership.value == "yes", marketing_bn={g: r.value for g, r in marketing.items()},
+                  bank_strategy={g: r.value for g, r in bank_kind.items()},
+                  deposit_premium_pp={g: round(float(r.value), 2) for g, r in premium.items()},   # slider steps
+                  platform_strategy=own if platform_kind.value == MIXED else {p: platform_kind.value for p in own})
 
 
 def choose_preset(name: str) -> None:
@@ -90,6 +107,11 @@ def choose_preset(name: str) -> None:
     partnership.set("yes" if levers.partnership else "no")
     for g, r in marketing.items():
         r.set(levers.marketing_bn[g])
+    for g, r in bank_kind.items():
+        r.set(levers.bank_strategy[g])
+    for g, r in premium.items():
+        r.set(levers.deposit_premium_pp[g])
+    platform_kind.set(_platforms_kind(levers))
     session.set(None)
     month_count.set(0)
 
@@ -276,6 +298,17 @@ def Controls():
     for g in GROUPS:
         solara.Text(f"{GROUP_NAMES[g]}: {marketing[g].value:.0f} RMB bn a year", style={"font-size": "13px"})
         solara.SliderFloat("", value=marketing[g], min=0, max=60, step=1)
+    solara.Markdown("### Strategies")
+    Lever("bank_strategy", "Bank strategy, per group")
+    for g in GROUPS:
+        solara.Select(f"{GROUP_NAMES[g]} banks' strategy", values=KINDS, value=bank_kind[g])
+    Lever("deposit_premium_pp", "Deposit premium over the benchmark")
+    for g in GROUPS:
+        solara.Text(f"{GROUP_NAMES[g]}: {premium[g].value:.2f} pp", style={"font-size": "13px"})
+        solara.SliderFloat("", value=premium[g], min=0, max=1.5, step=0.05)
+    Lever("platform_strategy", "Platform strategy")
+    choices = KINDS + ([MIXED] if platform_kind.value == MIXED else [])
+    solara.Select("Platforms' strategy (all of them)", values=choices, value=platform_kind)
 
 
 @solara.component

@@ -10,6 +10,9 @@ seeds and a posterior's parameter draws).
 The report's sections are driven by lists of column names (`SECTIONS`,
 `INSTITUTION_MEASURES`); a column the tables do not have is skipped, so measures the
 model adds later (active users, secondary accounts) appear once they are recorded.
+The "who gains, who loses" section also shows what each institution did: its levers
+and profit over time, scenario against baseline (`LEVER_ROWS`, one figure a scenario), and
+its levers in the last month with its strategy kind (`LEVER_COLUMNS`, institution_levers.csv).
 `write` makes report.md (figures beside it) and report.html (figures embedded, so the
 one file can be mailed), plus the effect tables as CSV.
 """
@@ -25,6 +28,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from lab import posterior  # noqa: E402
@@ -48,6 +52,25 @@ INSTITUTION_MEASURES = (
     ("secondary_accounts", "Secondary accounts", "end", "million"),
 )
 SCENARIO_COLOURS = ("#e76f51", "#2a9d8f", "#6b8ebf", "#8c6d31", "#9c6ade", "#d4a017")
+INSTITUTION_COLOURS = tuple(matplotlib.colormaps["tab10"].colors)   # one per institution, banks then platforms
+# the levers an institution sets each quarter (sim/competition.py) and what they earn, as the "who gains"
+# figure draws them, a row each: (banks' title, banks' columns, platforms' title, platforms' columns (summed),
+# unit on the y axis, shown in percent)
+LEVER_ROWS = (
+    ("Deposit rate paid", ("rate_offered",), "Money-fund yield paid", ("rate_offered",), "percent per year", True),
+    ("Marketing spend", ("marketing_per_year",), "Marketing and subsidies", ("marketing_per_year", "subsidy_per_year"),
+     "RMB bn per year", False),
+    ("Profit", ("profit",), "Profit", ("profit",), "RMB bn per month", False),
+)
+# the end-of-run lever table: (its column, heading, decimals); `premium` is a bank's deposit_rate_premium or a
+# platform's fund_yield_spread, both percentage points over the price it is set against
+LEVER_COLUMNS = (
+    ("rate_offered", "rate offered (% a year)", 2),
+    ("premium", "premium over benchmark (banks) / fund spread (platforms), pp", 2),
+    ("spend_multiplier", "spend multiplier (× plan)", 2),
+    ("marketing_per_year", "marketing (RMB bn a year)", 1),
+    ("subsidy_per_year", "subsidies (RMB bn a year)", 1),
+)
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -265,6 +288,65 @@ def institution_figure(effects: pd.DataFrame, inst: pd.DataFrame, measure: str, 
     return plots.save(fig, path, note)
 
 
+def _median_by_month(inst: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """The columns' sum per row (empty where all are), then its median over replicates per scenario,
+    institution and month."""
+    v = inst[columns].sum(axis=1, min_count=1)
+    return v.groupby([inst["scenario"], inst["institution"], inst["date"]]).median()
+
+
+def has_levers(inst: pd.DataFrame) -> bool:
+    """Whether the table records the institutions' levers (tables from before competition do not)."""
+    return "rate_offered" in inst and "spend_multiplier" in inst
+
+
+def lever_figure(inst: pd.DataFrame, scenario: str, baseline: str, events, path: Path, note: str) -> Path:
+    """Each institution's levers and profit over time, banks left and platforms right: the scenario solid,
+    the baseline dashed in the same colour, the median over replicates. Rows whose columns the table lacks
+    are left out."""
+    rows = [r for r in LEVER_ROWS if all(c in inst for c in (*r[1], *r[3]))]
+    fig, axes = plt.subplots(len(rows), 2, figsize=(13, 3.1 * len(rows) + 1.2), sharex=True, squeeze=False)
+    names = list(dict.fromkeys(inst["institution"]))
+    labels = inst.drop_duplicates("institution").set_index("institution")
+    runs = [scenario] if scenario == baseline else [scenario, baseline]
+    names = sorted(names, key=lambda n: labels.loc[n, "kind"] != "bank")
+    colours = {n: INSTITUTION_COLOURS[i % len(INSTITUTION_COLOURS)] for i, n in enumerate(names)}
+    for j, kind in enumerate(("bank", "platform")):
+        part = inst[inst["kind"] == kind]
+        own = [n for n in names if n in set(part["institution"])]
+        for i, (bank_title, bank_cols, platform_title, platform_cols, unit, percent) in enumerate(rows):
+            ax = axes[i, j]
+            medians = _median_by_month(part, list(bank_cols if kind == "bank" else platform_cols))
+            for run in runs:
+                for name in own:
+                    if (run, name) not in medians.index.droplevel("date"):
+                        continue
+                    line = medians.loc[(run, name)]
+                    ax.plot(plots.dates(line.reset_index()), line.to_numpy(), color=colours[name],
+                            ls="-" if run == scenario else "--", lw=1.8 if run == scenario else 1.1,
+                            alpha=1 if run == scenario else 0.75)
+            ax.set_title(f"{'Banks' if kind == 'bank' else 'Platforms'}: "
+                         f"{bank_title if kind == 'bank' else platform_title}")
+            if percent:
+                plots.percent_axis(ax, 100)
+                ax.set_ylabel("% per year")
+            else:
+                ax.set_ylabel(unit)
+            if bank_title == "Profit":
+                ax.axhline(0, color="black", lw=0.8)
+            plots.year_axis(ax)
+            plots.mark_events(ax, events)
+        handles = [Line2D([], [], color=colours[n], lw=1.8, label=labels.loc[n, "label"]) for n in own]
+        handles += [Line2D([], [], color="black", lw=1.8, label=f"{scenario} (solid)")]
+        if scenario != baseline:
+            handles += [Line2D([], [], color="black", lw=1.1, ls="--", label=f"{baseline} (dashed)")]
+        axes[-1, j].legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False,
+                           fontsize=8)
+    fig.suptitle(f"Levers and profit by institution: {scenario}" + (f" against {baseline}" if scenario != baseline
+                                                                        else "") + " (median over replicates)")
+    return plots.save(fig, path, note)
+
+
 # ----------------------------------------------------------------------------- tables
 
 def _ci(effect: float, lo: float, hi: float, scale: float, digits: int, suffix: str) -> str:
@@ -309,7 +391,43 @@ def who_gains(effects: pd.DataFrame, baseline: str) -> pd.DataFrame:
                             else "no clear change")
         rows.append(row)
     order = {s: i for i, s in enumerate(dict.fromkeys(others["scenario"]))}
-    return pd.DataFrame(rows).sort_values("scenario", key=lambda c: c.map(order), kind="stable")
+    return (pd.DataFrame(rows).sort_values("scenario", key=lambda c: c.map(order), kind="stable")
+            .fillna(""))            # a measure an institution does not have (platforms' secondary accounts): blank
+
+
+def levers_at_end(inst: pd.DataFrame, baseline: str, strategies: dict | None = None) -> pd.DataFrame:
+    """Each institution's levers in the last month, per scenario (the baseline first): the median over
+    replicates of rate offered, premium (banks) or fund spread (platforms), spend multiplier, marketing and
+    subsidies; with `strategies` ({scenario: {institution: kind}}) the strategy kind too. Numbers, for the CSV."""
+    last = inst.sort_values("date", kind="stable").groupby(["scenario", "replicate", "institution"],
+                                                           sort=False).tail(1)
+    premium = last["deposit_rate_premium"] if "deposit_rate_premium" in last else pd.Series(np.nan, last.index)
+    if "fund_yield_spread" in last:
+        premium = premium.fillna(last["fund_yield_spread"])
+    last = last.assign(premium=premium)
+    columns = [c for c, _, _ in LEVER_COLUMNS if c in last]
+    med = last.groupby(["institution", "scenario"], sort=False)[columns].median()
+    scenarios = [baseline, *[s for s in dict.fromkeys(inst["scenario"]) if s != baseline]]
+    labels = inst.drop_duplicates("institution").set_index("institution")
+    rows = []
+    for name in dict.fromkeys(inst["institution"]):
+        for scenario in scenarios:
+            if (name, scenario) not in med.index:
+                continue
+            row = {"institution": labels.loc[name, "label"], "kind": labels.loc[name, "kind"], "scenario": scenario}
+            if strategies:
+                row["strategy"] = strategies.get(scenario, {}).get(name, "")
+            rows.append({**row, **med.loc[(name, scenario)].to_dict(), "date": f"{last['date'].max():%Y-%m}"})
+    return pd.DataFrame(rows)
+
+
+def lever_table(levers: pd.DataFrame) -> pd.DataFrame:
+    """levers_at_end as the report shows it: headings with units, rounded, blanks where a lever does not apply."""
+    shown = levers.drop(columns=["date"])
+    for column, heading, digits in LEVER_COLUMNS:
+        if column in shown:
+            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:,.{digits}f}")
+    return shown.rename(columns={c: h for c, h, _ in LEVER_COLUMNS})
 
 
 def terminal_summary(effects: pd.DataFrame, baseline: str) -> list[str]:
@@ -350,7 +468,8 @@ class Report:
         self.blocks.append(("img", (Path(path), caption)))
 
     def markdown(self) -> str:
-        render = {"h2": lambda x: f"## {x}", "p": str, "table": lambda df: df.to_markdown(index=False),
+        render = {"h2": lambda x: f"## {x}", "p": str,
+                  "table": lambda df: df.to_markdown(index=False, disable_numparse=True),   # numbers as written
                   "img": lambda x: f"![{x[1]}]({x[0].name})"}
         return "\n\n".join([f"# {self.title}", *(render[kind](x) for kind, x in self.blocks)]) + "\n"
 
@@ -399,6 +518,18 @@ def write(folder: Path, ts: pd.DataFrame, inst: pd.DataFrame, baseline: str, tar
     report.text("Market share is a bank's share of primary-bank customers, or a platform's active users as a share "
                 "of all customers. A scenario gains or loses where the 95 % interval of its effect excludes zero.")
     report.table(who_gains(inst_effects, baseline))
+    levers = levers_at_end(inst, baseline, meta.get("strategies")) if has_levers(inst) else None
+    if levers is not None:
+        report.text("What each institution did: the levers its strategy set (fixed: the plan; adaptive: more spend "
+                    "after lost share; responsive: that, an answer to rivals' rates within a band, and spend cut "
+                    "after losing quarters), beside what it earned. The figures draw the median over replicates "
+                    "each month, the scenario solid and the baseline dashed; the table gives the last month's "
+                    "values. A bank's rate offered is what it pays on deposits (its deposit rate plus the premium "
+                    "over the PBoC benchmark the ceiling in force allows); a platform's is its money fund's yield.")
+        report.table(lever_table(levers))
+        for scenario in [s for s in scenarios if s != baseline] or [baseline]:
+            path = lever_figure(inst, scenario, baseline, events, folder / f"institution_levers_{scenario}.png", note)
+            report.figure(path, f"Levers and profit by institution: {scenario}")
     if events:
         report.heading("Policy changes marked on the figures")
         report.table(pd.DataFrame([(i, f"{d:%Y-%m}", what) for i, (d, what) in enumerate(events, 1)],
@@ -420,6 +551,8 @@ def write(folder: Path, ts: pd.DataFrame, inst: pd.DataFrame, baseline: str, tar
             report.figure(path, heading)
     effects.to_csv(folder / "effects.csv", index=False)
     inst_effects.to_csv(folder / "institution_effects.csv", index=False)
+    if levers is not None:
+        levers.to_csv(folder / "institution_levers.csv", index=False)
     atomic_write(folder / "report.md", lambda p: p.write_text(report.markdown()))
     atomic_write(folder / "report.html", lambda p: p.write_text(report.html()))
     return folder, terminal_summary(effects, baseline)

@@ -17,12 +17,13 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from lab.compose import CONFIG_DIR, load_config
-from sim.choices import Regime
+from sim.choices import Regime, StrategyKind
 from sim.config import BANK_GROUPS, Config, ConfigError, PolicyEvent, RegulationConfig, validate
 from sim.market import MarketModel
 from sim.writers.files import atomic_write
 
 GROUPS = [g for g in BANK_GROUPS if g != "direct"]
+KINDS = [k.value for k in StrategyKind]        # fixed | adaptive | responsive
 
 
 def presets() -> list[str]:
@@ -55,6 +56,9 @@ class Levers:
     remote_opening_from: str = ""              # "" = as in the preset's history (2016-04)
     partnership: bool = False                  # large state-owned banks x JD Finance, from 2017-06
     marketing_bn: dict = field(default_factory=dict)   # bank group -> RMB bn a year; missing = preset's
+    bank_strategy: dict = field(default_factory=dict)  # bank group -> fixed | adaptive | responsive; missing = preset's
+    deposit_premium_pp: dict = field(default_factory=dict)  # bank group -> pp over the benchmark; missing = preset's
+    platform_strategy: dict = field(default_factory=dict)   # platform -> a kind, as bank_strategy; missing = preset's
 
 
 PARTNER, PARTNERSHIP_START = "jd_finance", "2017-06"
@@ -95,11 +99,17 @@ def _levers_from_preset(preset: str, population: int, seed: int, end: str) -> Le
         elif _lever_event(event) == "remote":
             levers.remote_opening_from = event.date
     strategy = cfg.banks["large_state"].strategy
+    groups = [g for g in GROUPS if any(b.group == g for b in cfg.banks.values())]
+
+    def of_group(g: str):      # a group's strategy as its first bank has it (the four-group banks: the group's)
+        return next(b.strategy for b in cfg.banks.values() if b.group == g)
     return dataclasses.replace(
         levers, switching_cost_scale=float(cfg.switching_cost.scale), ukey_friction=float(cfg.regulation.ukey_friction),
         partnership=strategy.partner_platform == PARTNER and strategy.partnership_start == PARTNERSHIP_START,
-        marketing_bn={g: float(next(b.strategy.marketing_budget_bn for b in cfg.banks.values() if b.group == g))
-                      for g in GROUPS if any(b.group == g for b in cfg.banks.values())})
+        marketing_bn={g: float(of_group(g).marketing_budget_bn) for g in groups},
+        bank_strategy={g: str(of_group(g).kind) for g in groups},
+        deposit_premium_pp={g: float(of_group(g).deposit_rate_premium) for g in groups},
+        platform_strategy={p: str(platform.strategy.kind) for p, platform in cfg.platforms.items()})
 
 
 # each control: its name and a one-line explanation with its unit (the page shows both)
@@ -115,7 +125,21 @@ LEVER_HELP = {
     "switching_cost_scale": ("Switching cost", "multiple (×) of the default cost of changing primary bank"),
     "partnership": ("Partnership", "large state-owned banks open accounts inside JD Finance's app from 2017-06"),
     "marketing_bn": ("Marketing spend", "RMB bn a year, per bank group"),
+    "bank_strategy": ("Bank strategy", "how each bank group sets its levers every quarter: fixed = its plan; "
+                      "adaptive = more marketing and digital spend after a quarter that lost share; responsive = "
+                      "that, plus moving its deposit premium toward rivals' rates (up to 1.5 pp) and cutting spend "
+                      "after quarters at a loss"),
+    "deposit_premium_pp": ("Deposit premium", "percentage points (pp) over the PBoC one-year benchmark a bank group "
+                           "pays on deposits, as far as the ceiling in force allows (0.3 pp until 2014-11, no ceiling "
+                           "from 2015-10); a responsive bank starts from it"),
+    "platform_strategy": ("Platform strategy", "how the platforms set subsidies, marketing and their fund's yield "
+                          "spread every quarter: fixed, adaptive or responsive, as for banks"),
 }
+
+# the per-key controls: (how the header names an entry, how its value is written, unit)
+_PER_KEY = {"marketing_bn": ("marketing {}", "{:g}", " RMB bn"), "bank_strategy": ("strategy {}", "{}", ""),
+            "deposit_premium_pp": ("deposit premium {}", "{:g}", " pp"),
+            "platform_strategy": ("strategy {}", "{}", "")}
 
 
 def changes(levers: Levers) -> list[str]:
@@ -126,12 +150,23 @@ def changes(levers: Levers) -> list[str]:
         now, before = getattr(levers, f.name), getattr(base, f.name)
         if f.name in ("preset", "population", "seed", "end") or now == before:
             continue
-        if f.name == "marketing_bn":
-            out += [f"marketing {g}: {now.get(g, before.get(g)):g} (preset: {before.get(g):g}) RMB bn"
-                    for g in sorted(set(now) | set(before)) if now.get(g, before.get(g)) != before.get(g)]
+        if f.name in _PER_KEY:
+            out += _per_key_changes(f.name, now, before)
         else:
             out.append(f"{LEVER_HELP[f.name][0]}: {_shown(now)} (preset: {_shown(before)})")
     return out
+
+
+def _per_key_changes(name: str, now: dict, before: dict) -> list[str]:
+    """'what key: now (preset: before)' for each key whose value differs; the platforms' strategy in one entry
+    where all of them had one kind and now have another."""
+    what, fmt, unit = _PER_KEY[name]
+    changed = {k: now[k] for k in sorted(now) if now[k] != before.get(k)}
+    if name == "platform_strategy" and changed and len(set(now.values())) == 1 and len(set(before.values())) == 1 \
+            and set(now) == set(before):
+        return [f"{LEVER_HELP[name][0]}: {next(iter(now.values()))} (preset: {next(iter(before.values()))})"]
+    return [f"{what.format(k)}: {fmt.format(v)} (preset: {fmt.format(before[k]) if k in before else 'none'}){unit}"
+            for k, v in changed.items()]
 
 
 def _shown(v) -> str:
@@ -171,6 +206,19 @@ def build_config(levers: Levers) -> Config:
         for bank in cfg.banks.values():
             if bank.group == group:
                 bank.strategy.marketing_budget_bn = float(budget)
+    for group, kind in levers.bank_strategy.items():
+        for bank in cfg.banks.values():
+            if bank.group == group:
+                bank.strategy.kind = str(kind)
+    for group, premium in levers.deposit_premium_pp.items():
+        for bank in cfg.banks.values():
+            if bank.group == group:
+                bank.strategy.deposit_rate_premium = float(premium)
+    for name, kind in levers.platform_strategy.items():
+        if name not in cfg.platforms:
+            raise ConfigError(f"platforms.{name}.strategy.kind", kind,
+                              f"a platform of preset '{levers.preset}': {', '.join(cfg.platforms)}")
+        cfg.platforms[name].strategy.kind = str(kind)
     validate(cfg)
     return cfg
 

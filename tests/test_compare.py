@@ -42,18 +42,77 @@ def test_no_ukey_raises_mobile_use_in_every_paired_replicate(compared):
 @pytest.mark.slow
 def test_the_report_folder_holds_a_self_contained_page_and_its_tables(compared, capsys):
     for name in ("report.md", "report.html", "effects.csv", "institution_effects.csv", "timeseries.parquet",
-                 "institutions.parquet", "share_mobile.png", "off_counter_rate.png", "institutions_market_share.png"):
+                 "institutions.parquet", "share_mobile.png", "off_counter_rate.png", "institutions_market_share.png",
+                 "institution_levers.csv", "institution_levers_no_ukey.png"):
         assert (compared / name).stat().st_size > 0, name
     page = (compared / "report.html").read_text()
     images = re.findall(r'<img[^>]*src="([^"]*)"', page)
     assert images and all(src.startswith("data:image/png;base64,") for src in images)
-    assert "<script" not in page and "http" not in page.replace("http-equiv", "")
+    text = re.sub(r'src="data:image/png;base64,[^"]*"', "", page)    # base64 may spell 'http' by chance
+    assert "<script" not in text and "http" not in text.replace("http-equiv", "")
     md = (compared / "report.md").read_text()
     for link in re.findall(r"!\[[^]]*\]\(([^)]+)\)", md):
         assert (compared / link).is_file(), link
     assert "Who gains, who loses" in md and "Alipay" in md
+    gains = md[md.index("Who gains, who loses"):]
+    lever_table, lever_figure = gains.index("spend multiplier (× plan)"), gains.index("institution_levers_no_ukey.png")
+    assert lever_table < lever_figure < gains.index("## ")
+    levers = pd.read_csv(compared / "institution_levers.csv")
+    assert set(levers["scenario"]) == {"baseline", "no_ukey"} and set(levers["strategy"]) == {"fixed"}
+    assert len(levers) == 2 * inst_count(compared)
     inst = pd.read_csv(compared / "institution_effects.csv")
     assert {"market_share", "profit", "balance"} <= set(inst["measure"])
+
+
+def inst_count(folder) -> int:
+    return pd.read_parquet(folder / "institutions.parquet", columns=["institution"])["institution"].nunique()
+
+
+def _levers_table() -> pd.DataFrame:
+    """A small institutions table: a bank and a platform, two scenarios, three replicates, three months."""
+    rows = []
+    for scenario, shift in (("baseline", 0.0), ("war", 0.5)):
+        for r in range(3):
+            for m in range(3):
+                date = pd.Timestamp(2020, 10 + m, 1)
+                rows.append({"scenario": scenario, "replicate": r, "date": date, "institution": "js", "label": "Joint",
+                             "kind": "bank", "rate_offered": 0.4 + shift + 0.1 * r, "deposit_rate_premium": shift,
+                             "fund_yield_spread": float("nan"), "spend_multiplier": 1.0 + r, "marketing_per_year": 10.0,
+                             "subsidy_per_year": float("nan"), "profit": 5.0 - shift + m})
+                rows.append({"scenario": scenario, "replicate": r, "date": date, "institution": "ali", "label": "Ali",
+                             "kind": "platform", "rate_offered": 2.0 - m * 0.1, "deposit_rate_premium": float("nan"),
+                             "fund_yield_spread": 0.3 - shift, "spend_multiplier": 1.0, "marketing_per_year": 8.0,
+                             "subsidy_per_year": 5.0 + shift, "profit": -1.0 + r})
+    return pd.DataFrame(rows)
+
+
+def test_levers_at_the_end_are_the_last_months_median_over_replicates(tmp_path):
+    inst = _levers_table()
+    levers = report.levers_at_end(inst, "baseline", {"war": {"js": "responsive", "ali": "fixed"}})
+    assert list(zip(levers["institution"], levers["scenario"])) == [("Joint", "baseline"), ("Joint", "war"),
+                                                                    ("Ali", "baseline"), ("Ali", "war")]
+    war = levers.set_index(["institution", "scenario"])
+    assert war.loc[("Joint", "war"), "rate_offered"] == pytest.approx(1.0)         # median of 0.9, 1.0, 1.1
+    assert war.loc[("Joint", "war"), "spend_multiplier"] == 2.0
+    assert war.loc[("Joint", "war"), "premium"] == 0.5                             # a bank's premium over benchmark
+    assert war.loc[("Ali", "war"), "premium"] == pytest.approx(-0.2)               # a platform's fund spread
+    assert war.loc[("Ali", "baseline"), "rate_offered"] == pytest.approx(1.8)      # the last month's
+    assert (war.loc[("Joint", "war"), "strategy"], war.loc[("Joint", "baseline"), "strategy"]) == ("responsive", "")
+    assert set(levers["date"]) == {"2020-12"}
+    shown = report.lever_table(levers)
+    assert shown.loc[0, "subsidies (RMB bn a year)"] == "" and shown.loc[3, "subsidies (RMB bn a year)"] == "5.5"
+    assert shown.loc[1, "spend multiplier (× plan)"] == "2.00"
+    path = report.lever_figure(inst, "war", "baseline", [], tmp_path / "levers.png", "a note")
+    assert path.stat().st_size > 10_000
+    # a table from before competition (no lever columns): no lever table
+    assert not report.has_levers(inst.drop(columns=["rate_offered", "spend_multiplier"]))
+
+
+def test_the_report_names_each_scenarios_strategies():
+    from lab.comparison import configs, strategies
+    kinds = strategies(configs(["deposit_rate_war"], ["population.size=2000"], "baseline"))
+    assert set(kinds["baseline"].values()) == {"fixed"}
+    assert kinds["deposit_rate_war"]["large_state"] == "responsive" and kinds["deposit_rate_war"]["alipay"] == "fixed"
 
 
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys):
@@ -80,6 +139,10 @@ def test_report_sections_show_columns_the_tables_have_and_skip_the_rest(compared
                           load_targets("seed"), {"subtitle": "test"})
     assert "Active users and accounts" not in (out / "report.md").read_text()
     assert not list(out.glob("secondary_accounts*"))
+    # tables from before competition: no lever table or figure, the rest as before
+    out, _ = report.write(tmp_path / "no_levers", ts, inst.drop(columns=["rate_offered", "spend_multiplier"]),
+                          "baseline", load_targets("seed"), {"subtitle": "test"})
+    assert not list(out.glob("institution_levers*")) and "Who gains, who loses" in (out / "report.md").read_text()
     # effects are paired by replicate
     ts["secondary_accounts_m"] = ts["customers_mobile"] + 1.0 * (ts["scenario"] == "no_ukey")
     out, _ = report.write(tmp_path / "r", ts, inst, "baseline", load_targets("seed"), {"subtitle": "test"})

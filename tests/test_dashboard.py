@@ -46,6 +46,101 @@ def test_levers_become_the_config():
     assert cfg.banks["joint_stock"].strategy.marketing_budget_bn == 25.0
 
 
+def test_strategy_and_premium_levers_become_the_config():
+    cfg = build_config(Levers(population=2000,
+                              bank_strategy={"joint_stock": "responsive", "city_commercial": "adaptive"},
+                              deposit_premium_pp={"joint_stock": 0.75, "rural_commercial": 1.5},
+                              platform_strategy={"alipay": "responsive", "wechat_pay": "responsive",
+                                                 "jd_finance": "adaptive"}))
+    assert {b: (x.strategy.kind, x.strategy.deposit_rate_premium) for b, x in cfg.banks.items()} == {
+        "large_state": ("fixed", 0.0), "joint_stock": ("responsive", 0.75), "city_commercial": ("adaptive", 0.0),
+        "rural_commercial": ("fixed", 1.5)}
+    assert {p: x.strategy.kind for p, x in cfg.platforms.items()} == {
+        "alipay": "responsive", "wechat_pay": "responsive", "jd_finance": "adaptive"}
+    # the same as the command line's overrides of those keys
+    assert cfg == load_config(["population.size=2000", "seed=42", "end=2020-12", "figures=false",
+                               "banks.joint_stock.strategy.kind=responsive",
+                               "banks.city_commercial.strategy.kind=adaptive",
+                               "banks.joint_stock.strategy.deposit_rate_premium=0.75",
+                               "banks.rural_commercial.strategy.deposit_rate_premium=1.5",
+                               "platforms.alipay.strategy.kind=responsive",
+                               "platforms.wechat_pay.strategy.kind=responsive",
+                               "platforms.jd_finance.strategy.kind=adaptive"])
+
+
+@pytest.mark.parametrize("bad, key", [({"bank_strategy": {"joint_stock": "greedy"}}, "strategy.kind"),
+                                      ({"deposit_premium_pp": {"joint_stock": 9.0}}, "deposit_rate_premium"),
+                                      ({"platform_strategy": {"paypal": "fixed"}}, "platforms.paypal")])
+def test_a_bad_strategy_or_premium_is_a_config_error(bad, key):
+    with pytest.raises(ConfigError, match=key):
+        build_config(Levers(population=2000, **bad))
+
+
+STRATEGY_PRESET = ["banks.joint_stock.strategy.kind=responsive", "banks.joint_stock.strategy.deposit_rate_premium=0.4",
+                   "banks.rural_commercial.strategy.kind=adaptive", "platforms.alipay.strategy.kind=responsive",
+                   "platforms.wechat_pay.strategy.kind=adaptive"]
+
+
+def test_strategy_levers_round_trip_through_a_preset(monkeypatch):
+    """A preset's strategy kinds and premiums come back as the levers, and those levers build that preset.
+    The preset is the baseline with STRATEGY_PRESET's settings, as a preset file would give them."""
+    import lab.whatif as whatif
+    compose = whatif._preset_config
+    monkeypatch.setattr(whatif, "_preset_config",
+                        lambda levers: load_config([f"experiment={levers.preset}",
+                                                    f"population.size={levers.population}", f"seed={levers.seed}",
+                                                    f"end={levers.end}", "figures=false", *STRATEGY_PRESET]))
+    whatif._levers_from_preset.cache_clear()
+    try:
+        levers = levers_from_preset("baseline", population=2000, seed=3)
+        assert levers.bank_strategy == {"large_state": "fixed", "joint_stock": "responsive",
+                                        "city_commercial": "fixed", "rural_commercial": "adaptive"}
+        assert levers.deposit_premium_pp == {"large_state": 0.0, "joint_stock": 0.4, "city_commercial": 0.0,
+                                             "rural_commercial": 0.0}
+        assert levers.platform_strategy == {"alipay": "responsive", "wechat_pay": "adaptive", "jd_finance": "fixed"}
+        assert build_config(levers) == load_config(["population.size=2000", "seed=3", "end=2020-12", "figures=false",
+                                                    *STRATEGY_PRESET])
+        assert changes(levers) == []
+        # moved off the preset: the header names each change with the preset's own value
+        levers.bank_strategy["joint_stock"] = "fixed"
+        levers.deposit_premium_pp["joint_stock"] = 1.25
+        levers.platform_strategy = {p: "fixed" for p in levers.platform_strategy}
+        assert changes(levers) == ["strategy joint_stock: fixed (preset: responsive)",
+                                   "deposit premium joint_stock: 1.25 (preset: 0.4) pp",
+                                   "strategy alipay: fixed (preset: responsive)",
+                                   "strategy wechat_pay: fixed (preset: adaptive)"]
+        cfg = build_config(levers)
+        assert cfg.banks["joint_stock"].strategy.kind == "fixed"
+        assert cfg.banks["joint_stock"].strategy.deposit_rate_premium == 1.25
+        assert cfg.banks["rural_commercial"].strategy.kind == "adaptive"           # kept as the preset has it
+        assert {x.strategy.kind for x in cfg.platforms.values()} == {"fixed"}
+    finally:
+        monkeypatch.setattr(whatif, "_preset_config", compose)
+        whatif._levers_from_preset.cache_clear()
+
+
+def test_the_header_names_the_platforms_strategy_once_when_all_change_together():
+    levers = levers_from_preset("baseline")
+    levers.platform_strategy = {p: "responsive" for p in levers.platform_strategy}
+    levers.bank_strategy["large_state"] = "adaptive"
+    assert changes(levers) == ["strategy large_state: adaptive (preset: fixed)",
+                               "Platform strategy: responsive (preset: fixed)"]
+
+
+def test_saved_strategies_run_unchanged_as_an_experiment(tmp_path):
+    levers = Levers(population=2000, bank_strategy={"large_state": "responsive"},
+                    deposit_premium_pp={"city_commercial": 0.3}, platform_strategy={"jd_finance": "adaptive"})
+    path = save_experiment(levers, "pytest_saved_strategies")
+    try:
+        saved = load_config(["experiment=pytest_saved_strategies"])
+        wanted = build_config(levers)
+        saved.scenario, saved.question, saved.figures = wanted.scenario, wanted.question, wanted.figures
+        assert saved == wanted
+        assert "kind: responsive" in path.read_text() and "deposit_rate_premium: 0.3" in path.read_text()
+    finally:
+        path.unlink()
+
+
 def test_saved_settings_run_unchanged_as_an_experiment():
     levers = Levers(preset="partnership", population=3000, seed=9, functional_from="2018-06",
                     remote_opening_from="2014-01", marketing_bn={"city_commercial": 12.0}, ukey_friction=1.1)
@@ -76,6 +171,12 @@ def test_presets_set_the_levers_they_are_about():
     functional = levers_from_preset("functional_regulation")
     assert (functional.functional_from, functional.platform_compliance_cost) == ("2017-01", 0.6)
     assert levers_from_preset("partnership").partnership
+    war = levers_from_preset("deposit_rate_war")
+    assert war.deposit_premium_pp["joint_stock"] == 0.5 and war.bank_strategy["joint_stock"] == "fixed"
+    assert {war.bank_strategy[g] for g in ("large_state", "city_commercial", "rural_commercial")} == {"responsive"}
+    baseline = levers_from_preset("baseline")
+    assert set(baseline.bank_strategy) == set(baseline.deposit_premium_pp) == set(baseline.marketing_bn)
+    assert set(baseline.platform_strategy) == {"alipay", "wechat_pay", "jd_finance"}
 
 
 def test_the_header_names_what_differs_from_the_preset():
@@ -181,7 +282,7 @@ def _cli_row(months: int, *overrides: str) -> dict:
 
 def test_page_runs_months_and_shows_what_the_model_says(page):
     tracks = page.locator(".v-slider-track").all()              # usable at 1,280 px: tracks a fifth of the page
-    assert len(tracks) == 7 and all(track.bounding_box()["width"] > 250 for track in tracks)
+    assert len(tracks) == 11 and all(track.bounding_box()["width"] > 250 for track in tracks)
     _choose(page, "Simulated customers", "10000")
     slider = page.get_by_role("slider").nth(1)                        # U-key friction
     slider.focus()
@@ -244,6 +345,24 @@ def test_choosing_a_preset_in_the_page_runs_exactly_that_preset(page, preset):
                        ("Branch counter users", "share_branch"), ("Off-counter rate", "off_counter_rate")):
         assert shown[label][0] == pytest.approx(100 * row[key], abs=0.006), label
         assert shown[label][1] == pytest.approx(100 * base[key], abs=0.006), label
+
+
+def test_strategy_controls_show_the_preset_and_the_header_names_what_differs(page):
+    _choose(page, "Start from preset", "deposit_rate_war")
+    page.get_by_text("Joint-stock: 0.50 pp").wait_for(timeout=10_000)             # the preset's premium
+    for group in ("Large state-owned", "City commercial", "Rural commercial"):
+        page.locator(".v-select", has_text=f"{group} banks' strategy").get_by_text("responsive", exact=True).wait_for(
+            timeout=10_000)
+    _choose(page, "Joint-stock banks' strategy", "adaptive")
+    _choose(page, "Platforms' strategy", "responsive")
+    slider = page.get_by_role("slider").nth(8)                         # the joint-stock banks' premium
+    slider.focus()
+    page.keyboard.press("End")                                         # up to 1.5 pp
+    page.get_by_text("Joint-stock: 1.50 pp").wait_for(timeout=10_000)
+    page.get_by_text("strategy joint_stock: adaptive (preset: fixed)").wait_for(timeout=10_000)
+    shown = page.inner_text("body")
+    assert "deposit premium joint_stock: 1.5 (preset: 0.5) pp" in shown
+    assert "Platform strategy: responsive (preset: fixed)" in shown
 
 
 def test_save_in_the_page_cannot_clobber_a_shipped_preset(page):
