@@ -164,6 +164,10 @@ class Bank(mesa.Agent):
         """Profit and loss for one month, RMB bn: `balances_rmb` its customers' balances with it (real
         RMB), `product_share` of them in its balance product, `customers` its primary customers (real)."""
         cfg = self.cfg
+        if not self.is_open(self.model.month):     # nothing to book before its launch (as a platform)
+            self.books, self.product_balance_rmb = Books(0.0, 0.0, 0.0, 0.0, 0.0), 0.0
+            self.revenue_bn = self.cost_bn = self.profit_bn = 0.0
+            return
         self.product_balance_rmb = balances_rmb * product_share
         deposits = balances_rmb - self.product_balance_rmb
         launched = not math.isnan(self.product_yield)
