@@ -201,11 +201,13 @@ def main() -> int:
             fast[r["customers"]]["x_reference"] = np.mean(r["month_s"]) / engine_s
     table = pd.DataFrame(rows).drop(columns="month_s")
     fast_t = table[table["engine"] == "fast"].set_index("customers")
-    logn, logt = np.log(fast_t.index.to_numpy(float)), np.log(fast_t["s_per_month"].to_numpy())
-    slope = np.polyfit(logn[1:], logt[1:], 1)[0] if len(logn) > 2 else np.nan
+    large = fast_t[fast_t.index >= 100_000]              # small runs are dominated by fixed costs
+    logn, logt = np.log(large.index.to_numpy(float)), np.log(large["s_per_month"].to_numpy())
+    slope = np.polyfit(logn, logt, 1)[0] if len(logn) >= 2 else np.nan
     pd.set_option("display.width", 200)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print(f"\nscaling: time per month ~ population^{slope:.2f} (100k and up; 1.00 is linear)")
+    print(f"\nscaling: time per month ~ population^{slope:.2f} (100k and up; 1.00 is linear)" if slope == slope
+          else "\nscaling: needs two --sizes of 100,000 and up")
     print(f"x_reference: reference time / engine time per month at the same size over the first "
           f"{args.reference_months} months, median runs of `runs`")
     out = ROOT / "results" / "bench"
