@@ -44,7 +44,7 @@ def to_config(cfg: DictConfig) -> Config:
     return config
 
 
-# Peak bytes per customer measured by bench_engine (README, Speed: 131-226), with room to spare,
+# Peak bytes per customer measured by bench_engine (docs/performance.md: 131-226), with room to spare,
 # and what the interpreter, libraries and tables need besides.
 BYTES_PER_CUSTOMER = 400
 BYTES_BESIDES = 1 << 30

@@ -1,4 +1,4 @@
-"""The model: customers, banks, platforms and the regulator, month by month (README "The model").
+"""The model: customers, banks, platforms and the regulator, month by month (docs/model.md).
 
 Compiled kernels are cached on disk by numba, which notices a change to a compiled
 function's own file but not to the files of the functions it calls (numba's documentation,

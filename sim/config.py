@@ -263,7 +263,7 @@ class MarketConfig:
     # Corporate off-counter value (RMB tn a year), which no simulated customer makes: seed 004's
     # off-counter value (RMB 1,091 tn in 2013, 1,936 tn in 2018) and its mobile share count corporate
     # e-banking too (BOC 2018: RMB 190 tn of its 234 tn e-channel value). Fitted: each is the seed's
-    # total less the defaults' simulated retail value that year (README, Transaction value); other
+    # total less the defaults' simulated retail value that year (docs/model.md, Transaction value); other
     # years follow the log-linear path through the given ones. It adds to the denominator of
     # `mobile_value_share` and to `offcounter_value_tn`, never to a customer's transactions.
     corporate_offcounter_value_tn: Dict[str, float] = param({"2013": 744.0, "2018": 1093.0},
