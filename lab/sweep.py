@@ -71,7 +71,7 @@ def options(overrides: list[str], params: dict | None) -> OrderedDict[str, list[
     return parsed
 
 
-MAX_RUNS = 100_000
+MAX_RUNS = 1_000_000
 
 
 def _unparsable(text: str) -> bool:

@@ -45,7 +45,7 @@ def test_null_for_a_required_key_names_what_is_allowed(key, allowed):
 
 
 @pytest.mark.parametrize("override, allowed", [
-    ("seed=range(0,100000000)", "at most 100,000 runs in one study"),
+    ("seed=range(0,100000000)", "at most 1,000,000 runs in one study"),
     ("seed=range(5,1)", "a sweep of at least one value"),
     ("seed=choice()", "at least one value"),
 ])

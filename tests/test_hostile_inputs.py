@@ -3,8 +3,8 @@
 Each case is a row: the command, its arguments, an optional way to damage a copy of a
 stored run or sweep first, the exit status and the pattern the first line must match.
 Every case also asserts that there is no traceback, that stderr is at most one line,
-that no earlier result (the stored run, the stored sweep, configs/) changed, and that
-nothing partial was left where the command would have written. Commands run in this
+that no earlier result (the stored run or sweep the case is given, configs/) changed, and
+that nothing partial was left where the command would have written. Commands run in this
 process (their `main`, as `python -m` calls it), so the corpus takes seconds;
 `test_the_command_line_itself` runs a sample through real subprocesses.
 """
@@ -33,17 +33,25 @@ def python_m(module: str, *args: str, timeout: int = 300) -> subprocess.Complete
 
 
 @pytest.fixture(scope="module")
-def stored(tmp_path_factory) -> dict[str, Path]:
-    """One plain run and one collected two-job sweep, made once; cases damage copies of them."""
+def stored_run(tmp_path_factory) -> Path:
+    """One plain run, made once by the command in a subprocess (about 5 s under -n 2, paid by the first
+    test of a worker that needs it: those tests are marked slow); cases damage copies of it."""
     tmp = tmp_path_factory.mktemp("stored")
     run = python_m("run", *SMALL, "seed=3", f"hydra.run.dir={tmp}/run")
     assert run.returncode == 0, run.stderr
+    return tmp / "run"
+
+
+@pytest.fixture(scope="module")
+def stored_sweep(tmp_path_factory) -> Path:
+    """One collected four-job sweep, made once in this process (about 1.5 s); cases damage copies of it."""
+    tmp = tmp_path_factory.mktemp("stored")
     # the sweep as `-m seed=1,2 switching_cost.scale=0.5,2` makes it, with a part per run (flush_s=0)
     from lab.study import run_study
     from lab.sweep import plan
     study, _ = plan([*SMALL, "seed=1,2", "switching_cost.scale=0.5,2", f"hydra.sweep.dir={tmp}/sweep"])
     assert run_study(study, show_progress=False, flush_s=0)["complete"] == 4
-    return {"run": tmp / "run", "sweep": tmp / "sweep"}
+    return tmp / "sweep"
 
 
 def snapshot(*folders: Path) -> dict[str, str]:
@@ -279,7 +287,7 @@ CASES = [
     ("design-inf-bound", "design", ["{file}", "--out", "{out}"], ("d.yaml", design_file(high=".inf")), None, 2,
      CONFIG + r"regulation\.ukey_friction=inf"),
     ("design-bad-option", "design", ["{file}", "--jobs", "many"], ("d.yaml", design_file()), None, 2,
-     r"^error: .*argument --jobs: invalid int value"),
+     r"^error: .*argument --jobs: --jobs=many is not allowed; expected an integer >= 1"),
     # calibration files
     ("calibrate-old-key", "calibrate", ["{file}", "--out", "{out}"],
      ("c.yaml", calibration_file() + "max_evaluations: 8\n"), None, 2,
@@ -341,17 +349,26 @@ def fill(arg: str, values: dict[str, str]) -> str:
     return arg
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_hostile_input(case, stored, tmp_path, monkeypatch, capsys):
+def stored_kinds(case) -> list[str]:
+    """The stored results a case reads or damages a copy of ({run}, {sweep} or its damage)."""
+    _, _, args, _, damage, _, _ = case
+    return [kind for kind in ("run", "sweep") if any("{" + kind + "}" in a for a in args)
+            or (damage and damage[0] == kind)]
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c[0], marks=[pytest.mark.slow] * ("run" in stored_kinds(c)))
+                                  for c in CASES])
+def test_hostile_input(case, request, tmp_path, monkeypatch, capsys):
     _, module, args, input_file, damage, status, first_line = case
+    stored = {kind: request.getfixturevalue(f"stored_{kind}") for kind in stored_kinds(case)}
     values = {"out": str(tmp_path / "out")}
     if input_file:
         name, content = input_file
         path = tmp_path / name
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
         values["file"] = str(path)
-    for kind in ("run", "sweep"):
-        values[kind] = str(stored[kind])
+    for kind, folder in stored.items():
+        values[kind] = str(folder)
     if any("{git}" in a for a in args):
         values["git"] = str(committed_repo(tmp_path / "git"))
     if damage:
@@ -363,7 +380,7 @@ def test_hostile_input(case, stored, tmp_path, monkeypatch, capsys):
     guarded = [Path(values["git"]) / name for name in ("config.yaml", "baseline.yaml")] if "git" in values else []
 
     def unchanged() -> dict[str, str]:
-        return snapshot(stored["run"], stored["sweep"]) | committed() | {str(p): p.read_text() for p in guarded}
+        return snapshot(*stored.values()) | committed() | {str(p): p.read_text() for p in guarded}
     before = unchanged()
     monkeypatch.chdir(tmp_path)                  # anything written by default lands here, where it is seen
     left_before = set(os.listdir(tmp_path))
@@ -387,20 +404,22 @@ def test_hostile_input(case, stored, tmp_path, monkeypatch, capsys):
     (retype_parquet, 1, "timeseries.parquet: DIFFERENT"),
     (lambda folder: None, 0, "reproduced exactly"),
 ], ids=["timeseries-csv", "yearly-csv", "config", "dtype", "untouched"])
-def test_rerun_notices_every_kind_of_edit(stored, tmp_path, damage, status, line, capsys):
+@pytest.mark.slow                                    # the stored run's subprocess
+def test_rerun_notices_every_kind_of_edit(stored_run, tmp_path, damage, status, line, capsys):
     from experiments.rerun import main as rerun_main
     copy = tmp_path / "run"
-    shutil.copytree(stored["run"], copy)
+    shutil.copytree(stored_run, copy)
     damage(copy)
     assert rerun_main([str(copy)]) == status
     out = capsys.readouterr().out
     assert line in out and ("not reproduced" in out) == (status == 1)
 
 
-def test_extending_a_sweep_reruns_a_truncated_part_and_duplicates_no_replicate(stored, tmp_path):
+@pytest.mark.slow                                    # a sweep through the command: about 6 s
+def test_extending_a_sweep_reruns_a_truncated_part_and_duplicates_no_replicate(stored_sweep, tmp_path):
     from lab import dataset
     copy = tmp_path / "sweep"
-    shutil.copytree(stored["sweep"], copy)
+    shutil.copytree(stored_sweep, copy)
     truncated = find(copy, "timeseries/part")
     truncate("timeseries/part")(copy)
     before = snapshot(copy)
@@ -445,8 +464,9 @@ def test_a_damaged_preset_is_named(tmp_path, monkeypatch, content, line):
     assert re.search(line, config.explain(err.value)), config.explain(err.value)
 
 
-def test_results_are_readable_by_the_group(stored):
-    for p in stored["run"].iterdir():
+@pytest.mark.slow                                    # the stored run's subprocess
+def test_results_are_readable_by_the_group(stored_run):
+    for p in stored_run.iterdir():
         if p.is_file():
             assert p.stat().st_mode & 0o040, p          # the umask (022 or 002) leaves group read
 
