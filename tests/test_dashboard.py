@@ -362,7 +362,8 @@ def test_strategy_controls_show_the_preset_and_the_header_names_what_differs(pag
     page.keyboard.press("End")                                         # up to 1.5 pp
     page.get_by_text("Joint-stock: 1.50 pp").wait_for(timeout=10_000)
     page.get_by_text("strategy joint_stock: adaptive (preset: fixed)").wait_for(timeout=10_000)
-    shown = page.inner_text("body")
+    page.get_by_text("deposit premium joint_stock: 1.5 (preset: 0.5) pp").wait_for(timeout=10_000)  # the header
+    shown = page.inner_text("body")                                    # follows the slider a moment later
     assert "deposit premium joint_stock: 1.5 (preset: 0.5) pp" in shown
     assert "Platform strategy: responsive (preset: fixed)" in shown
 
