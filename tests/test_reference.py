@@ -27,9 +27,7 @@ ALPHA = 0.01 / (len(SHARES) * len(MONTHS))
 
 
 def shares(model_class, *overrides):
-    # 1,000 customers (a reference run 1.7-2.1 s against 2.75 s at 1,500): on seeds 21-23 the engines' smallest
-    # p is 0.027-0.14 and the no-habit control's at most 5e-8 against ALPHA = 6e-4 (1,500: 0.030-0.13, 2e-8)
-    cfg = make_config("end=2016-12", *overrides, size=1000, seed=21)
+    cfg = make_config("end=2016-12", *overrides, size=1500, seed=21)
     out = []
     for r in range(REPLICATES):
         ts = model_class(cfg, replicate=r).run().recorder.timeseries()
