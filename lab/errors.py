@@ -100,9 +100,9 @@ def writable_folder(path: Path) -> None:
     while not target.exists() and target != target.parent:
         target = target.parent
     if not target.is_dir():
-        raise CommandError(f"error: cannot write under {path}: {target} is a file, not a folder")
+        raise CommandError(f"error: cannot write results under {target}: it is a file, not a folder")
     if not os.access(target, os.W_OK | os.X_OK):
-        raise CommandError(f"error: cannot write under {path}: permission denied on {target}")
+        raise CommandError(f"error: cannot write results under {target}: permission denied")
 
 
 def last_line(stderr: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import time
 import traceback
@@ -15,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from lab.compose import explain, to_config
-from lab.errors import BetweenMonths, CommandError, describe, interrupted_during
+from lab.errors import BetweenMonths, CommandError, describe, interrupted_during, writable_folder
 from lab.points import config_hash
 from lab.posterior import replicate_config
 from sim.config import ConfigError, month_index, replicate_seed
@@ -137,10 +136,4 @@ def check_writable(overrides: list[str], multirun: bool) -> None:
     given = next((o.split("=", 1)[1] for o in overrides if o.lstrip("+").startswith(key + "=")), None)
     if given is not None:
         check_destination(key, given)
-    target = Path(given or "results")
-    while not target.exists() and target != target.parent:
-        target = target.parent
-    if not target.is_dir():
-        raise CommandError(f"error: cannot write results under {target}: it is a file, not a folder")
-    if not os.access(target, os.W_OK | os.X_OK):
-        raise CommandError(f"error: cannot write results under {target}: permission denied")
+    writable_folder(Path(given or "results"))

@@ -24,6 +24,9 @@ from sim.choices import StrategyKind
 from sim.config import ResponseConfig
 
 
+SHARE_FLOOR = 1e-3      # a rival's price counts with at least this weight, so that one with no customers counts
+
+
 class PublicQuarter(NamedTuple):
     """Last quarter as everyone could see it, one entry an institution (banks, then platforms)."""
     is_bank: np.ndarray         # bool
@@ -31,7 +34,6 @@ class PublicQuarter(NamedTuple):
     price: np.ndarray           # percent a year: a bank's one-year deposit rate, a platform's fund yield
     product_yield: np.ndarray   # percent a year: a bank's balance product's yield, nan where it has none
     share: np.ndarray           # its customers (banks) or wallet users (platforms) as a share of all
-    weight: np.ndarray          # what a rival's price is weighted by: its share, floored so that none is 0
 
 
 class Answer(NamedTuple):
@@ -47,11 +49,12 @@ def rival_price(public: PublicQuarter, index: int, banks: bool) -> float:
     balance products (they compete for the same savings); nan when there are none."""
     same = (public.is_bank == banks) & public.is_open
     same[index] = False
-    prices, weights = list(public.price[same]), list(public.weight[same])
+    weight = np.maximum(public.share, SHARE_FLOOR)
+    prices, weights = list(public.price[same]), list(weight[same])
     if not banks:
         has_product = public.is_bank & public.is_open & ~np.isnan(public.product_yield)
         prices += list(public.product_yield[has_product])
-        weights += list(public.weight[has_product])
+        weights += list(weight[has_product])
     if not weights:
         return float("nan")
     return float(np.average(prices, weights=weights))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Dict, List, Optional
 
 import numpy as np
@@ -412,19 +412,22 @@ class Config:
 
 # ----------------------------------------------------------------------------- validation
 
+ROSTERS = {"banks": BankConfig, "platforms": PlatformConfig}    # the entry type of an empty roster
+
+
 def allowed_for(key: str) -> str:
     """What a key allows, in words, from its field's bounds or check (for messages about a value
     that never reached the check, e.g. null for a field that is not optional)."""
+    unknown = "a value (see them all with --cfg job)"
     node: Any = Config()
     f = None
     for part in key.split("."):
-        if isinstance(node, dict):          # banks.<name>, platforms.<name>, purposes.<name>: any entry's type
-            node = next(iter(node.values()), None) or {"banks": BankConfig(), "platforms": PlatformConfig()}.get(
-                f.name if f else "", None)
+        if isinstance(node, dict):          # banks.<name>, purposes.<name>, ...: any entry stands for all
+            node = next(iter(node.values()), None) if node else ROSTERS.get(f.name, type(None))()
             continue
-        f = next((x for x in fields(node) if x.name == part), None) if node is not None else None
+        f = next((x for x in fields(node) if x.name == part), None) if is_dataclass(node) else None
         if f is None:
-            return "a value (see them all with --cfg job)"
+            return unknown
         node = getattr(node, part)
     if "bounds" in f.metadata:
         return f.metadata["bounds"][2]
@@ -432,8 +435,9 @@ def allowed_for(key: str) -> str:
         f.metadata.get("check", c.finite)(key, None)
     except ConfigError as e:
         return e.allowed
-    return "a value (see them all with --cfg job)"
-
+    except (TypeError, ValueError):         # a check of a whole list or mapping: nothing to say of one entry
+        pass
+    return unknown
 
 
 def validate(cfg: Config) -> None:

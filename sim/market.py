@@ -106,7 +106,7 @@ class MarketModel(mesa.Model):
             is_open=np.array([i.is_open(self.month - 1) for i in institutions]),
             price=np.array([b.one_year_rate for b in self.banks] + [p.mmf_yield for p in self.platforms]),
             product_yield=np.array([b.product_yield for b in self.banks] + [math.nan] * len(self.platforms)),
-            share=share, weight=np.maximum(share, 1e-3))
+            share=share)
 
     def book_month(self, month: MonthOutcome) -> None:
         """Each institution books its month from what its customers did (real scale)."""
@@ -118,11 +118,12 @@ class MarketModel(mesa.Model):
             b.customer_share = customers[b.index]
             b.book_month(balances[b.index], b.product_share(mk.mmf_share_per_point, mk.mmf_max_share),
                          tally.bank_customers[b.index] * scale)
-        users = tally.portfolio.users[FIRST_WALLET:].sum(axis=1) * scale             # (platform,) active users
-        wallet_value = month.transactions.values[:, PLATFORM_LINK].sum() * scale
+        active = tally.portfolio.users[FIRST_WALLET:].sum(axis=1)            # (platform,) active users, simulated
+        users = active * scale
+        wallet_value, all_users = month.transactions.values[:, PLATFORM_LINK].sum() * scale, users.sum()
         for p in self.platforms:
-            p.user_share = users[p.index] / scale / self.customers.size
-            paid = wallet_value * users[p.index] / users.sum() if users.sum() > 0 else 0.0
+            p.user_share = active[p.index] / self.customers.size
+            paid = wallet_value * users[p.index] / all_users if all_users > 0 else 0.0
             p.book_month(funds[p.index], paid, users[p.index], self.policy)
 
     def customers_decide(self, self_service: np.ndarray, maturity: float) -> MonthOutcome:

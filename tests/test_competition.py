@@ -343,7 +343,6 @@ def _public(**over) -> PublicQuarter:
               "product_yield": np.array([4.6, np.nan, 8.0, np.nan, np.nan]),
               "share": np.array([0.6, 0.3, 0.1, 0.2, 0.1])}
     fields.update(over)
-    fields.setdefault("weight", np.maximum(fields["share"], 1e-3))
     return PublicQuarter(**fields)
 
 
