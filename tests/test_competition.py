@@ -37,11 +37,16 @@ EVERYONE_RESPONSIVE = (*(f"banks.{b}.strategy.kind=responsive" for b in BANKS),
 # errors above 0. At 5,000 customers the sd is 4.3 %: a handful of seeds would miss the
 # effect most times. A run of 100,000 customers to 2016-12 takes about 0.4 CPU seconds.
 LARGE, REPLICATES = 100_000, 12
+# Each test starts from a market where every bank pays the benchmark and none has a balance product
+# (as the baseline does today; history_pricing's premia and products, once the baseline takes them,
+# would otherwise be moves of their own), so the test's own overrides are the only moves.
+AT_THE_BENCHMARK = (*(f"banks.{b}.strategy.deposit_rate_premium=0" for b in BANKS),
+                    *(f"banks.{b}.strategy.balance_product=null" for b in BANKS))
 
 
 @functools.cache
 def config(size: int, *overrides: str, end: str = END):
-    return make_config("figures=false", f"end={end}", *overrides, size=size, seed=1)
+    return make_config("figures=false", f"end={end}", *AT_THE_BENCHMARK, *overrides, size=size, seed=1)
 
 
 @functools.cache
@@ -428,8 +433,7 @@ def test_a_run_does_not_depend_on_the_order_institutions_decide_in(monkeypatch):
         for decide, agent, public in reversed(deferred):
             decide(agent, public)
     monkeypatch.setattr(MarketModel, "decide_quarter", backwards)
-    cfg = make_config("figures=false", f"end={END}", *overrides, size=2000, seed=1)
-    recorder = MarketModel(cfg, replicate=0).run().recorder
+    recorder = MarketModel(config(2000, *overrides), replicate=0).run().recorder
     assert len(orders) == 16 and all(len(o) == 7 for o in orders)
     assert len({tuple(o[:4]) for o in orders}) > 1          # the banks' order is drawn, and differs
     assert_same_tables(forward, [(recorder.institutions(), recorder.timeseries().set_index("date"))])

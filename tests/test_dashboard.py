@@ -52,9 +52,11 @@ def test_strategy_and_premium_levers_become_the_config():
                               deposit_premium_pp={"joint_stock": 0.75, "rural_commercial": 1.5},
                               platform_strategy={"alipay": "responsive", "wechat_pay": "responsive",
                                                  "jd_finance": "adaptive"}))
+    history = {b: x.strategy.deposit_rate_premium for b, x in load_config(["population.size=2000"]).banks.items()}
     assert {b: (x.strategy.kind, x.strategy.deposit_rate_premium) for b, x in cfg.banks.items()} == {
-        "large_state": ("fixed", 0.0), "joint_stock": ("responsive", 0.75), "city_commercial": ("adaptive", 0.0),
-        "rural_commercial": ("fixed", 1.5)}
+        "large_state": ("fixed", history["large_state"]), "joint_stock": ("responsive", 0.75),
+        "city_commercial": ("adaptive", history["city_commercial"]), "rural_commercial": ("fixed", 1.5)}
+    assert history["large_state"] != 1.5 and history["joint_stock"] != 0.75      # the levers did move them
     assert {p: x.strategy.kind for p, x in cfg.platforms.items()} == {
         "alipay": "responsive", "wechat_pay": "responsive", "jd_finance": "adaptive"}
     # the same as the command line's overrides of those keys
@@ -95,8 +97,8 @@ def test_strategy_levers_round_trip_through_a_preset(monkeypatch):
         levers = levers_from_preset("baseline", population=2000, seed=3)
         assert levers.bank_strategy == {"large_state": "fixed", "joint_stock": "responsive",
                                         "city_commercial": "fixed", "rural_commercial": "adaptive"}
-        assert levers.deposit_premium_pp == {"large_state": 0.0, "joint_stock": 0.4, "city_commercial": 0.0,
-                                             "rural_commercial": 0.0}
+        history = {b: x.strategy.deposit_rate_premium for b, x in load_config(["population.size=2000"]).banks.items()}
+        assert levers.deposit_premium_pp == {**history, "joint_stock": 0.4} and history["joint_stock"] != 0.4
         assert levers.platform_strategy == {"alipay": "responsive", "wechat_pay": "adaptive", "jd_finance": "fixed"}
         assert build_config(levers) == load_config(["population.size=2000", "seed=3", "end=2020-12", "figures=false",
                                                     *STRATEGY_PRESET])
