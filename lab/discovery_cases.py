@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from lab import dataset
 from lab.errors import CommandError
-from sim.config import month_index
+from sim.config import ConfigError, month_index
 
 OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
              "==": operator.eq, "!=": operator.ne}
@@ -74,7 +74,10 @@ def parse_outcome(text: str, at: str | None = None, institution: str | None = No
     if not np.isfinite(value):
         raise CommandError(f"error: --outcome={text!r} is not allowed; expected a finite number after {match.group(2)}")
     if at is not None:
-        month_index(at, "--at")
+        try:
+            month_index(at, "--at")
+        except ConfigError as e:
+            raise CommandError(f"error: --at={at!r} is not allowed; expected {e.allowed}") from None
     return Outcome(match.group(1), match.group(2), value, at, institution)
 
 

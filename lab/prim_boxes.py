@@ -146,6 +146,13 @@ def _limits(box, i: int, x: pd.DataFrame) -> dict[str, tuple]:
 def find_boxes(x: pd.DataFrame, y: np.ndarray, max_boxes: int = 3, alpha: float = 0.05, mass_min: float = 0.05,
                peel_alpha: float = 0.05, paste_alpha: float = 0.05) -> Search:
     """PRIM boxes over the parameters `x` for the cases where `y` is true (see the module docstring)."""
+    with warnings.catch_warnings():              # the EMA Workbench 3.0 uses pandas calls pandas 3.1 deprecates
+        warnings.simplefilter("ignore")
+        return _find_boxes(x, y, max_boxes, alpha, mass_min, peel_alpha, paste_alpha)
+
+
+def _find_boxes(x: pd.DataFrame, y: np.ndarray, max_boxes: int, alpha: float, mass_min: float,
+                peel_alpha: float, paste_alpha: float) -> Search:
     prim = load_prim()
     x = as_prim_input(x)
     y = np.asarray(y, dtype=bool)
