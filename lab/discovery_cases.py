@@ -168,13 +168,15 @@ def read_cases(root: Path, outcome: Outcome) -> Cases:
     keys = ["point", "replicate", "config_hash"]
     cases = complete[keys + parameters].merge(values, on=["config_hash", "replicate"], how="left")
     missing = cases[outcome.column].isna()
-    cases = cases[~missing].reset_index(drop=True)
+    unswept = cases[parameters].isna().any(axis=1) & ~missing    # runs of an earlier design that swept less
+    cases = cases[~missing & ~unswept].reset_index(drop=True)
     if cases.empty:
         raise CommandError(f"error: {outcome.column} has no value {_whose(outcome)} at {at} in any run of {root}")
     cases["of_interest"] = outcome.holds(cases[outcome.column].to_numpy())
     _refuse_one_sided(cases, outcome, root)
     return Cases(cases, parameters, config_keys, outcome,
-                 {"failed": int(len(runs) - len(complete)), "no value": int(missing.sum())})
+                 {"failed": int(len(runs) - len(complete)), "no value": int(missing.sum()),
+                  "without every parameter": int(unswept.sum())})
 
 
 def _whose(outcome: Outcome) -> str:

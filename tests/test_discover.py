@@ -3,12 +3,10 @@ command reads a study's runs as cases, writes its folder, and refuses every bad 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pytest
 
 pytest.importorskip("ema_workbench", reason="the strategy extra (pip install -e '.[strategy]') is not installed")
@@ -18,6 +16,7 @@ from lab import dataset  # noqa: E402
 from lab.discovery_cases import parse_outcome  # noqa: E402
 from lab.errors import CommandError  # noqa: E402
 from lab.prim_boxes import find_boxes  # noqa: E402
+from tests.discover_study import write_study  # noqa: E402
 
 BOX_COLUMNS = ["box", "coverage", "density", "mass", "parameter", "low", "high"]
 
@@ -59,40 +58,7 @@ def test_prim_finds_no_box_where_the_outcome_is_noise(seed):
         assert box.density < search.base_rate + 0.15
 
 
-# ----------------------------------------------------------------------------- a study in the dataset's format
-
-def write_study(root: Path, points: int = 60, replicates: int = 2, seed: int = 0, swept=("switching_cost_scale",
-                "banks_large_state_strategy_marketing_budget_bn")) -> Path:
-    """A study as lab/study.py stores one (runs, timeseries and institutions parts, study.json), whose
-    large_state share at 2020-12 falls below 0.40 where switching cost < 0.9 and marketing < 16."""
-    rng = np.random.default_rng(seed)
-    scale = rng.permutation(np.linspace(0.3, 1.5, points))          # spread evenly, paired at random
-    budget = rng.permutation(np.linspace(2, 30, points))
-    runs, ts, inst = [], [], []
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    for p in range(points):
-        for r in range(replicates):
-            key = {"config_hash": f"h{p:04d}", "replicate": r, "point": p, "seed": 42, "study": "synthetic"}
-            values = dict(zip(swept, (scale[p], budget[p])))
-            runs.append({**key, **values, "status": "complete", "error": "", "model_seconds": 0.1,
-                         "finished": start + timedelta(seconds=len(runs))})
-            share = 0.47 - (0.1 if scale[p] < 0.9 and budget[p] < 16 else 0.0) + rng.normal(0, 0.01)
-            for month in ("2020-11", "2020-12"):
-                date = pd.Timestamp(month + "-01")
-                ts.append({**key, **values, "date": date, "share_mobile": 0.3 + 0.1 * scale[p],
-                           "label": "text"})
-                inst.append({**key, **values, "date": date, "institution": "large_state", "kind": "bank",
-                             "customer_share": share, "user_share": np.nan})
-                inst.append({**key, **values, "date": date, "institution": "alipay", "kind": "platform",
-                             "customer_share": np.nan, "user_share": 0.3})
-    tables = {"timeseries": pa.Table.from_pylist(ts), "institutions": pa.Table.from_pylist(inst)}
-    dataset.commit(root, tables, pa.Table.from_pylist(runs))
-    dataset.write_meta(root, {"study": "synthetic", "swept": list(swept),
-                              "config_keys": {"switching_cost_scale": "switching_cost.scale",
-                                              "banks_large_state_strategy_marketing_budget_bn":
-                                              "banks.large_state.strategy.marketing_budget_bn"}})
-    return root
-
+# ----------------------------------------------------------------------------- the command, on a study
 
 def listing(root: Path) -> dict[str, float]:
     return {str(p.relative_to(root)): p.stat().st_mtime for p in sorted(root.rglob("*"))}
@@ -205,7 +171,8 @@ def test_without_the_ema_workbench_it_says_how_to_get_it(tmp_path, capsys, monke
     import importlib.util
     root = write_study(tmp_path / "study")
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ema_workbench" else real(name, *a))
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "ema_workbench" else real(name, *a))
     before = listing(root)
     assert discover_main([str(root), *LOSS]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -230,7 +197,8 @@ def test_discover_on_a_design_run_by_the_study_runner(tmp_path, capsys):
     path = tmp_path / "tiny.yaml"
     path.write_text("name: tiny\nmethod: lhs\nsamples: 10\nreplicates: 2\noutputs: [share_platform]\n"
                     "date: '2014-12'\noverrides: [population.size=2000, end=2014-12, figures=false]\nparameters:\n"
-                    "  switching_cost.scale: [0.3, 1.5]\n  banks.large_state.strategy.marketing_budget_bn: [2.0, 30.0]\n")
+                    "  switching_cost.scale: [0.3, 1.5]\n"
+                    "  banks.large_state.strategy.marketing_budget_bn: [2.0, 30.0]\n")
     assert design_main([str(path), "--jobs", "1", "--out", str(tmp_path / "designs")]) == 0
     root = tmp_path / "designs" / "tiny"
     share = dataset.load(root, "institutions", columns=["customer_share", "institution"])
