@@ -58,8 +58,10 @@ def tradeoff(search: Search, outcome_text: str, path: Path) -> Path:
         if chosen is not None:
             ax.scatter([t["coverage"].iloc[chosen]], [t["density"].iloc[chosen]], marker="*", s=260,
                        color=HIT, edgecolor="black", zorder=3, label="chosen box" if k == 0 else None)
+            right = t["coverage"].iloc[chosen] > 0.85                  # label on the left near the edge
             ax.annotate(f"box {k + 1}", (t["coverage"].iloc[chosen], t["density"].iloc[chosen]),
-                        xytext=(8, 6), textcoords="offset points", fontsize=9, weight="bold")
+                        xytext=(-12 if right else 8, 6), textcoords="offset points", fontsize=9, weight="bold",
+                        ha="right" if right else "left")
     ax.axhline(search.base_rate, color="black", ls="--", lw=0.8, label=f"base rate {search.base_rate:.0%}")
     fig.colorbar(points, ax=ax, ticks=range(most + 1), label="parameters restricted")
     ax.set_xlabel("coverage: share of the cases of interest inside the box")
@@ -119,8 +121,12 @@ def _cases_panel(ax, box: Box, cases: Cases) -> None:
         ax.axis("off")
         return
     ys = x[second] if second else x[cases.outcome.column]
-    ax.scatter(x[first][~hit], ys[~hit], s=14, color=MISS, label="outcome does not hold")
-    ax.scatter(x[first][hit], ys[hit], s=14, color=HIT, label="outcome holds")
+    inside = _inside(x, {n: lim for n, lim in box.limits.items() if n not in (first, second)})
+    for mask, color, label in ((~hit, MISS, "outcome does not hold"), (hit, HIT, "outcome holds")):
+        ax.scatter(x[first][mask & inside], ys[mask & inside], s=14, color=color, label=label)
+        ax.scatter(x[first][mask & ~inside], ys[mask & ~inside], s=10, color=color, alpha=0.25)
+    if len(box.limits) > (2 if second else 1):
+        ax.scatter([], [], s=10, color="0.5", alpha=0.3, label="faint: outside the box on its other parameters")
     low, high = box.limits[first]
     if second:
         low2, high2 = box.limits[second]
@@ -133,6 +139,16 @@ def _cases_panel(ax, box: Box, cases: Cases) -> None:
     ax.set_xlabel(cases.config_keys.get(first, first), fontsize=8)
     ax.grid(alpha=0.3)
     plots.legend_outside(ax, below=True, fontsize=8)
+
+
+def _inside(x: pd.DataFrame, limits: dict[str, tuple]) -> np.ndarray:
+    """Whether each case lies within `limits` (numeric ranges, or sets of categories)."""
+    inside = np.ones(len(x), dtype=bool)
+    for name, (low, high) in limits.items():
+        column = x[name]
+        inside &= column.astype(str).isin(set(map(str, low))).to_numpy() if high is None else \
+            column.between(low, high).to_numpy()
+    return inside
 
 
 def _restriction(name: str, limits: tuple, cases: Cases) -> str:

@@ -162,7 +162,7 @@ def _find_boxes(x: pd.DataFrame, y: np.ndarray, max_boxes: int, alpha: float, ma
     boxes, trajectories = [], []
     while len(boxes) < max_boxes:
         box = search.find_box()
-        if box is None:
+        if box is None or box.peeling_trajectory["k"].iloc[0] == 0:     # no case of interest left outside
             break
         peeled = len(box.peeling_trajectory)
         i = _prune(box, pick(box.peeling_trajectory), alpha)
