@@ -3,6 +3,8 @@ command reads a study's runs as cases, writes its folder, and refuses every bad 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,14 @@ from lab.prim_boxes import find_boxes  # noqa: E402
 from tests.discover_study import write_study  # noqa: E402
 
 BOX_COLUMNS = ["box", "coverage", "density", "mass", "parameter", "low", "high"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prim_loaded():
+    """The EMA Workbench's import (5-15 s here) once for the module, not inside the first test that needs it."""
+    from lab.prim_boxes import load_prim
+    load_prim()
 
 
 def planted(n: int, seed: int, noise: float = 0.03) -> tuple[pd.DataFrame, np.ndarray]:
@@ -214,3 +224,17 @@ def test_discover_on_a_design_run_by_the_study_runner(tmp_path, capsys):
     assert {"switching_cost_scale", "banks_large_state_strategy_marketing_budget_bn"} <= set(cases.columns)
     assert list(pd.read_csv(folder / "boxes.csv").columns) == BOX_COLUMNS
     assert json.loads((folder / "discover.json").read_text())["at"] == "2014-12"
+
+
+@pytest.mark.slow
+def test_the_command_line_itself_refuses_in_one_line(tmp_path):
+    """As a user types it: `python -m experiments.discover` in a subprocess, a bad outcome, exit 2, one line."""
+    root = write_study(tmp_path / "study")
+    before = listing(root)
+    proc = subprocess.run([sys.executable, "-m", "experiments.discover", str(root), "--outcome", "customer_share <"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        "error: --outcome='customer_share <' is not allowed; expected '<column> <op> <number>' with op one of "
+        '<, <=, >, >=, ==, !=, e.g. "customer_share < 0.4"']
+    assert listing(root) == before

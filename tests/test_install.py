@@ -82,6 +82,7 @@ def test_each_make_target_installs_only_what_its_job_needs(target, extras):
     assert [ln.split()[-1] for ln in installs[1:]] == ([f'".[{extras}]"'] if extras else []), installs
 
 
+@pytest.mark.slow                                    # a child process that writes a study and imports the commands
 def test_discover_without_the_ema_workbench_says_in_one_line_how_to_install_it(tmp_path):
     study = tmp_path / "study"
     code = ("from tests.discover_study import write_study\n"
