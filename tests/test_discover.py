@@ -167,10 +167,14 @@ def test_a_folder_that_is_no_usable_study_is_refused(tmp_path, capsys, make, say
     assert listing(tmp_path) == before
 
 
-def test_a_discover_folder_it_did_not_write_is_never_touched(tmp_path, capsys):
+@pytest.mark.parametrize("foreign", ["a folder", "a file"])
+def test_a_discover_folder_it_did_not_write_is_never_touched(tmp_path, capsys, foreign):
     root = write_study(tmp_path / "study")
-    (root / "discover").mkdir()
-    (root / "discover" / "notes.txt").write_text("mine")
+    if foreign == "a file":
+        (root / "discover").write_text("mine")
+    else:
+        (root / "discover").mkdir()
+        (root / "discover" / "notes.txt").write_text("mine")
     before = listing(root)
     assert discover_main([str(root), *LOSS]) == 2
     assert "not written by discover" in capsys.readouterr().err
