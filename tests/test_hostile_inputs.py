@@ -316,6 +316,33 @@ CASES = [
      CONFIG + r"population\.size=1900000000 is not allowed; expected at most"),
     ("bench-sweep-bad-sizes", "bench.sweep", ["--sizes", "nosuch"], None, None, 2,
      r"^error: --sizes must be"),
+    # discover (scenario discovery on a stored study): every refusal before anything is written
+    ("discover-not-a-study", "discover", ["{out}", "--outcome", "share_mobile > 0.1"], None, None, 2,
+     r"^error: .*out is not a study folder"),
+    ("discover-no-outcome", "discover", ["{sweep}"], None, None, 2, r"^error: .*--outcome"),
+    ("discover-outcome-syntax", "discover", ["{sweep}", "--outcome", "share_mobile >"], None, None, 2,
+     r"^error: --outcome='share_mobile >' is not allowed; expected '<column> <op> <number>'"),
+    ("discover-outcome-operator", "discover", ["{sweep}", "--outcome", "share_mobile => 0.1"], None, None, 2,
+     r"^error: --outcome='share_mobile => 0.1' is not allowed"),
+    ("discover-unknown-column", "discover", ["{sweep}", "--outcome", "nosuch > 1"], None, None, 2,
+     r"^error: --outcome column 'nosuch' is not a numeric column of the timeseries table; expected one of"),
+    ("discover-column-of-the-other-table", "discover", ["{sweep}", "--outcome", "customer_share < 0.4"], None, None,
+     2, r"add --institution NAME"),
+    ("discover-unknown-institution", "discover", ["{sweep}", "--institution", "hsbc", "--outcome",
+                                                  "customer_share < 0.4"], None, None, 2,
+     r"^error: --institution='hsbc' is not allowed; expected one of \['alipay'"),
+    ("discover-no-run-meets", "discover", ["{sweep}", "--outcome", "share_mobile > 5"], None, None, 2,
+     r"^error: no run meets the outcome share_mobile > 5"),
+    ("discover-every-run-meets", "discover", ["{sweep}", "--outcome", "share_mobile >= 0"], None, None, 2,
+     r"^error: every run meets the outcome"),
+    ("discover-bad-month", "discover", ["{sweep}", "--outcome", "share_mobile > 0.01", "--at", "2014-13"], None,
+     None, 2, r"^error: --at='2014-13' is not allowed; expected a month written YYYY-MM"),
+    ("discover-month-not-recorded", "discover", ["{sweep}", "--outcome", "share_mobile > 0.01", "--at", "2020-12"],
+     None, None, 2, r"^error: --at='2020-12' is not allowed; expected a month the study recorded, 2013-01 to 2014-06"),
+    ("discover-unknown-flag", "discover", ["{sweep}", "--outcome", "share_mobile > 0.01", "--bogus"], None, None, 2,
+     r"^error: python -m experiments.discover: unrecognized arguments: --bogus"),
+    ("discover-damaged-study-json", "discover", ["{sweep}", "--outcome", "share_mobile > 0.01"], None,
+     ("sweep", overwrite("study.json", "{not json")), 2, r"^error: study summary .*study\.json is damaged"),
 ]
 
 
@@ -323,7 +350,7 @@ def test_the_corpus_is_large_and_covers_every_command():
     assert len(CASES) >= 60
     assert len({c[0] for c in CASES}) == len(CASES)
     assert {c[1] for c in CASES} == {"run", "collect", "plot", "rerun", "design", "calibrate", "validate",
-                                     "bench.engine", "bench.sweep"}
+                                     "bench.engine", "bench.sweep", "discover"}
 
 
 def call(module: str, argv: list[str], monkeypatch) -> int:

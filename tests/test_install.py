@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 COMMANDS = ["run", "compare", "plot", "collect", "design", "fit", "rerun", "validate", "timings", "dashboard",
-            "calibrate"]
+            "calibrate", "discover"]
 # importing any of these fails in the child, as on a machine with the base install only
 BLOCK = """
 import sys
@@ -25,7 +25,7 @@ class Missing:
             raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
 sys.meta_path.insert(0, Missing())
 """
-EXTRAS_ONLY = {"sbi", "torch", "ray", "pytest", "xdist", "hypothesis", "playwright"}
+EXTRAS_ONLY = {"sbi", "torch", "ray", "pytest", "xdist", "hypothesis", "playwright", "ema_workbench", "platypus"}
 
 
 def _name(requirement: str) -> str:
@@ -39,9 +39,11 @@ def _child(code: str, blocked: set[str]) -> subprocess.CompletedProcess:
 
 def test_the_base_dependencies_leave_out_torch_sbi_ray_and_the_test_tools():
     base = {_name(r) for r in PROJECT["dependencies"]}
-    assert not base & {"sbi", "torch", "ray", "hydra-ray-launcher", "pytest", "hypothesis", "playwright"}, base
+    assert not base & {"sbi", "torch", "ray", "hydra-ray-launcher", "pytest", "hypothesis", "playwright",
+                       "ema-workbench"}, base
     extras = {k: {_name(r) for r in v} for k, v in PROJECT["optional-dependencies"].items()}
     assert "sbi" in extras["calibrate"] and "ray" in extras["ray"] and "pytest" in extras["test"]
+    assert "ema-workbench" in extras["strategy"]
 
 
 @pytest.mark.slow
@@ -69,8 +71,8 @@ def test_calibrate_without_sbi_says_in_one_line_how_to_install_it(tmp_path):
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 @pytest.mark.parametrize("target, extras", [("run", None), ("dashboard", None), ("setup", None),
-                                            ("calibrate", "calibrate"), ("test", "test,calibrate,ray"),
-                                            ("test-fast", "test,calibrate,ray")])
+                                            ("calibrate", "calibrate"), ("test", "test,calibrate,ray,strategy"),
+                                            ("test-fast", "test,calibrate,ray,strategy")])
 def test_each_make_target_installs_only_what_its_job_needs(target, extras):
     """`make -n -B` prints the commands a fresh clone would run, without running them."""
     proc = subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -78,6 +80,20 @@ def test_each_make_target_installs_only_what_its_job_needs(target, extras):
     installs = [ln for ln in proc.stdout.splitlines() if "pip install" in ln and "--upgrade pip" not in ln]
     assert installs[0].endswith("pip install -q -e ."), installs
     assert [ln.split()[-1] for ln in installs[1:]] == ([f'".[{extras}]"'] if extras else []), installs
+
+
+@pytest.mark.slow                                    # a child process that writes a study and imports the commands
+def test_discover_without_the_ema_workbench_says_in_one_line_how_to_install_it(tmp_path):
+    study = tmp_path / "study"
+    code = ("from tests.discover_study import write_study\n"
+            "from experiments.discover import main\n"
+            f"write_study(__import__('pathlib').Path({str(study)!r}))\n"
+            f"sys.exit(main([{str(study)!r}, '--outcome', 'share_mobile > 0.4']))\n")
+    proc = _child(code, {"ema_workbench"})
+    err = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert len(err) == 1 and "EMA Workbench" in err[0] and '".[strategy]"' in err[0], proc.stderr[-3000:]
+    assert not (study / "discover").exists()
 
 
 def test_the_ray_launcher_without_the_ray_extra_says_how_to_install_it():
