@@ -124,11 +124,13 @@ def base_configs(u: Uncertainty, model: dict[str, Any], levers: list[str]) -> di
     return bases
 
 
-def cells(u: Uncertainty, out_of_sample: bool = False) -> list[tuple[str, int, int]]:
-    """(scenario, draw, stream) of the grid; out of sample: the draws and streams after the search's."""
+def cells(u: Uncertainty, out_of_sample: bool = False, streams: range | None = None) -> list[tuple[str, int, int]]:
+    """(scenario, draw, stream) of the grid; out of sample: the draws and streams after the search's;
+    `streams`: those streams of the in-sample draws instead (a game's added replicates)."""
     d0, r0 = (u.draws, u.replicates) if out_of_sample else (0, 0)
     draws = range(d0, d0 + u.draws) if u.posterior else range(1)
-    return [(s, d, r) for s in u.scenarios for d in draws for r in range(r0, r0 + u.replicates)]
+    streams = streams if streams is not None else range(r0, r0 + u.replicates)
+    return [(s, d, r) for s in u.scenarios for d in draws for r in streams]
 
 
 def _placement(u: Uncertainty, base: Config, draw: int, stream: int) -> tuple[int, int]:
