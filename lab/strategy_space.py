@@ -12,6 +12,7 @@ bounds are declared once, beside the field, and never here. Continuous and integ
 """
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
@@ -90,6 +91,14 @@ def check_setting(config: Config, key: str, value: Any, where: str) -> None:
         raise ConfigError(where, value, "a single value (not a list or mapping)") from None
 
 
+def _numeric_field(config: Config, key: str) -> bool:
+    """Whether the field at `key` holds a number, as its type declares (its value may be null)."""
+    parent, name = key.rsplit(".", 1)
+    hint = typing.get_type_hints(type(value_at(config, parent)))[name]
+    kinds = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    return all(k in (int, float) for k in kinds)
+
+
 def _number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
@@ -115,8 +124,8 @@ def read_lever(config: Config, player: str, name: str, spec: Any, where: str) ->
     integer = isinstance(current, int) and not isinstance(current, bool)
     if integer and not all(isinstance(b, int) for b in spec):
         raise ConfigError(where, spec, f"[low, high] as whole numbers ({name} is an integer)")
-    if not _number(current) and current is not None:
-        raise ConfigError(where, spec, f"{{choices: [...]}} ({name} is not a number: {current!r})")
+    if not _numeric_field(config, key):
+        raise ConfigError(where, spec, f"{{choices: [...]}} ({name} is not a number)")
     for end in (low, high):
         check_setting(config, key, end, where)
     return Lever(str(name), key, low, high, integer=integer)
