@@ -1,7 +1,7 @@
 # `make run`, `make test`, `make test-fast`, `make calibrate` and `make dashboard` set up what their job
 # needs on a fresh machine, then do it. Each stamp below is one install; a changed pyproject.toml redoes them.
 #   .venv/.installed            the model and its commands (`pip install -e .`)        run, dashboard
-#   .venv/.installed-test       + the test tools, the calibration and the Ray extras      test, test-fast
+#   .venv/.installed-test       + the test tools, the calibration, Ray and strategy extras test, test-fast
 #   .venv/.installed-calibrate  + the calibration extra (sbi with torch)                 calibrate
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -18,9 +18,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e .
 	touch $@
 
-# CI keeps running the calibration and Ray tests, so the test set-up has those extras too
+# CI keeps running the calibration, Ray and strategy-lab tests, so the test set-up has those extras too
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PY) -m pip install -q -e ".[test,calibrate,ray]"
+	$(PY) -m pip install -q -e ".[test,calibrate,ray,strategy]"
 	touch $@
 
 $(VENV)/.installed-calibrate: $(VENV)/.installed

@@ -33,8 +33,13 @@ INSTALL = 'pip install -e ".[strategy]"'
 
 def require_extra(*modules: str) -> None:
     """Refuse in one line, saying how to install it, when the `strategy` extra is missing."""
-    import importlib.util
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    import importlib
+    missing = []
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
     if missing:
         raise CommandError(f"error: this command needs {', '.join(missing)} (the strategy extra): {INSTALL}")
 
