@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lab import evaluation
+from lab import evaluation, game_report
 from lab.errors import check_name
 from lab.evaluation import Uncertainty
+from lab.payoffs import by_cell, deviation_gain, payoff_table, profile_name
 from lab.objectives import Objective, read_objective
 from lab.strategy_config import claim_folder, folder_for, integer, read_spec, require_extra
 from lab.strategy_space import read_setting, roster_of
@@ -67,10 +68,6 @@ class Game:
 
     def status_quo(self) -> tuple[str, ...]:
         return tuple("status_quo" if "status_quo" in p.strategies else next(iter(p.strategies)) for p in self.players)
-
-
-def profile_name(profile: tuple[str, ...]) -> str:
-    return "/".join(profile)
 
 
 def _player(config: Config, name: str, spec, where: str) -> Player:
@@ -139,33 +136,6 @@ def simulate(game: Game, profiles: list[tuple[str, ...]], streams: range, show: 
                                [p.payoff for p in game.players], game.backend, game.workers, show)
 
 
-def payoff_table(game: Game, evals: pd.DataFrame) -> pd.DataFrame:
-    """payoffs.csv: one row per profile and player: strategy_<player> columns, player, payoff, low, high, runs."""
-    rows = []
-    for profile in game.profiles():
-        part = evals[evals["candidate"] == profile_name(profile)]
-        for player in game.players:
-            mean, low, high = evaluation.t_interval(part[player.name].to_numpy())
-            rows.append({**{f"strategy_{p.name}": s for p, s in zip(game.players, profile)}, "player": player.name,
-                         "payoff": mean, "low": low, "high": high, "runs": len(part)})
-    return pd.DataFrame(rows)
-
-
-def by_cell(game: Game, evals: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """{player: its payoff with one row a cell and one column a profile}, for paired comparisons."""
-    return {p.name: evals.pivot_table(index=evaluation.CELL, columns="candidate", values=p.name, aggfunc="first")
-            for p in game.players}
-
-
-def deviation_gain(game: Game, cells: dict[str, pd.DataFrame], profile: tuple, player: int, strategy: str):
-    """(mean, low, high) of what `player` gains by switching to `strategy` from `profile`, paired by the cells
-    both profiles ran (`cells` from `by_cell`)."""
-    other = profile[:player] + (strategy,) + profile[player + 1:]
-    wide = cells[game.players[player].name]
-    diff = (wide[profile_name(other)] - wide[profile_name(profile)]).dropna()
-    return evaluation.t_interval(diff.to_numpy())
-
-
 def unsettled(game: Game, evals: pd.DataFrame) -> list[tuple[str, ...]]:
     """Profiles whose equilibrium status the noise leaves open: each profile that is an equilibrium of the
     means or within noise of one, with every deviation from it whose paired gain interval straddles zero."""
@@ -206,7 +176,6 @@ def play(game: Game, show_progress: bool = True) -> pd.DataFrame:
 def run_game(name: str, overrides: list[str], out: Path = Path("results/game"), show_progress: bool = True) -> Path:
     """Simulate the game (or resume it), find its equilibria and write its folder; returns the folder."""
     require_extra("nashpy")
-    from lab import game_report
     game = read_game(name, overrides, out)
     claim_folder(game.folder, game.spec, COMMAND)
     evals = play(game, show_progress)

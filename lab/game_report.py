@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 
 from lab import equilibria as eq
-from lab.game import Game, by_cell, deviation_gain, profile_name
+from lab.payoffs import by_cell, deviation_gain, profile_name
 from lab.report import Report
 from sim.writers.files import atomic_write
 
 
-def equilibrium_rows(game: Game, payoffs: pd.DataFrame) -> pd.DataFrame:
+def equilibrium_rows(game, payoffs: pd.DataFrame) -> pd.DataFrame:
     """equilibria.csv from the payoff table: every equilibrium found, its payoffs and regret per player."""
     strategies = game.strategies
     found = eq.equilibria(eq.payoff_arrays(payoffs, strategies), game.seed)
@@ -37,7 +37,7 @@ def equilibrium_rows(game: Game, payoffs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["equilibrium", "player", "strategy", "probability", "payoff", "regret"])
 
 
-def profile_status(game: Game, evals: pd.DataFrame, payoffs: pd.DataFrame) -> pd.DataFrame:
+def profile_status(game, evals: pd.DataFrame, payoffs: pd.DataFrame) -> pd.DataFrame:
     """Each pure profile: its regret (from the table), the largest paired deviation gain with its interval, and
     whether it is an equilibrium, within the payoffs' noise of one (no deviation gains beyond its 95 %
     interval), or not."""
@@ -56,7 +56,7 @@ def profile_status(game: Game, evals: pd.DataFrame, payoffs: pd.DataFrame) -> pd
     return pd.DataFrame(rows)
 
 
-def best_responses(game: Game, evals: pd.DataFrame, payoffs: pd.DataFrame) -> pd.DataFrame:
+def best_responses(game, evals: pd.DataFrame, payoffs: pd.DataFrame) -> pd.DataFrame:
     """The focal player's best strategy against each profile of the others, and by how much it beats the next."""
     focal = [p.name for p in game.players].index(game.focal)
     others = [p for p in game.players if p.name != game.focal]
@@ -82,10 +82,11 @@ def _ci(mean: float, low: float, high: float) -> str:
     return f"{mean:+,.4g}" + ("" if np.isnan(low) else f" [{low:+,.4g}, {high:+,.4g}]")
 
 
-def report(game: Game, evals: pd.DataFrame, payoffs: pd.DataFrame, equilibria: pd.DataFrame) -> Report:
+def report(game, evals: pd.DataFrame, payoffs: pd.DataFrame, equilibria: pd.DataFrame) -> Report:
     u = game.uncertainty
     page = Report(f"Game '{game.name}': {', '.join(p.name for p in game.players)}")
-    page.text(f"Players and payoffs: {'; '.join(f'{p.name}: {p.payoff.describe()}' for p in game.players)}. Strategies: "
+    payoffs_text = "; ".join(f"{p.name}: {p.payoff.describe()}" for p in game.players)
+    page.text(f"Players and payoffs: {payoffs_text}. Strategies: "
               + "; ".join(f"{p.name}: {', '.join(f'{s} {v or {}}' for s, v in p.strategies.items())}"
                           for p in game.players)
               + f". Every profile ran on the same grid: scenarios {list(u.scenarios)}, "
@@ -117,7 +118,7 @@ def report(game: Game, evals: pd.DataFrame, payoffs: pd.DataFrame, equilibria: p
     return page
 
 
-def write(game: Game, evals: pd.DataFrame, payoffs: pd.DataFrame) -> None:
+def write(game, evals: pd.DataFrame, payoffs: pd.DataFrame) -> None:
     folder = game.folder
     atomic_write(folder / "payoffs.csv", lambda p: payoffs.to_csv(p, index=False))
     found = equilibrium_rows(game, payoffs)

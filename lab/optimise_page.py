@@ -47,7 +47,8 @@ def _describe(search) -> str:
     grid = (f"{len(u.scenarios)} scenario(s) {list(u.scenarios)} x " + (f"{u.draws} draw(s) of posterior "
             f"'{u.posterior}' x " if u.posterior else "") + f"{u.replicates} replicate stream(s)")
     size = next(iter(search.bases.values())).population.size
-    return (f"Player {search.player}; levers {', '.join(f'{lv.name} {lv.choices or [lv.low, lv.high]}' for lv in search.levers)}. "
+    levers = ", ".join(f"{lv.name} {list(lv.choices) if lv.choices else [lv.low, lv.high]}" for lv in search.levers)
+    return (f"Player {search.player}; levers {levers}. "
             f"Objectives: {'; '.join(f'{o.name} = {o.describe()}' for o in search.objectives)}. Every candidate ran on "
             f"the same grid: {grid}, {size:,} customers; robustness {search.robustness} over those cells. Sampler "
             f"{search.sampler}, batches of {search.batch}, seed {search.seed}. "

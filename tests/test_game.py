@@ -62,10 +62,10 @@ def test_game_equilibria_have_regret_within_noise_of_the_payoff_table(tmp_path, 
             assert r <= noise[player] + 1e-9
             assert found[(found["equilibrium"] == number) & (found["player"] == player)]["regret"].iloc[0] == \
                 pytest.approx(r, abs=1e-9)
-    pure = [p for p in itertools.product(["status_quo", "price_push"], ["status_quo", "subsidy_push"])
-            if max(independent_regret(payoffs, {"joint_stock": {s: float(s == p[0]) for s in ("status_quo", "price_push")},
-                                                "alipay": {s: float(s == p[1]) for s in ("status_quo", "subsidy_push")}}
-                                      ).values()) <= 0]
+    options = {"joint_stock": ("status_quo", "price_push"), "alipay": ("status_quo", "subsidy_push")}
+    pure = [p for p in itertools.product(*options.values())
+            if max(independent_regret(payoffs, {q: {s: float(s == chosen) for s in options[q]}
+                                                for q, chosen in zip(options, p)}).values()) <= 0]
     reported = {tuple(m[p] and max(m[p], key=m[p].get) for p in ("joint_stock", "alipay"))
                 for m in mixed_of(found).values() if all(max(v.values()) == 1.0 for v in m.values())}
     assert set(pure) == reported                   # every pure equilibrium, and only those

@@ -42,7 +42,8 @@ def test_optimise_writes_its_tables_and_runs_nothing_new_when_run_again(tmp_path
     assert list(candidates.columns) == ["candidate", "marketing_budget_bn", "deposit_rate_premium",
                                         "share", "share_low", "share_high", "profit", "profit_low", "profit_high"]
     assert candidates["candidate"].iloc[0] == "status_quo" and len(candidates) == 5    # 4 trials + status quo
-    assert (candidates["share_low"] <= candidates["share"]).all() and (candidates["share"] <= candidates["share_high"]).all()
+    assert (candidates["share_low"] <= candidates["share"]).all()
+    assert (candidates["share"] <= candidates["share_high"]).all()
     pareto = pd.read_csv(folder / "pareto.csv")
     objectives = ["share", "profit"]
     for _, row in pareto.iterrows():                 # non-dominated rows only, and every non-dominated row
@@ -100,16 +101,15 @@ def test_the_optimiser_lands_near_the_optimum_a_grid_finds(tmp_path):
     grid's range of it."""
     model = ["model.population.size=1000", "model.end=2016-12", "backend=serial"]
     objective = "objectives={profit: {column: profit, sum: [2016-01, 2016-12], sense: max}}"
-    search = optimise.read_search("joint_stock_growth", [*model, objective, "levers={deposit_rate_premium: [-1.5, 1.5]}"],
-                                  tmp_path)
+    lever = "levers={deposit_rate_premium: [-1.5, 1.5]}"
+    search = optimise.read_search("joint_stock_growth", [*model, objective, lever], tmp_path)
     key = search.levers[0].key
     grid = {f"g{i}": {key: float(v)} for i, v in enumerate(np.linspace(-1.5, 1.5, 13))}
     values = evaluation.evaluate("grid", tmp_path / "grid", search.uncertainty, search.bases, grid,
                                  evaluation.cells(search.uncertainty), search.objectives, "serial",
                                  show_progress=False).groupby("candidate")["profit"].mean()
-    folder = optimise.optimise("joint_stock_growth", [*model, objective, "levers={deposit_rate_premium: [-1.5, 1.5]}",
-                                                      "trials=10", "batch=5", "sampler=tpe"], tmp_path,
-                               show_progress=False)
+    folder = optimise.optimise("joint_stock_growth", [*model, objective, lever, "trials=10", "batch=5", "sampler=tpe"],
+                               tmp_path, show_progress=False)
     found = pd.read_csv(folder / "candidates.csv")["profit"].max()
     assert found >= values.max() - 0.05 * (values.max() - values.min()), (found, values.to_dict())
 
