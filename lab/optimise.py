@@ -185,9 +185,9 @@ def run_search(search: Search, show_progress: bool = True) -> None:
         study.enqueue_trial(sq, user_attrs={"candidate": STATUS_QUO})
     target = search.trials + (1 if sq is not None else 0)
     _evaluate(search, {STATUS_QUO: {}}, grid, show_progress)
-    told = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+    done = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
     with progress.bar(target, f"optimise {search.name}", "candidate", show=show_progress) as bar:
-        bar.update(told)
+        bar.update(done)
         while True:
             existing = len(study.get_trials(deepcopy=False))
             study = _study(search, existing)
@@ -198,6 +198,9 @@ def run_search(search: Search, show_progress: bool = True) -> None:
                 break
             candidates = {candidate_name(t): changes_of(search, t.params) for t in batch}
             evals = _evaluate(search, candidates, grid, show_progress)
+            if search.robustness == "regret":           # regret is against every candidate so far (read back)
+                so_far = told(search)
+                evals = _evaluate(search, {**candidate_changes(search, so_far, so_far), **candidates}, grid, False)
             _tell(study, batch, evals, search)
             bar.update(len(batch))
 
