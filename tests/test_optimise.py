@@ -3,6 +3,7 @@ and resuming a stopped search (lab/optimise.py, lab/evaluation.py)."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ import pytest
 pytest.importorskip("optuna")
 
 from experiments import optimise as command  # noqa: E402
-from lab import evaluation, optimise  # noqa: E402
+from lab import evaluation, optimise, optimise_report  # noqa: E402
 from lab import posterior  # noqa: E402
 from lab.objectives import read_objective  # noqa: E402
 
@@ -147,3 +148,62 @@ def test_a_posterior_committed_with_the_code_is_found_when_no_calibration_has_it
     assert posterior.posterior_file("tiny") == own
     with pytest.raises(Exception, match="no posterior 'nope'"):
         posterior.posterior_file("nope")
+
+
+def test_a_win_that_does_not_hold_out_of_sample_is_flagged():
+    """Candidate `lucky` beats the status quo on the search's cells but not on the held-out ones; `steady`
+    beats it on both: only `lucky` is flagged."""
+    config = optimise.read_search("joint_stock_growth", TINY).bases["baseline"]
+    share = read_objective("share", {"column": "customer_share", "at": "2014-06", "sense": "max"}, config,
+                           "joint_stock", "o")
+    search = SimpleNamespace(objectives=[share], robustness="mean", seed=0)
+
+    def table(values: dict[str, list[float]], first: int) -> pd.DataFrame:
+        return pd.DataFrame([{"candidate": c, "scenario": "baseline", "draw": 0, "stream": first + s, "share": v}
+                             for c, vals in values.items() for s, v in enumerate(vals)])
+    inside = table({"status_quo": [1.0, 1.2], "lucky": [1.5, 1.6], "steady": [1.3, 1.4]}, 0)
+    outside = table({"status_quo": [1.1, 1.0], "lucky": [1.0, 0.9], "steady": [1.3, 1.2]}, 2)
+    pareto = evaluation.robust_values(inside, [share], "mean")
+    out = optimise_report.with_out_of_sample(search, pareto, inside, outside).set_index("candidate")
+    assert out["flagged"].to_dict() == {"status_quo": False, "lucky": True, "steady": False}
+    assert out.loc["lucky", "share_oos"] == pytest.approx(0.95)
+
+
+@pytest.mark.slow
+def test_the_grid_places_cells_on_the_same_streams_for_every_candidate(tmp_path, monkeypatch):
+    """Without a posterior a cell is (seed, replicate = stream); with one (seed + stream, replicate = draw);
+    the held-out cells are new; two candidates share every cell's placement."""
+    search = optimise.read_search("joint_stock_growth", TINY)
+    u = search.uncertainty
+    key = search.levers[0].key
+    candidates = {"status_quo": {}, "more": {key: 30.0}}
+    _, where = evaluation.grid_study("g", tmp_path, u, search.bases, candidates, evaluation.cells(u))
+    assert sorted(where.loc[where["candidate"] == "more", "replicate"]) == [0, 1]
+    assert (where.groupby(["scenario", "draw", "stream"])["replicate"].nunique() == 1).all()
+    monkeypatch.setattr(posterior, "COMMITTED_ROOT", tmp_path / "data")
+    monkeypatch.setenv(posterior.ROOT_ENV, str(tmp_path / "none"))
+    path = tmp_path / "data" / "tiny" / "posterior.parquet"
+    path.parent.mkdir(parents=True)
+    pd.DataFrame({"target_set": ["seed"] * 4, "draw": range(4), "customers.habit": [0.5, 1.0, 1.5, 2.0]}).to_parquet(path)
+    with_posterior = optimise.read_search("joint_stock_growth", [*TINY, "uncertainty.posterior=tiny",
+                                                                 "uncertainty.draws=2"])
+    u = with_posterior.uncertainty
+    study, where = evaluation.grid_study("g", tmp_path, u, with_posterior.bases, candidates, evaluation.cells(u))
+    seeds = {p.config_hash: p.config.seed for p in study.points}
+    base = with_posterior.bases["baseline"].seed
+    assert all(seeds[h] == base + s and r == d for h, s, r, d in
+               zip(where["config_hash"], where["stream"], where["replicate"], where["draw"]))
+    held = evaluation.cells(u, out_of_sample=True)
+    assert not set(held) & set(evaluation.cells(u)) and {d for _, d, _ in held} == {2, 3}
+    with pytest.raises(Exception, match="uncertainty.draws|replicates"):
+        optimise.read_search("joint_stock_growth", [*TINY, "uncertainty.posterior=tiny", "uncertainty.draws=3"])
+
+
+def test_ctrl_c_exits_130_and_leaves_no_tables(tmp_path, monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(evaluation, "run_study", interrupted)
+    assert command.main(["joint_stock_growth", *TINY, "trials=2", "--out", str(tmp_path)]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "interrupted"
+    written = {p.name for p in tmp_path.rglob("*") if p.is_file()}
+    assert not written & {"candidates.csv", "pareto.csv", "evaluations.parquet", "report.html", "pareto.png"}
