@@ -184,7 +184,8 @@ def test_the_grid_places_cells_on_the_same_streams_for_every_candidate(tmp_path,
     monkeypatch.setenv(posterior.ROOT_ENV, str(tmp_path / "none"))
     path = tmp_path / "data" / "tiny" / "posterior.parquet"
     path.parent.mkdir(parents=True)
-    pd.DataFrame({"target_set": ["seed"] * 4, "draw": range(4), "customers.habit": [0.5, 1.0, 1.5, 2.0]}).to_parquet(path)
+    draws = {"target_set": ["seed"] * 4, "draw": range(4), "customers.habit": [0.5, 1.0, 1.5, 2.0]}
+    pd.DataFrame(draws).to_parquet(path)
     with_posterior = optimise.read_search("joint_stock_growth", [*TINY, "uncertainty.posterior=tiny",
                                                                  "uncertainty.draws=2"])
     u = with_posterior.uncertainty
