@@ -27,7 +27,7 @@ from lab.errors import check_name
 from lab.evaluation import Uncertainty
 from lab.payoffs import by_cell, deviation_gain, payoff_table, profile_name
 from lab.objectives import Objective, read_objective
-from lab.strategy_config import claim_folder, folder_for, integer, read_spec, require_extra
+from lab.strategy_config import claim_folder, folder_for, integer, ray_session, read_spec, require_extra
 from lab.strategy_space import read_setting, roster_of
 from lab.study import BACKENDS
 from sim.config import Config, ConfigError
@@ -178,7 +178,8 @@ def run_game(name: str, overrides: list[str], out: Path = Path("results/game"), 
     require_extra("nashpy")
     game = read_game(name, overrides, out)
     claim_folder(game.folder, game.spec, COMMAND)
-    evals = play(game, show_progress)
+    with ray_session(game.backend, game.workers):
+        evals = play(game, show_progress)
     payoffs = payoff_table(game, evals)
     game_report.write(game, evals, payoffs)
     print(f"game {game.name}: {len(game.profiles())} profiles, {int(payoffs.groupby('player')['runs'].sum().iloc[0])}"

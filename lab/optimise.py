@@ -29,7 +29,7 @@ import pandas as pd
 from lab import evaluation, progress
 from lab.evaluation import STATUS_QUO, Uncertainty
 from lab.objectives import Objective, read_objective
-from lab.strategy_config import claim_folder, folder_for, integer, read_spec, require_extra
+from lab.strategy_config import claim_folder, folder_for, integer, ray_session, read_spec, require_extra
 from lab.strategy_space import Lever, read_lever, roster_of, value_at
 from lab.study import BACKENDS
 from sim.config import Config, ConfigError
@@ -227,9 +227,14 @@ def optimise(name: str, overrides: list[str], out: Path = Path("results/optimise
              show_progress: bool = True) -> Path:
     """Run (or resume, or extend) the optimisation and write its folder; returns the folder."""
     require_extra("optuna")
-    from lab import optimise_report
     search = read_search(name, overrides, out)
     claim_folder(search.folder, search.spec, COMMAND)
+    with ray_session(search.backend, search.workers):
+        return _optimise(search, show_progress)
+
+
+def _optimise(search: Search, show_progress: bool) -> Path:
+    from lab import optimise_report
     run_search(search, show_progress)
     candidates = told(search)
     evals = _evaluate(search, candidate_changes(search, candidates, candidates), evaluation.cells(search.uncertainty),

@@ -28,8 +28,9 @@ def _fmt(value: float, low: float, high: float) -> str:
     return f"{value:,.4g}{bounds}"
 
 
-def side_by_side(search, pareto: pd.DataFrame) -> pd.DataFrame:
-    """The front as the page shows it: levers, then each objective in and out of sample, and the flag."""
+def side_by_side(search, pareto: pd.DataFrame, effects: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The front as the page shows it: levers, then each objective in and out of sample, and the flag; with
+    `effects` (from `paired`), each objective's paired difference from the status quo, in / out of sample."""
     rows = []
     for _, r in pareto.iterrows():
         row = {"candidate": r["candidate"], **{lv.name: r[lv.name] for lv in search.levers}}
@@ -37,6 +38,11 @@ def side_by_side(search, pareto: pd.DataFrame) -> pd.DataFrame:
             row[f"{o.name} (in sample)"] = _fmt(r[o.name], r[f"{o.name}_low"], r[f"{o.name}_high"])
             row[f"{o.name} (out of sample)"] = _fmt(r[f"{o.name}_oos"], r[f"{o.name}_oos_low"],
                                                     r[f"{o.name}_oos_high"])
+            if effects is not None and r["candidate"] != STATUS_QUO:
+                e = effects.loc[r["candidate"]]
+                row[f"{o.name} − status quo, paired (in / out)"] = " / ".join(
+                    _fmt(e[f"{o.name}_effect{k}"], e[f"{o.name}_effect_low{k}"], e[f"{o.name}_effect_high{k}"])
+                    for k in ("", "_oos"))
         row["flagged"] = "only wins in sample" if r["flagged"] else ""
         rows.append(row)
     return pd.DataFrame(rows)
@@ -70,7 +76,15 @@ def compare_frames(search, evals: pd.DataFrame, names: list[str]) -> tuple[pd.Da
     return frames[0], frames[1]
 
 
-def report(search, evals: pd.DataFrame, table: pd.DataFrame, pareto: pd.DataFrame,
+def paired(search, evals: pd.DataFrame, oos: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Each named candidate's paired difference from the status quo, in sample and out of sample (`_oos`)."""
+    keep = [STATUS_QUO, *names]
+    inside = evaluation.paired_effects(evals[evals["candidate"].isin(keep)], search.objectives, STATUS_QUO)
+    outside = evaluation.paired_effects(oos[oos["candidate"].isin(keep)], search.objectives, STATUS_QUO)
+    return inside.set_index("candidate").join(outside.set_index("candidate"), rsuffix="_oos")
+
+
+def report(search, evals: pd.DataFrame, oos: pd.DataFrame, table: pd.DataFrame, pareto: pd.DataFrame,
            chosen: list[str]) -> compare_report.Report:
     page = compare_report.Report(f"What should {search.player} do? optimise '{search.name}'")
     page.text(_describe(search))
@@ -78,8 +92,10 @@ def report(search, evals: pd.DataFrame, table: pd.DataFrame, pareto: pd.DataFram
     if chosen:
         page.text("For each objective, the Pareto candidate best on it (preferring candidates whose wins over the "
                   "status quo hold on draws and streams the search never saw), beside the status quo. Values are "
-                  "robust values with 95 % intervals, in sample and out of sample.")
-        page.table(side_by_side(search, pareto[pareto["candidate"].isin([STATUS_QUO, *chosen])]))
+                  "robust values with 95 % intervals, in sample and out of sample, and each recommendation's "
+                  "difference from the status quo, paired by cell (narrower: the cells' common noise cancels).")
+        page.table(side_by_side(search, pareto[pareto["candidate"].isin([STATUS_QUO, *chosen])],
+                                paired(search, evals, oos, chosen)))
     else:
         page.text("No candidate beats the status quo on any objective: keep the current strategy.")
     page.heading("The Pareto front")

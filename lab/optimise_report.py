@@ -123,5 +123,5 @@ def write(search, evals: pd.DataFrame, oos: pd.DataFrame, table: pd.DataFrame, p
     atomic_write(folder / "candidates.csv", lambda p: table.to_csv(p, index=False))
     atomic_write(folder / "pareto.csv", lambda p: pareto.to_csv(p, index=False))
     pareto_figure(search, table, pareto, folder / "pareto.png")
-    page = report(search, evals, table, pareto, recommended(search, pareto))
+    page = report(search, evals, oos, table, pareto, recommended(search, pareto))
     atomic_write(folder / "report.html", lambda p: p.write_text(page.html()))

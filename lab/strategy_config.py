@@ -13,7 +13,9 @@ line rather than mixed or overwritten.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -137,3 +139,27 @@ def claim_folder(folder: Path, spec: dict, command: str) -> None:
     atomic_write(marker, lambda p: p.write_text(json.dumps({"command": command, "spec": recorded}, indent=2,
                                                            default=str)))
     print(f"{command}: results in {folder}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def ray_session(backend: str, workers: int | None):
+    """With backend=ray, one local Ray for the whole command (the study runner would start and stop one for
+    every batch, its workers loading the kernels again each time); nothing otherwise."""
+    if backend != "ray":
+        yield
+        return
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    try:
+        import ray
+    except ImportError:
+        raise CommandError('error: backend=ray needs the ray extra: pip install -e ".[ray]"') from None
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    try:
+        yield
+    finally:
+        if started:
+            ray.shutdown()

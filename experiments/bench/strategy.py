@@ -1,13 +1,14 @@
 """Benchmark: the strategy commands as a user types them, against their 5-minute bars.
 
-  python -m experiments.bench.strategy [--ray] [--bar 300]
+  python -m experiments.bench.strategy [--ray | --backends ray] [--bar 300]
 
 Times, each in a fresh process (start-up, imports and the kernels' load included), into a
 temporary folder so nothing is resumed:
   optimise  python -m experiments.optimise joint_stock_growth: 40 candidates (and the status quo)
             x 2 replicates at 20,000 customers, 2013-2020, then the Pareto set out of sample
   game      python -m experiments.game banks_vs_alipay: 27 profiles x 3 replicates, 20,000 customers
-and, with --ray, both again with backend=ray (a local Ray on every core). Prints each one's wall
+and, with --ray, both again with backend=ray (one local Ray on every core for the whole command);
+`--backends` names the backends to time (default local; --ray is local,ray). Prints each one's wall
 seconds and runs against the bar, and writes results/bench/strategy.csv. Timings vary with machine
 load: run it on a quiet machine.
 """
@@ -47,10 +48,15 @@ def timed(name: str, config: str, extra: list[str], out: Path) -> tuple[float, i
 def main(argv: list[str] | None = None) -> int:
     parser = Parser(prog="python -m experiments.bench.strategy", description=__doc__)
     parser.add_argument("--ray", action="store_true", help="also time both commands with backend=ray")
+    parser.add_argument("--backends", default="local", help="comma-separated backends to time (local, ray, serial)")
     parser.add_argument("--bar", type=float, default=300.0, help="the bar in seconds (default 300)")
     args = parser.parse_args(argv)
     rows = []
-    for backend in ["local", *(["ray"] if args.ray else [])]:
+    backends = list(dict.fromkeys([*args.backends.split(","), *(["ray"] if args.ray else [])]))
+    bad = [b for b in backends if b not in ("local", "ray", "serial")]
+    if bad:
+        raise CommandError(f"error: --backends={args.backends} is not allowed; expected local, ray or serial")
+    for backend in backends:
         for name, config in CASES:
             with tempfile.TemporaryDirectory() as tmp:
                 wall, runs = timed(name, config, [f"backend={backend}"], Path(tmp))
