@@ -86,6 +86,7 @@ def _n_player(u: list[np.ndarray], seed: int) -> list[list[np.ndarray]]:
     rng = np.random.default_rng(seed)
 
     def nash_function(z: np.ndarray) -> float:
+        """Sum over players and strategies of the squared positive gain of a deviation."""
         sigma = _softmax(z, sizes)
         return float(sum(np.sum(np.maximum(0.0, _expected(u[p], sigma, p) - _expected(u[p], sigma)) ** 2)
                          for p in range(len(u))))
@@ -105,6 +106,7 @@ def _polish(u: list[np.ndarray], sigma: list[np.ndarray]) -> list[np.ndarray]:
     sizes = [len(k) for k in support]
 
     def unpack(x: np.ndarray) -> list[np.ndarray]:
+        """Full probability vectors from the support's entries."""
         out, i = [], 0
         for n, k, s in zip(sizes, support, sigma):
             full = np.zeros(len(s))
@@ -114,6 +116,7 @@ def _polish(u: list[np.ndarray], sigma: list[np.ndarray]) -> list[np.ndarray]:
         return out
 
     def equations(x: np.ndarray) -> np.ndarray:
+        """Indifference on each support, and probabilities summing to one."""
         mixed = unpack(x[:sum(sizes)])
         values = x[sum(sizes):]
         eq = [(_expected(u[p], mixed, p)[k] - values[p]) for p, k in enumerate(support)]

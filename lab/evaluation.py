@@ -82,6 +82,7 @@ def flat(mapping: Any, where: str = "model", prefix: str = "") -> dict[str, Any]
 
 
 def model_overrides(model: dict[str, Any]) -> list[str]:
+    """The `model:` keys as Hydra overrides, KEY=VALUE."""
     return [f"{k}={hydra_value(v)}" for k, v in model.items()]
 
 
@@ -201,6 +202,7 @@ def t_interval(x: np.ndarray) -> tuple[float, float, float]:
 
 
 def robust_sense(objective: Objective, robustness: str) -> str:
+    """Which way the robust value is better: the objective's sense, or min for regret."""
     return "min" if robustness == "regret" else objective.sense
 
 

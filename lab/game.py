@@ -61,12 +61,15 @@ class Game:
 
     @property
     def strategies(self) -> dict[str, list[str]]:
+        """{player: its strategy names}, in the config's order."""
         return {p.name: list(p.strategies) for p in self.players}
 
     def profiles(self) -> list[tuple[str, ...]]:
+        """Every profile: one strategy a player, in the players' order."""
         return list(itertools.product(*self.strategies.values()))
 
     def status_quo(self) -> tuple[str, ...]:
+        """The profile of each player's `status_quo` strategy (its first where it has none)."""
         return tuple("status_quo" if "status_quo" in p.strategies else next(iter(p.strategies)) for p in self.players)
 
 

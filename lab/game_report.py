@@ -83,6 +83,7 @@ def _ci(mean: float, low: float, high: float) -> str:
 
 
 def report(game, evals: pd.DataFrame, payoffs: pd.DataFrame, equilibria: pd.DataFrame) -> Report:
+    """The page: equilibria, every profile's status, the status quo's distance, the focal best responses."""
     u = game.uncertainty
     page = Report(f"Game '{game.name}': {', '.join(p.name for p in game.players)}")
     payoffs_text = "; ".join(f"{p.name}: {p.payoff.describe()}" for p in game.players)
@@ -119,6 +120,7 @@ def report(game, evals: pd.DataFrame, payoffs: pd.DataFrame, equilibria: pd.Data
 
 
 def write(game, evals: pd.DataFrame, payoffs: pd.DataFrame) -> None:
+    """Write payoffs.csv, equilibria.csv and report.html, each file whole."""
     folder = game.folder
     atomic_write(folder / "payoffs.csv", lambda p: payoffs.to_csv(p, index=False))
     found = equilibrium_rows(game, payoffs)

@@ -46,6 +46,7 @@ class Objective:
     sense: str = "max"
 
     def describe(self) -> str:
+        """The objective in words, for tables and figures."""
         when = f"in {self.first}" if self.how == "at" else f"{self.how} {self.first} to {self.last}"
         return f"{self.institution} {self.column}, {when} ({self.sense})"
 

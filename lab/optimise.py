@@ -62,6 +62,7 @@ class Search:
 
     @property
     def senses(self) -> dict[str, str]:
+        """{objective: max | min} of the robust values (regret is always minimised)."""
         return {o.name: evaluation.robust_sense(o, self.robustness) for o in self.objectives}
 
 
@@ -155,10 +156,12 @@ def status_quo_values(search: Search) -> dict[str, Any] | None:
 
 
 def candidate_name(trial) -> str:
+    """A trial's candidate name: status_quo for the enqueued status quo, else t<number>."""
     return trial.user_attrs.get("candidate") or f"t{trial.number:03d}"
 
 
 def changes_of(search: Search, params: dict[str, Any]) -> dict[str, Any]:
+    """A candidate's lever values as config changes {config key: value}."""
     return {lv.key: params[lv.name] for lv in search.levers}
 
 

@@ -86,6 +86,7 @@ def paired(search, evals: pd.DataFrame, oos: pd.DataFrame, names: list[str]) -> 
 
 def report(search, evals: pd.DataFrame, oos: pd.DataFrame, table: pd.DataFrame, pareto: pd.DataFrame,
            chosen: list[str]) -> compare_report.Report:
+    """The page: what was searched, the recommendations, the front, their effects on everyone, the limits."""
     page = compare_report.Report(f"What should {search.player} do? optimise '{search.name}'")
     page.text(_describe(search))
     page.heading("Recommended strategies")

@@ -11,6 +11,7 @@ from lab import evaluation
 
 
 def profile_name(profile: tuple[str, ...]) -> str:
+    """A profile as one name, its strategies joined by '/' in the players' order."""
     return "/".join(profile)
 
 

@@ -46,6 +46,7 @@ def timed(name: str, config: str, extra: list[str], out: Path) -> tuple[float, i
 
 @command
 def main(argv: list[str] | None = None) -> int:
+    """Time each command on each backend, print the lines and write results/bench/strategy.csv."""
     parser = Parser(prog="python -m experiments.bench.strategy", description=__doc__)
     parser.add_argument("--ray", action="store_true", help="also time both commands with backend=ray")
     parser.add_argument("--backends", default="local", help="comma-separated backends to time (local, ray, serial)")
