@@ -110,3 +110,25 @@ def test_n_player_solver_returns_equilibria_whose_table_regret_is_zero():
                         for k in range(3))}
         pure = {tuple(int(np.argmax(s)) for s in sigma) for sigma in found if all(s.max() == 1.0 for s in sigma)}
         assert pure == brute
+
+
+def test_progressive_sampling_picks_only_the_profiles_the_noise_leaves_open():
+    """Two players, two strategies. Row player: b beats a by 1 everywhere except against column y, where they
+    tie within noise; column player: y beats x by 1 for sure. The profiles whose status is open are (a, y)
+    and (b, y), and only those."""
+    from types import SimpleNamespace
+
+    from lab import game as game_module
+    players = [SimpleNamespace(name="row", strategies={"a": {}, "b": {}}),
+               SimpleNamespace(name="col", strategies={"x": {}, "y": {}})]
+    fake = SimpleNamespace(players=players, profiles=lambda: [("a", "x"), ("a", "y"), ("b", "x"), ("b", "y")])
+    noise = [0.3, -0.3, 0.2]
+    rows = []
+    for profile in fake.profiles():
+        for stream, e in enumerate(noise):
+            row = {"a": 0.0, "b": 1.0}[profile[0]] if profile[1] == "x" else {"a": 0.0, "b": e}[profile[0]]
+            col = {"x": 0.0, "y": 1.0}[profile[1]]
+            rows.append({"candidate": "/".join(profile), "scenario": "baseline", "draw": 0, "stream": stream,
+                         "row": row, "col": col})
+    open_ = game_module.unsettled(fake, pd.DataFrame(rows))
+    assert set(open_) == {("a", "y"), ("b", "y")}
