@@ -28,12 +28,18 @@ def _fmt(value: float, low: float, high: float) -> str:
     return f"{value:,.4g}{bounds}"
 
 
+def _lever(value) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "none"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def side_by_side(search, pareto: pd.DataFrame, effects: pd.DataFrame | None = None) -> pd.DataFrame:
     """The front as the page shows it: levers, then each objective in and out of sample, and the flag; with
     `effects` (from `paired`), each objective's paired difference from the status quo, in / out of sample."""
     rows = []
     for _, r in pareto.iterrows():
-        row = {"candidate": r["candidate"], **{lv.name: r[lv.name] for lv in search.levers}}
+        row = {"candidate": r["candidate"], **{lv.name: _lever(r[lv.name]) for lv in search.levers}}
         for o in search.objectives:
             row[f"{o.name} (in sample)"] = _fmt(r[o.name], r[f"{o.name}_low"], r[f"{o.name}_high"])
             row[f"{o.name} (out of sample)"] = _fmt(r[f"{o.name}_oos"], r[f"{o.name}_oos_low"],
