@@ -87,7 +87,7 @@ def paired(search, evals: pd.DataFrame, oos: pd.DataFrame, names: list[str]) -> 
     keep = [STATUS_QUO, *names]
     inside = evaluation.paired_effects(evals[evals["candidate"].isin(keep)], search.objectives, STATUS_QUO)
     outside = evaluation.paired_effects(oos[oos["candidate"].isin(keep)], search.objectives, STATUS_QUO)
-    return inside.set_index("candidate").join(outside.set_index("candidate"), rsuffix="_oos")
+    return inside.set_index("candidate").join(outside.set_index("candidate").add_suffix("_oos"))
 
 
 def report(search, evals: pd.DataFrame, oos: pd.DataFrame, table: pd.DataFrame, pareto: pd.DataFrame,
