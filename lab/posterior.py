@@ -8,7 +8,8 @@ runs, as replicate r, its own values with draw r of its `target_set` applied as 
 (`lab.changes.with_changes`, validated); replicate r keeps its own random stream,
 SeedSequence(seed, spawn_key=(r,)). The draws are read from the folder named by the environment
 variable SIM_POSTERIOR_DIR, else results/calibration (relative to the working folder, where
-`calibrate` writes by default); tests point it at their own folder.
+`calibrate` writes by default); tests point it at their own folder. A name with no calibration
+there is looked up in the draws committed with the code, data/posterior/<name>/posterior.parquet.
 
 A run's config hash (`lab.points.config_hash`) includes `content_hash` of the posterior
 file, so a re-calibration makes resuming re-run what the old draws made. Every interval shown to a
@@ -30,6 +31,7 @@ from sim.config import Config, ConfigError
 
 ROOT_ENV = "SIM_POSTERIOR_DIR"
 DEFAULT_ROOT = Path("results/calibration")
+COMMITTED_ROOT = Path(__file__).resolve().parents[1] / "data" / "posterior"   # draws shipped with the code
 ID_COLUMNS = ("target_set", "draw")
 
 
@@ -39,12 +41,17 @@ def root() -> Path:
 
 
 def posterior_file(name: str, folder: Path | None = None) -> Path:
-    """Where posterior `name` lives; CommandError saying how to make it when it is not there."""
+    """Where posterior `name` lives: the calibration's folder, else (when no folder is given) the draws
+    committed with the code, data/posterior/<name>/posterior.parquet, so `posterior=<name>` works on a fresh
+    clone; CommandError saying how to make it when neither is there."""
     path = Path(folder if folder is not None else root()) / name / "posterior.parquet"
-    if not path.is_file():
-        raise CommandError(f"error: no posterior '{name}' at {path}: run python -m experiments.calibrate "
-                           f"configs/calibration/{name}.yaml first")
-    return path
+    if path.is_file():
+        return path
+    committed = COMMITTED_ROOT / name / "posterior.parquet"
+    if folder is None and committed.is_file():
+        return committed
+    raise CommandError(f"error: no posterior '{name}' at {path}" + (f" or {committed}" if folder is None else "")
+                       + f": run python -m experiments.calibrate configs/calibration/{name}.yaml first")
 
 
 @functools.lru_cache(maxsize=32)

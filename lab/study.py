@@ -64,9 +64,13 @@ class Study:
     config_keys: dict[str, str] = field(default_factory=dict)   # swept column -> config key
     folders: bool = False            # also write each run's folder (CSV, figures) under <root>/folders/
     command: list[str] = field(default_factory=list)
+    replicates: dict[int, tuple[int, ...]] = field(default_factory=dict)
+                                     # point -> the replicates it runs, where not 0..replicates-1 (an evaluation
+                                     # that holds replicates back for an out-of-sample check: lab/evaluation.py)
 
     def runs(self) -> list[tuple[int, int]]:
-        return [(p.index, r) for p in self.points for r in range(p.config.replicates)]
+        return [(p.index, r) for p in self.points
+                for r in self.replicates.get(p.index, range(p.config.replicates))]
 
 
 # ----------------------------------------------------------------------------- running

@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 COMMANDS = ["run", "compare", "plot", "collect", "design", "fit", "rerun", "validate", "timings", "dashboard",
-            "calibrate", "discover"]
+            "calibrate", "discover", "optimise", "game"]
 # importing any of these fails in the child, as on a machine with the base install only
 BLOCK = """
 import sys
@@ -25,7 +25,8 @@ class Missing:
             raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
 sys.meta_path.insert(0, Missing())
 """
-EXTRAS_ONLY = {"sbi", "torch", "ray", "pytest", "xdist", "hypothesis", "playwright", "ema_workbench", "platypus"}
+EXTRAS_ONLY = {"sbi", "torch", "ray", "pytest", "xdist", "hypothesis", "playwright", "ema_workbench", "platypus",
+               "optuna", "nashpy"}
 
 
 def _name(requirement: str) -> str:
@@ -44,6 +45,7 @@ def test_the_base_dependencies_leave_out_torch_sbi_ray_and_the_test_tools():
     extras = {k: {_name(r) for r in v} for k, v in PROJECT["optional-dependencies"].items()}
     assert "sbi" in extras["calibrate"] and "ray" in extras["ray"] and "pytest" in extras["test"]
     assert "ema-workbench" in extras["strategy"]
+    assert {"optuna", "nashpy"} <= extras["strategy"] and not base & {"optuna", "nashpy"}
 
 
 @pytest.mark.slow
@@ -66,6 +68,20 @@ def test_calibrate_without_sbi_says_in_one_line_how_to_install_it(tmp_path):
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert len(err) == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     assert "calibration extra" in err[0] and "make calibrate" in err[0] and '".[calibrate]"' in err[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name, config, blocked", [("optimise", "joint_stock_growth", "optuna"),
+                                                   ("game", "banks_vs_alipay", "nashpy")])
+def test_the_strategy_commands_without_their_extra_say_in_one_line_how_to_install_it(tmp_path, name, config,
+                                                                                     blocked):
+    out = tmp_path / "out"
+    code = f"from experiments.{name} import main\nsys.exit(main([{config!r}, '--out', {str(out)!r}]))\n"
+    proc = _child(code, {blocked})
+    err = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert len(err) == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert blocked in err[0] and '".[strategy]"' in err[0]
     assert not out.exists()
 
 
