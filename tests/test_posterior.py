@@ -102,7 +102,7 @@ def test_without_a_posterior_the_summary_says_seeds_only_and_the_hash_is_unchang
 
 
 @pytest.mark.parametrize("args, first", [
-    pytest.param(["posterior=absent"], "error: no posterior 'absent' at {cal}/absent/posterior.parquet: run "
+    pytest.param(["posterior=absent"], "error: no posterior 'absent' at {cal}/absent/posterior.parquet or {committed}: run "
                  "python -m experiments.calibrate configs/calibration/absent.yaml first", marks=pytest.mark.slow),
     pytest.param(["posterior=seedonly", "target_set=cba"], "config error: target_set='cba' is not allowed; expected a "
                  "target set posterior 'seedonly' has draws for (['seed'])", marks=pytest.mark.slow),
@@ -124,7 +124,8 @@ def test_bad_posterior_input_is_one_line_and_exit_2(tmp_path, args, first):
     out = tmp_path / "out"
     proc = cli([*args, *SMALL, f"hydra.run.dir={out}", f"hydra.sweep.dir={out}"], cal)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [first.format(cal=cal)]
+    committed = posterior.COMMITTED_ROOT / "absent" / "posterior.parquet"
+    assert proc.stderr.strip().splitlines() == [first.format(cal=cal, committed=committed)]
     assert not out.exists()
 
 
