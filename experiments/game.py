@@ -15,29 +15,18 @@ pip install -e ".[strategy]". The last line is the folder.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from lab.compose import CONFIG_FAILURES, explain
-from lab.errors import CommandError, Parser, command
+from lab.errors import command
+from lab.strategy_config import named_file_command
 from lab.game import run_game
 
 
 @command
 def main(argv: list[str] | None = None) -> int:
-    parser = Parser(prog="python -m experiments.game", description=__doc__,
-                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("name", help="a file in configs/game/, e.g. banks_vs_alipay")
-    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="overrides of the file's keys")
-    parser.add_argument("--out", type=Path, default=Path("results/game"), help="where game folders go")
-    args = parser.parse_intermixed_args(argv)
-    try:
-        folder = run_game(args.name, args.overrides, args.out)
-    except CONFIG_FAILURES as e:
-        raise CommandError(explain(e, args.overrides)) from None
-    print(folder)
-    return 0
+    return named_file_command("python -m experiments.game", __doc__, "game", "banks_vs_alipay", Path("results/game"),
+                              run_game, argv)
 
 
 if __name__ == "__main__":

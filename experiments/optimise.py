@@ -16,29 +16,18 @@ Needs the strategy extra: pip install -e ".[strategy]". The last line is the fol
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from lab.compose import CONFIG_FAILURES, explain
-from lab.errors import CommandError, Parser, command
+from lab.errors import command
+from lab.strategy_config import named_file_command
 from lab.optimise import optimise
 
 
 @command
 def main(argv: list[str] | None = None) -> int:
-    parser = Parser(prog="python -m experiments.optimise", description=__doc__,
-                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("name", help="a file in configs/optimise/, e.g. joint_stock_growth")
-    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="overrides of the file's keys")
-    parser.add_argument("--out", type=Path, default=Path("results/optimise"), help="where optimisation folders go")
-    args = parser.parse_intermixed_args(argv)
-    try:
-        folder = optimise(args.name, args.overrides, args.out)
-    except CONFIG_FAILURES as e:
-        raise CommandError(explain(e, args.overrides)) from None
-    print(folder)
-    return 0
+    return named_file_command("python -m experiments.optimise", __doc__, "optimise", "joint_stock_growth",
+                              Path("results/optimise"), optimise, argv)
 
 
 if __name__ == "__main__":

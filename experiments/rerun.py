@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 
 from lab.errors import CommandError, Parser, command, refuse_committed
-from lab.reruns import rerun
-from sim.writers.run_folder import TABLES
+from lab.reruns import code_note, rerun
+from sim.writers.run_folder import TABLES, read_run_info
 
 
 @command
@@ -40,7 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, problem in result.items():
         print(f"{name}: {'identical' if problem is None else 'DIFFERENT - ' + problem}")
     same = all(p is None for p in result.values())
-    print("reproduced exactly" if same else "not reproduced")
+    note = code_note(read_run_info(args.folder))
+    if note:
+        print(note)
+    print("reproduced exactly" if same else "not reproduced" + (" (see the commit above)" if note else ""))
     return 0 if same else 1
 
 

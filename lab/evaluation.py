@@ -112,6 +112,16 @@ def read_uncertainty(spec: Any, where: str = "uncertainty") -> Uncertainty:
     return Uncertainty(str(posterior), spec.get("draws", 1), spec.get("replicates", 2), tuple(scenarios))
 
 
+def read_grid(spec: dict) -> tuple[Uncertainty, dict[str, Any], Config]:
+    """A strategy file's `uncertainty` and `model`, and a probe config (its first scenario, no posterior)
+    that players, levers and objectives are checked against before anything runs."""
+    u = read_uncertainty(spec.get("uncertainty", {}))
+    model = flat(spec.get("model") or {})
+    probe = base_configs(dataclasses.replace(u, posterior="", draws=1, scenarios=u.scenarios[:1]),
+                         model, [])[u.scenarios[0]]
+    return u, model, probe
+
+
 def base_configs(u: Uncertainty, model: dict[str, Any], levers: list[str]) -> dict[str, Config]:
     """Each scenario's config with the model's overrides (composed once a scenario), its posterior checked
     for enough draws in and out of sample and for setting none of the levers or model keys."""

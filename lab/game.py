@@ -96,10 +96,7 @@ def _player(config: Config, name: str, spec, where: str) -> Player:
 def read_game(name: str, overrides: list[str], out: Path = Path("results/game")) -> Game:
     """The game NAME (configs/game/NAME.yaml) with overrides, checked before anything runs or is written."""
     spec = read_spec("game", name, overrides, KEYS)
-    u = evaluation.read_uncertainty(spec.get("uncertainty", {}))
-    model = evaluation.flat(spec.get("model") or {})
-    probe = evaluation.base_configs(dataclasses.replace(u, posterior="", draws=1, scenarios=u.scenarios[:1]),
-                                    model, [])[u.scenarios[0]]
+    u, model, probe = evaluation.read_grid(spec)
     players_spec = spec.get("players")
     if not isinstance(players_spec, dict) or len(players_spec) < 2:
         raise ConfigError("players", players_spec, "two or more institutions, each with a payoff and strategies")

@@ -81,10 +81,7 @@ def read_search(name: str, overrides: list[str], out: Path = Path("results/optim
     """The optimisation NAME (configs/optimise/NAME.yaml) with overrides, every key checked before anything
     runs or is written; ConfigError or CommandError, one line, on bad input."""
     spec = read_spec("optimise", name, overrides, KEYS)
-    u = evaluation.read_uncertainty(spec.get("uncertainty", {}))
-    model = evaluation.flat(spec.get("model") or {})
-    probe = evaluation.base_configs(dataclasses.replace(u, posterior="", draws=1, scenarios=u.scenarios[:1]),
-                                    model, [])[u.scenarios[0]]
+    u, model, probe = evaluation.read_grid(spec)
     player = spec.get("player")
     roster_of(probe, player if isinstance(player, str) else str(player))
     levers_spec = spec.get("levers")

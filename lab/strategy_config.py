@@ -13,12 +13,13 @@ line rather than mixed or overwritten.
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -163,3 +164,22 @@ def ray_session(backend: str, workers: int | None):
     finally:
         if started:
             ray.shutdown()
+
+
+def named_file_command(prog: str, doc: str, kind: str, example: str, out: Path,
+                       action: Callable[[str, list[str], Path], Path], argv: list[str] | None) -> int:
+    """The command line of `optimise` and `game`: NAME (a file in configs/<kind>/), KEY=VALUE overrides of
+    its keys and --out; config failures as one line; the folder printed last."""
+    from lab.compose import CONFIG_FAILURES, explain
+    from lab.errors import Parser
+    parser = Parser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("name", help=f"a file in configs/{kind}/, e.g. {example}")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="overrides of the file's keys")
+    parser.add_argument("--out", type=Path, default=out, help=f"where {kind} folders go")
+    args = parser.parse_intermixed_args(argv)
+    try:
+        folder = action(args.name, args.overrides, args.out)
+    except CONFIG_FAILURES as e:
+        raise CommandError(explain(e, args.overrides)) from None
+    print(folder)
+    return 0

@@ -442,6 +442,55 @@ def test_rerun_notices_every_kind_of_edit(stored_run, tmp_path, damage, status, 
     assert line in out and ("not reproduced" in out) == (status == 1)
 
 
+def _edit_run_json(folder: Path, **changes) -> None:
+    import json
+    info = json.loads((folder / "run.json").read_text())
+    (folder / "run.json").write_text(json.dumps({**info, **changes}))
+
+
+@pytest.mark.slow                                    # the stored run's subprocess, then two reruns
+def test_rerun_never_writes_over_a_run_and_compares_before_it_writes(stored_run, tmp_path, capsys):
+    from experiments.rerun import main as rerun_main
+    run, other = tmp_path / "run", tmp_path / "other"
+    shutil.copytree(stored_run, run)
+    shutil.copytree(stored_run, other)
+    edit_csv("timeseries.csv")(run)
+    edited = (run / "timeseries.csv").read_bytes()
+    before = {p.name: p.read_bytes() for p in other.iterdir() if p.is_file()}
+    for out, says in ((other, "already exists and is not an empty folder"), (run, "is the folder being checked")):
+        assert rerun_main([str(run), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and says in err[0], err
+    assert {p.name: p.read_bytes() for p in other.iterdir() if p.is_file()} == before   # the other run untouched
+    assert (run / "timeseries.csv").read_bytes() == edited                       # the evidence kept
+    assert rerun_main([str(run)]) == 1 and "timeseries.csv: DIFFERENT" in capsys.readouterr().out
+    fresh = tmp_path / "fresh"
+    assert rerun_main([str(stored_run), "--out", str(fresh)]) == 0               # a new folder: written whole
+    assert (fresh / "run.json").is_file() and not [p for p in tmp_path.iterdir() if p.name.startswith(".fresh")]
+    capsys.readouterr()
+    assert rerun_main([str(fresh)]) == 0 and "reproduced exactly" in capsys.readouterr().out
+
+
+@pytest.mark.slow                                    # the stored run's subprocess, then reruns
+def test_rerun_checks_run_json_against_the_config_and_names_another_commit(stored_run, tmp_path, capsys):
+    from experiments.rerun import main as rerun_main
+    reseeded, elsewhere = tmp_path / "reseeded", tmp_path / "elsewhere"
+    shutil.copytree(stored_run, reseeded)
+    shutil.copytree(stored_run, elsewhere)
+    _edit_run_json(reseeded, seed=4)                 # config.yaml (and the tables) say seed 3
+    assert rerun_main([str(reseeded)]) == 1
+    out = capsys.readouterr().out
+    assert "run.json: DIFFERENT - run.json records seed 4, config.yaml has seed 3" in out and "not reproduced" in out
+    _edit_run_json(elsewhere, git_commit="0123abc")
+    edit_csv("yearly.csv")(elsewhere)
+    assert rerun_main([str(elsewhere)]) == 1
+    out = capsys.readouterr().out
+    assert "the run was made at commit 0123abc" in out and "not reproduced (see the commit above)" in out
+    assert rerun_main([str(stored_run)]) == 0          # negative control: same commit, nothing named
+    out = capsys.readouterr().out
+    assert "made at commit" not in out and "run.json: identical" in out
+
+
 @pytest.mark.slow                                    # a sweep through the command: about 6 s
 def test_extending_a_sweep_reruns_a_truncated_part_and_duplicates_no_replicate(stored_sweep, tmp_path):
     from lab import dataset
