@@ -75,7 +75,8 @@ def test_month_helpers_round_trip():
     assert month_index("2014-01") - month_index("2013-12") == 1
 
 
-@pytest.mark.parametrize("arg", ["population.urban_share=1.5", "experiment=nope", "populaton.size=5",
+@pytest.mark.parametrize("arg", ["population.urban_share=1.5", "experiment=nope",
+                                 pytest.param("populaton.size=5", marks=pytest.mark.slow),   # 5.1 s: the suggestion
                                  "end=2010-01"])
 def test_cli_refuses_bad_input_in_one_line_without_a_results_folder(tmp_path, arg):
     proc = subprocess.run([sys.executable, "-m", "experiments.run", arg,

@@ -282,6 +282,7 @@ def _cli_row(months: int, *overrides: str) -> dict:
     return model.recorder.rows[-1]
 
 
+@pytest.mark.slow                        # the page runs 24 months of 10,000 customers: over a minute
 def test_page_runs_months_and_shows_what_the_model_says(page):
     tracks = page.locator(".v-slider-track").all()              # usable at 1,280 px: tracks a fifth of the page
     assert len(tracks) == 11 and all(track.bounding_box()["width"] > 250 for track in tracks)
@@ -349,6 +350,7 @@ def test_choosing_a_preset_in_the_page_runs_exactly_that_preset(page, preset):
         assert shown[label][1] == pytest.approx(100 * base[key], abs=0.006), label
 
 
+@pytest.mark.slow                        # a browser and the page's server: 8.7 s
 def test_strategy_controls_show_the_preset_and_the_header_names_what_differs(page):
     _choose(page, "Start from preset", "deposit_rate_war")
     page.get_by_text("Joint-stock: 0.50 pp").wait_for(timeout=10_000)             # the preset's premium
@@ -368,6 +370,7 @@ def test_strategy_controls_show_the_preset_and_the_header_names_what_differs(pag
     assert "Platform strategy: responsive (preset: fixed)" in shown
 
 
+@pytest.mark.slow                        # a browser and the page's server: 7.4 s
 def test_save_in_the_page_cannot_clobber_a_shipped_preset(page):
     shipped = CONFIG_DIR / "experiment" / "baseline.yaml"
     before = shipped.read_text()

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -16,6 +18,7 @@ def _fit(tmp_path: Path, overrides: list[str]) -> Path:
     return Path(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow                        # two fit commands in subprocesses: 7 s
 def test_many_overrides_give_a_short_folder_each_its_own(tmp_path):
     banks = ("large_state", "joint_stock", "city_commercial", "rural_commercial")
     one = [f"banks.{b}.strategy.deposit_rate_premium=0.1" for b in banks]

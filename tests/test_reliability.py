@@ -24,6 +24,7 @@ def cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
                           text=True, timeout=timeout)
 
 
+@pytest.mark.slow                        # a run through the command, then two reruns: 5.2 s
 def test_rerun_reproduces_a_folder_and_notices_a_change(tmp_path, capsys):
     run = cli(*SMALL, "seed=8", "experiment=marketing_war", f"hydra.run.dir={tmp_path}/run")
     assert run.returncode == 0, run.stderr
@@ -56,6 +57,7 @@ def _runs(folder: Path) -> list[Path]:
     return sorted(p.parent for p in folder.rglob("run.json") if "collected" not in p.parts)
 
 
+@pytest.mark.slow                        # 6.4 s: the command starts, then a second inside the model
 def test_ctrl_c_during_a_run_prints_one_line_and_leaves_no_folder(tmp_path):
     proc = _popen("population.size=1000000", "figures=false", f"hydra.run.dir={tmp_path}/run")
     _wait_for(lambda: (tmp_path / "run" / "run.log").exists())

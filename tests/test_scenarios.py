@@ -1,6 +1,8 @@
 """Scenario effects: direction and rough size, across several seeds."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,21 +15,24 @@ SEEDS = (1, 2, 3, 4)
 SIZE = 20_000
 
 
+@functools.lru_cache(maxsize=None)
+def tables(*overrides):
+    """Each seed's (timeseries, institutions), run once per worker: the baseline and a scenario serve
+    several checks and several metrics (the same seeds give the same tables, so sharing changes no number)."""
+    runs = [run_model(*overrides, size=SIZE, seed=seed).recorder for seed in SEEDS]
+    return tuple((r.timeseries(), r.institutions()) for r in runs)
+
+
 def outcome(metric, *overrides):
-    values = []
-    for seed in SEEDS:
-        model = run_model(*overrides, size=SIZE, seed=seed)
-        values.append(metric(model))
-    return np.array(values)
+    return np.array([metric(ts, inst) for ts, inst in tables(*overrides)])
 
 
 def last(column):
-    return lambda m: m.recorder.timeseries()[column].iloc[-1]
+    return lambda ts, inst: ts[column].iloc[-1]
 
 
 def bank_share(name):
-    def metric(m):
-        inst = m.recorder.institutions()
+    def metric(ts, inst):
         return inst[(inst["institution"] == name) & (inst["step"] == inst["step"].max())]["share"].item()
     return metric
 
@@ -42,8 +47,7 @@ def test_removing_ukey_friction_raises_bank_app_use_more_than_wallets():
 
 
 def test_functional_regulation_slows_platform_growth():
-    def growth_since_2017(m):
-        ts = m.recorder.timeseries()
+    def growth_since_2017(ts, inst):
         return ts["share_platform"].iloc[-1] - ts.loc[ts["date"] == "2016-12", "share_platform"].item()
     base = outcome(growth_since_2017)
     functional = outcome(growth_since_2017, "experiment=functional_regulation")
@@ -52,7 +56,7 @@ def test_functional_regulation_slows_platform_growth():
 
 
 def test_higher_switching_cost_lowers_churn():
-    churn = lambda m: m.recorder.timeseries()["churn_rate"].mean()   # noqa: E731
+    churn = lambda ts, inst: ts["churn_rate"].mean()   # noqa: E731
     low = outcome(churn, "switching_cost.scale=0.5")
     mid = outcome(churn)
     high = outcome(churn, "switching_cost.scale=2")
@@ -76,8 +80,7 @@ def test_more_marketing_raises_share_with_diminishing_returns():
 ])
 def test_strategy_presets_move_shares_the_expected_way(experiment, check):
     def mean_final_shares(*overrides):
-        runs = [run_model(*overrides, size=SIZE, seed=seed).recorder.institutions() for seed in SEEDS]
-        final = pd.concat(inst[inst["step"] == inst["step"].max()] for inst in runs)
+        final = pd.concat(inst[inst["step"] == inst["step"].max()] for _, inst in tables(*overrides))
         return final.groupby("institution")["share"].mean()
     base = mean_final_shares()
     scen = mean_final_shares(f"experiment={experiment}")

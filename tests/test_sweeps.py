@@ -48,6 +48,7 @@ def local_sweep(tmp_path_factory):
     return tmp / "vialocal"
 
 
+@pytest.mark.slow                        # local_sweep's command (about 5.7 s) is paid by its first user
 def test_a_sweep_stores_twelve_runs_with_distinct_replicate_streams(local_sweep):
     ts = stored(local_sweep)
     runs = ts.drop_duplicates(["config_hash", "replicate"])
@@ -62,6 +63,7 @@ def test_a_sweep_stores_twelve_runs_with_distinct_replicate_streams(local_sweep)
     assert not (local_sweep / "folders").exists()    # no per-run folders unless figures=true is asked for
 
 
+@pytest.mark.slow                        # local_sweep
 def test_the_dataset_is_queryable_unquoted_in_pandas_and_duckdb(local_sweep):
     import duckdb
     ts = pd.read_parquet(local_sweep / "timeseries")                       # the folder is one dataset
@@ -82,6 +84,7 @@ def test_the_dataset_is_queryable_unquoted_in_pandas_and_duckdb(local_sweep):
     assert {"customer_share", "user_share", "date", "share_*", "replicate_seed", "point"} <= set(units["column"])
 
 
+@pytest.mark.slow                        # local_sweep
 def test_every_stored_column_is_declared_in_columns_csv(local_sweep):
     units = pd.read_csv(local_sweep / "columns.csv")
     from fnmatch import fnmatchcase
