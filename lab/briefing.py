@@ -127,6 +127,8 @@ def _effects_sentence(effects: pd.DataFrame, baseline: str, names: dict[str, str
 
 def _gains_sentence(inst_effects: pd.DataFrame, baseline: str, names: dict[str, str]) -> list[str]:
     """Who gains and who loses the most market share under each scenario, with the intervals."""
+    if inst_effects.empty:
+        return []
     share = inst_effects[(inst_effects["measure"] == "market_share") & (inst_effects["scenario"] != baseline)
                          & inst_effects["effect"].notna()]
     parts = []
