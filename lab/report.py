@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import html
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -78,6 +79,7 @@ SHORT_HEADINGS = {"market_share": "Market share", "profit": "Profit, 12 months",
 DECIMALS = {"pp": 2, "RMB bn": 1, "million": 1}     # of an institution's effect, by unit; balances below
 WHOLE = {"balance"}                                  # measures in the thousands: whole numbers
 SCENARIOS_PER_TABLE = 3         # effect columns per headline table: wider tables are split
+TITLE_CHARACTERS = 45           # a figure's title wraps beyond this: it fits one of two axes side by side
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -233,8 +235,8 @@ def draw_series(left, right, ts: pd.DataFrame, column: str, baseline: str, event
     if targets is not None and len(targets):
         left.scatter([pd.Timestamp(year=int(y), month=7, day=1) for y in targets["year"]], targets["value"] / 100,
                      marker="D", s=45, color="white", edgecolor="black", zorder=5, label="Target (yearly)")
-    left.set_title(label)
-    right.set_title("Scenario − baseline, paired by replicate")
+    left.set_title("\n".join(textwrap.wrap(label, TITLE_CHARACTERS)))      # a long title wider than its axes
+    right.set_title("Scenario − baseline, paired by replicate")             # would be cut off at the edge
     right.axhline(0, color="black", lw=0.8)
     if share:
         plots.percent_axis(left)
