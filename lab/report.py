@@ -33,7 +33,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from lab import briefing, posterior  # noqa: E402
+from lab import briefing, hover, posterior  # noqa: E402
 from lab.headline import HEADLINE, Figure, last_full_year, value, when  # noqa: E402
 from sim.writers import plots  # noqa: E402
 from sim.writers.files import atomic_write  # noqa: E402
@@ -557,18 +557,22 @@ class Report:
     def table(self, df: pd.DataFrame) -> None:
         self.blocks.append(("table", df))
 
-    def figure(self, path: Path, caption: str) -> None:
-        self.blocks.append(("img", (Path(path), caption)))
+    def figure(self, path: Path, caption: str, chart: str = "") -> None:
+        """A figure: its PNG in report.md, and in report.html the hoverable `chart` (lab.hover) if given,
+        else the PNG embedded."""
+        self.blocks.append(("chart", (Path(path), caption, chart)) if chart else ("img", (Path(path), caption)))
 
     def markdown(self) -> str:
         render = {"h2": lambda x: f"## {x}", "h3": lambda x: f"### {x}", "p": str, "note": lambda x: f"> **Note.** {x}",
                   "table": lambda df: df.to_markdown(index=False, disable_numparse=True),   # numbers as written
-                  "img": lambda x: f"![{x[1]}]({x[0].name})"}
+                  "img": lambda x: f"![{x[1]}]({x[0].name})", "chart": lambda x: f"![{x[1]}]({x[0].name})"}
         return "\n\n".join([f"# {self.title}", *(render[kind](x) for kind, x in self.blocks)]) + "\n"
 
     def html(self) -> str:
-        """One self-contained page: figures embedded as base64 PNG, no external files or scripts."""
-        render = {"h2": lambda x: f"<h2>{html.escape(x)}</h2>", "h3": lambda x: f"<h3>{html.escape(x)}</h3>",
+        """One self-contained page, nothing fetched: figures embedded as base64 PNG, hover charts drawn by the
+        plotly.js the page carries once in its head (only if it has any)."""
+        render = {"chart": lambda x: f"<figure>{x[2]}<figcaption>{html.escape(x[1])}</figcaption></figure>",
+                  "h2": lambda x: f"<h2>{html.escape(x)}</h2>", "h3": lambda x: f"<h3>{html.escape(x)}</h3>",
                   "p": lambda x: f"<p>{html.escape(x)}</p>",
                   "note": lambda x: f'<p class="note"><b>Note.</b> {html.escape(x)}</p>',
                   "table": lambda df: df.to_html(index=False, border=0, na_rep=""),
@@ -581,8 +585,10 @@ class Report:
                  "th,td{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}"
                  "td{white-space:normal}.note{background:#fff4e0;border-left:4px solid #e9a23b;padding:8px 12px}"
                  "img{max-width:100%}figcaption{color:#555;font-size:13px}")
+        scripts = (f'<script type="text/javascript">{hover.script()}</script>'
+                   if any(kind == "chart" for kind, _ in self.blocks) else "")
         return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}</title>"
-                f"<style>{style}</style></head><body>{''.join(body)}</body></html>")
+                f"<style>{style}</style>{scripts}</head><body>{''.join(body)}</body></html>")
 
 
 @dataclasses.dataclass
@@ -708,13 +714,23 @@ def _figure_sections(report: Report, c: Compared, targets: pd.DataFrame, folder:
         for column in present:
             tgt = targets[targets["series"] == column] if column in ("off_counter_rate", "mobile_value_share") else None
             path = series_figure(c.ts, column, c.baseline, c.events, tgt, folder / f"{column}.png", c.note, c.names)
-            report.figure(path, plots.describe(column)[0])
+            report.figure(path, plots.describe(column)[0], hover_chart(c, column, tgt))
     report.heading("Institutions")
     for column, heading, _, unit in INSTITUTION_MEASURES:
         if column in c.inst or column == "market_share":
             path = institution_figure(c.inst_effects, c.inst, column, heading, unit, c.baseline, c.events,
                                       folder / f"institutions_{column}.png", c.note, c.names)
             report.figure(path, heading)
+
+
+def hover_chart(c: Compared, column: str, targets: pd.DataFrame | None) -> str:
+    """The column's level and effect as a hoverable chart for report.html ('' without plotly: the PNG)."""
+    if not hover.available():
+        return ""
+    label, unit = plots.describe(column)
+    data = by_month(c.ts, column, c.baseline)
+    return hover.series_chart(data, label, plots.is_share(column), unit, c.names, _colours(c.scenarios, c.baseline),
+                              c.baseline, c.events, targets, chart_id=f"chart_{column}")
 
 
 def for_csv(effects: pd.DataFrame) -> pd.DataFrame:

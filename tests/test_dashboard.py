@@ -421,6 +421,7 @@ def test_a_preset_lists_what_it_changes_even_where_no_control_shows_it():
             assert preset_changes(name), name
 
 
+@pytest.mark.slow
 def test_the_header_says_a_dated_preset_equals_the_baseline_until_its_first_change():
     from lab.dashboard import header
     s = Session(Levers(preset="no_ukey", population=1000, end="2015-03"))
@@ -443,6 +444,7 @@ def _outside(fig) -> list[float]:
     return [round(max(0.0, v), 2) for v in (-drawn.x0, -drawn.y0, drawn.x1 - width, drawn.y1 - height)]
 
 
+@pytest.mark.slow
 def test_the_charts_and_their_png_keep_every_title_tick_and_legend_inside():
     import base64
     import io
