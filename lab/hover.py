@@ -39,19 +39,22 @@ def script() -> str:
 def _trace(fig, part: pd.DataFrame, name: str, colour: str, col: int, k: float, unit: str, digits: int,
            legend: bool) -> None:
     """One scenario's mean as a line with its 95 % band (if any) behind it; the hover names the month, the
-    scenario, the value with its unit and its interval."""
-    dates = pd.to_datetime(part["date"])
-    mean, lo, hi = k * part["mean"], k * part["lo"], k * part["hi"]
+    scenario, the value with its unit (an effect with its sign) and its interval. Values are rounded two
+    decimals past what the hover shows, dates written as days: the page stays small."""
+    dates = list(pd.to_datetime(part["date"]).dt.strftime("%Y-%m-%d"))
+    mean, lo, hi = ((k * part[c]).round(digits + 2) for c in ("mean", "lo", "hi"))
     banded = lo.notna().any()
+    sign = "+" if col == 2 else ""
     if banded:
-        fig.add_trace(go.Scatter(x=list(dates) + list(dates[::-1]), y=list(hi) + list(lo[::-1]), fill="toself",
+        fig.add_trace(go.Scatter(x=dates + dates[::-1], y=list(hi) + list(lo[::-1]), fill="toself",
                                  fillcolor=colour, opacity=0.18, line={"width": 0}, hoverinfo="skip",
                                  showlegend=False, legendgroup=name), row=1, col=col)
-    interval = (f" (95 % interval %{{customdata[0]:,.{digits}f}} to %{{customdata[1]:,.{digits}f}})"
+    interval = (f" (95 % interval %{{customdata[0]:{sign},.{digits}f}} to %{{customdata[1]:{sign},.{digits}f}})"
                 if banded else "")
-    fig.add_trace(go.Scatter(x=dates, y=mean, mode="lines", name=name, legendgroup=name, showlegend=legend,
-                             line={"color": colour, "width": 2}, customdata=list(zip(lo.fillna(0), hi.fillna(0))),
-                             hovertemplate=f"%{{x|%b %Y}}<br>{name}: %{{y:,.{digits}f}} {unit}{interval}"
+    fig.add_trace(go.Scatter(x=dates, y=list(mean), mode="lines", name=name, legendgroup=name, showlegend=legend,
+                             line={"color": colour, "width": 2},
+                             customdata=list(zip(lo.fillna(0), hi.fillna(0))) if banded else None,
+                             hovertemplate=f"%{{x|%b %Y}}<br>{name}: %{{y:{sign},.{digits}f}} {unit}{interval}"
                                            "<extra></extra>"), row=1, col=col)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lab import briefing, report
+from lab import briefing, hover, report
 from lab.headline import HEADLINE
 from experiments.compare import main
 from sim.evidence.targets import load_targets
@@ -50,8 +50,9 @@ def test_the_report_folder_holds_a_self_contained_page_and_its_tables(compared, 
     page = (compared / "report.html").read_text()
     images = re.findall(r'<img[^>]*src="([^"]*)"', page)
     assert images and all(src.startswith("data:image/png;base64,") for src in images)
-    text = re.sub(r'src="data:image/png;base64,[^"]*"', "", page)    # base64 may spell 'http' by chance
-    assert "<script" not in text and "http" not in text.replace("http-equiv", "")
+    text = re.sub(r'src="data:image/png;base64,[^"]*"', "", page.split("</head>", 1)[1])  # base64 may spell 'http'
+    assert not re.search(r"<script[^>]+src=|<link[^>]+href=", page)            # nothing fetched: no CDN, no file
+    assert "http" not in text.replace("http-equiv", "")                      # (plotly.js, in the head, names sites)
     md = (compared / "report.md").read_text()
     for link in re.findall(r"!\[[^]]*\]\(([^)]+)\)", md):
         assert (compared / link).is_file(), link
@@ -323,3 +324,64 @@ def test_one_replicate_draws_no_interval_and_says_so(tmp_path, capsys):
     for csv in ("effects.csv", "institution_effects.csv"):
         assert not [c for c in pd.read_csv(out / csv) if c.endswith(("_lo", "_hi"))], csv
     assert "interval_covers: none (one replicate)" in terminal and "95 % t interval" not in terminal
+
+
+# ----------------------------------------------------------------------------- hover charts
+
+@pytest.fixture(scope="module")
+def tiny():
+    """A four-month comparison at 1,000 customers, with one replicate and with two."""
+    from lab.comparison import configs, run_all
+    overrides = ["population.size=1000", "end=2013-04", "figures=false"]
+    return {r: run_all(configs(["marketing_war"], overrides, "baseline"), r, overrides, progress=False)
+            for r in (1, 2)}
+
+
+def _templates(fragment: str) -> list[str]:
+    return [t.get("hovertemplate", "") for t in hover.json_of(fragment)]
+
+
+def test_hover_charts_show_dates_values_with_units_and_intervals_from_two_replicates(tiny, monkeypatch):
+    pytest.importorskip("plotly")
+    ts, inst = tiny[2]
+    c = report.compared(ts, inst, "baseline", {"subtitle": "tiny"})
+    share = _templates(report.hover_chart(c, "share_mobile", None))
+    assert any(t.startswith("%{x|%b %Y}<br>Marketing war: %{y:,.2f} %") and "95 % interval" in t for t in share)
+    assert any("Marketing war − Baseline: %{y:+,.2f} pp" in t for t in share)          # effects signed, in points
+    money = _templates(report.hover_chart(c, "balance_platform_mmf", None))
+    assert any("RMB bn" in t for t in money)
+    one = report.compared(*tiny[1], "baseline", {"subtitle": "tiny"})
+    assert not any("interval" in t for t in _templates(report.hover_chart(one, "share_mobile", None)))
+    monkeypatch.setattr(hover, "go", None)                                 # without plotly: the PNG instead
+    assert report.hover_chart(c, "share_mobile", None) == ""
+
+
+def test_a_page_carries_plotly_js_once_and_only_with_a_chart(tmp_path, tiny):
+    pytest.importorskip("plotly")
+    png = tmp_path / "x.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n")
+    c = report.compared(*tiny[2], "baseline", {"subtitle": "tiny"})
+    page = report.Report("t")
+    for column in ("share_mobile", "share_platform", "deposits_bank"):
+        page.figure(png, column, report.hover_chart(c, column, None))
+    text = page.html()
+    head, body = text.split("</head>", 1)
+    assert head.count("<script") == 1 and len(re.findall(r"plotly\.js v\d", text)) == 1
+    assert len(re.findall(r'<div id="chart_\w+"', body)) == 3 and "data:image/png" not in body
+    assert len(text) - len(hover.script()) < 200_000                  # the charts' data: small beside plotly.js
+    assert page.markdown().count("](x.png)") == 3                     # report.md keeps the PNGs
+    static = report.Report("t")
+    static.figure(png, "a figure")
+    assert "<script" not in static.html() and "data:image/png;base64," in static.html()
+
+
+@pytest.mark.slow
+def test_the_compared_page_hovers_every_time_series_and_keeps_the_pngs(compared):
+    pytest.importorskip("plotly")
+    page = (compared / "report.html").read_text()
+    md = (compared / "report.md").read_text()
+    ts = pd.read_parquet(compared / "timeseries.parquet")
+    series = {c for _, columns in report.SECTIONS for c in columns if c in ts}
+    assert set(re.findall(r'<div id="chart_(\w+)"', page)) == series
+    assert {link[:-4] for link in re.findall(r"!\[[^]]*\]\(([^)]+)\)", md)} >= series       # their PNGs, in the md
+    assert len(re.findall(r"plotly\.js v\d", page)) == 1 and len(page.encode()) < 4_700_000 + 4_000_000
