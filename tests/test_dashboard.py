@@ -388,20 +388,22 @@ def test_presets_side_by_side_show_the_paired_effects_compare_computes(page):
     page.keyboard.press("Escape")
     _choose(page, "Replicates", "3")
     page.get_by_role("button", name="Compare", exact=True).click()
-    page.get_by_text("no_ukey − baseline (95 % CI)").wait_for(timeout=120_000)
+    page.get_by_text("Download the headline table (CSV)").wait_for(timeout=120_000)
     overrides = ["population.size=10000", "seed=42", "figures=false"]
     ts, _ = compare.run_all(compare.configs(["no_ukey", "marketing_war"], overrides, "baseline"), 3, overrides,
                             progress=False)
-    table = report.headline_table(report.headline_effects(ts, "baseline"), "baseline").set_index("figure")
+    effects = report.headline_effects(ts, "baseline")
+    table = report.headline_tables(effects, "baseline", {"no_ukey": "No U-key", "marketing_war": "Marketing war"})
+    table = table[0].set_index("Figure")
     shown = page.inner_text("body")
-    for scenario in ("no_ukey", "marketing_war"):
-        assert table.loc["Most-used channel of the month: bank app", f"{scenario} − baseline (95 % CI)"] in shown
-    with page.expect_download() as download:                           # the table shown, as CSV
+    for name in ("No U-key", "Marketing war"):                         # by their names, with 95 % intervals
+        assert table.loc["Most-used channel of the month: bank app", name] in shown and " [" in table.iloc[0][name]
+    assert "wide and unreliable" in shown                              # 3 replicates are too few
+    with page.expect_download() as download:                           # the effects shown, as numbers
         page.get_by_text("Download the headline table (CSV)").click()
-    saved = pd.read_csv(download.value.path()).set_index("figure")
-    assert saved.loc["Most-used channel of the month: bank app", "no_ukey − baseline (95 % CI)"] == table.loc[
-        "Most-used channel of the month: bank app", "no_ukey − baseline (95 % CI)"]
-
+    saved = pd.read_csv(download.value.path())
+    assert all(pd.api.types.is_float_dtype(saved[c]) for c in ("value", "low", "high"))
+    pd.testing.assert_frame_equal(saved, report.headline_numbers(effects), check_dtype=False)
 
 # ----------------------------------------------------------------------------- what a preset changes, unclipped charts
 
