@@ -158,7 +158,8 @@ def executive_summary(effects: pd.DataFrame, inst_effects: pd.DataFrame, baselin
     compared = " and ".join([", ".join(names[s] for s in others[:-1]), names[others[-1]]] if len(others) > 1
                             else [names[s] for s in others]) or names[baseline]
     against = "the baseline" + ("" if baseline == "baseline" else f", {names[baseline]}")
-    sentences = [f"This report compares {compared} with {against}" + (f", {context}" if context else "") + "."]
+    sentences = [(f"This report compares {compared} with {against}" if others else f"This report shows {against} "
+                  "alone") + (f", {context}" if context else "") + "."]
     if others:
         sentences += _effects_sentence(effects, baseline, names)
         sentences += _gains_sentence(inst_effects, baseline, names)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -385,3 +386,35 @@ def test_the_compared_page_hovers_every_time_series_and_keeps_the_pngs(compared)
     assert set(re.findall(r'<div id="chart_(\w+)"', page)) == series
     assert {link[:-4] for link in re.findall(r"!\[[^]]*\]\(([^)]+)\)", md)} >= series       # their PNGs, in the md
     assert len(re.findall(r"plotly\.js v\d", page)) == 1 and len(page.encode()) < 4_700_000 + 4_000_000
+
+
+@pytest.mark.slow
+def test_the_page_fits_1280_px_and_hovering_a_line_shows_its_month_value_and_interval(compared):
+    """In headless Chromium (as the dashboard's browser tests): no table or chart wider than the page, no
+    request outside the file, and a hover label with the month, the scenario and the value in percent."""
+    import shutil
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run does)")
+    pytest.importorskip("plotly")
+    playwright = pytest.importorskip("playwright.sync_api")
+    args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=args)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        fetched = []
+        page.on("request", lambda r: fetched.append(r.url))
+        page.goto((compared / "report.html").as_uri())
+        chart = page.locator("#chart_share_mobile")
+        chart.locator(".main-svg").first.wait_for(timeout=60_000)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+        chart.scroll_into_view_if_needed()
+        box = chart.bounding_box()
+        page.mouse.move(box["x"] + 0.35 * box["width"], box["y"] + 0.45 * box["height"])
+        page.wait_for_timeout(500)
+        label = page.evaluate("Array.from(document.querySelectorAll('.hoverlayer')).map(e => e.textContent).join(' ')")
+        browser.close()
+    assert not [u for u in fetched if not u.startswith(("file:", "data:", "blob:"))]
+    assert re.search(r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) 20\d\d", label), label
+    assert re.search(r"(Baseline|No U-key): [\d.]+ % \(95 % interval", label), label
