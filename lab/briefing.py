@@ -73,14 +73,20 @@ def replicates_note(replicates: int) -> str:
     return ""
 
 
+def signed(x: float, digits: int) -> str:
+    """A difference with its sign, '+1.17' or '-0.30'; one that rounds to zero as '0.00' (not '-0.00')."""
+    text = f"{x:+,.{digits}f}"
+    return text[1:] if float(text.replace(",", "")) == 0 else text
+
+
 def interval_text(figure: Figure, effect: float, lo: float, hi: float, remark: str = "") -> str:
     """'+1.17 pp (95 % interval +0.50 to +1.84)', or the effect alone where there is no interval; a remark
     goes inside the brackets."""
     if np.isnan(lo) or np.isnan(hi):
         return show(figure, effect, difference=True) + (f" ({remark})" if remark else "")
     scale, digits = (100, 2) if figure.percent else (1, 1)
-    return (f"{show(figure, effect, difference=True)} (95 % interval {scale * lo:+,.{digits}f} to "
-            f"{scale * hi:+,.{digits}f}{', ' + remark if remark else ''})")
+    return (f"{show(figure, effect, difference=True)} (95 % interval {signed(scale * lo, digits)} to "
+            f"{signed(scale * hi, digits)}{', ' + remark if remark else ''})")
 
 
 def clear(effect_lo: pd.Series, effect_hi: pd.Series) -> pd.Series:

@@ -100,7 +100,8 @@ def compare(scenarios: list[str], replicates: int = 10, overrides: list[str] | N
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "timeseries.parquet", lambda p: ts.to_parquet(p, index=False))
     atomic_write(out / "institutions.parquet", lambda p: inst.to_parquet(p, index=False))
-    subtitle = (f"{first.population.size:,} simulated customers · {replicates} paired replicate{'s' if replicates > 1 else ''}"
+    plural = "s" if replicates > 1 else ""
+    subtitle = (f"{first.population.size:,} simulated customers · {replicates} paired replicate{plural}"
                 f" (seed {first.seed})"
                 + (f" · overrides: {' '.join(overrides)}" if overrides else "")
                 + f" · intervals cover {interval_covers(first.posterior, replicates)}")

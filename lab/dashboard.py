@@ -291,9 +291,9 @@ def _value(v) -> str:
 def PresetChanges(name: str) -> None:
     """What the chosen preset changes from the baseline, beside the controls: its dated events and the keys it
     sets, so a change that no slider shows (no_ukey's 2015 event) is still in sight."""
-    lines = preset_changes(name)
     if name == "baseline":
         return
+    lines = preset_changes(name)
     solara.Markdown(f"**What '{name}' changes from the baseline**" + ("" if lines else ": nothing"),
                     style={"margin-bottom": "0"})
     solara.Markdown("\n".join(f"- {line}" for line in lines), style={"font-size": "12px"})
@@ -302,7 +302,7 @@ def PresetChanges(name: str) -> None:
 @solara.component
 def DatedNote(lever: str) -> None:
     """Under a slider: the dated values the preset gives that lever (the slider is its value before them)."""
-    dated = dated_settings(preset.value).get(lever, [])
+    dated = dated_settings(preset.value).get(lever, []) if preset.value != "baseline" else []
     if dated:
         solara.Text(f"The preset sets it to {', then '.join(f'{_value(v)} from {d}' for d, v in dated)}; the slider is "
                     "the value before that", style=NOTE_STYLE)

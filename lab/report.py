@@ -371,8 +371,9 @@ def _ci(effect: float, lo: float, hi: float, scale: float, digits: int, suffix: 
     """'+1.17 [+0.50, +1.84]' (the unit, if any, after the effect), or the effect alone without an interval."""
     if np.isnan(effect):
         return ""
-    bounds = "" if np.isnan(lo) or np.isnan(hi) else f" [{scale * lo:+,.{digits}f}, {scale * hi:+,.{digits}f}]"
-    return f"{scale * effect:+,.{digits}f}{suffix}{bounds}"
+    sign = briefing.signed
+    bounds = "" if np.isnan(lo) or np.isnan(hi) else f" [{sign(scale * lo, digits)}, {sign(scale * hi, digits)}]"
+    return f"{sign(scale * effect, digits)}{suffix}{bounds}"
 
 
 def _scaled(f: Figure) -> tuple[float, int, str, str]:

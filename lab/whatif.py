@@ -192,11 +192,20 @@ def preset_changes(preset: str) -> list[str]:
     """What a preset changes from the baseline, whether or not a control shows it: its dated events
     ('2015-01: U-key friction 0 — mandated U-key friction removed from bank e-channels'), then each key it
     sets to another value ('banks.joint_stock.strategy.deposit_rate_premium: 0.5 (baseline 0)')."""
-    return list(_preset_changes(preset))
+    return list(_preset_changes(preset, _stamp(preset)))
+
+
+def _stamp(preset: str) -> int:
+    """When the preset's file last changed: what a preset's cached reading is keyed by, so a save over an
+    earlier one is read again while the others stay cached."""
+    try:
+        return (CONFIG_DIR / "experiment" / f"{preset}.yaml").stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 @functools.lru_cache(maxsize=64)
-def _preset_changes(preset: str) -> tuple[str, ...]:
+def _preset_changes(preset: str, stamp: int) -> tuple[str, ...]:
     small = ["population.size=1000", "figures=false"]
     cfg, base = load_config([f"experiment={preset}", *small]), load_config(small)
     events = [f"{e.date}: " + "; ".join(_setting(k, v) for k, v in e.set.items()) + (f" — {e.note}" if e.note else "")
@@ -216,11 +225,11 @@ def _preset_changes(preset: str) -> tuple[str, ...]:
 
 def dated_settings(preset: str) -> dict[str, list[tuple[str, object]]]:
     """The preset's dated events by lever: {'ukey_friction': [('2015-01', 0.0)]}, in date order."""
-    return {k: list(v) for k, v in _dated_settings(preset).items()}
+    return {k: list(v) for k, v in _dated_settings(preset, _stamp(preset)).items()}
 
 
 @functools.lru_cache(maxsize=64)
-def _dated_settings(preset: str) -> dict[str, tuple[tuple[str, object], ...]]:
+def _dated_settings(preset: str, stamp: int) -> dict[str, tuple[tuple[str, object], ...]]:
     cfg = load_config([f"experiment={preset}", "population.size=1000", "figures=false"])
     out: dict[str, list] = {}
     for e in sorted(cfg.regulation.scenario_events, key=lambda e: e.date):
@@ -360,6 +369,4 @@ def save_experiment(levers: Levers, name: str, directory: Path = CONFIG_DIR / "e
     header = f"{SAVED_HEADER}, starting from preset '{levers.preset}'.\n# Question: {cfg.question}\n"
     atomic_write(path, lambda p: p.write_text(header + OmegaConf.to_yaml(OmegaConf.create(diff))))
     _levers_from_preset.cache_clear()       # an earlier save of this name may be cached
-    _preset_changes.cache_clear()
-    _dated_settings.cache_clear()
     return path
