@@ -45,12 +45,11 @@ from lab.posterior import check as check_posterior
 from lab.posterior import refuse_overlap
 from lab.runs import check_writable, replicate_folder, run_job
 from sim.evidence.targets import read_targets
-from sim.writers.run_folder import discard_unfinished, folder_tag
+from sim.writers.run_folder import discard_unfinished, folder_suffix
 
 log = logging.getLogger("experiments.run")
 # hydra.run.dir ends in a short tag of the overrides (configs/config.yaml), so runs with overrides are told apart
-OmegaConf.register_new_resolver("tag", lambda dirname: ("_" + folder_tag(dirname.split(","))) if dirname else "",
-                                replace=True)
+OmegaConf.register_new_resolver("tag", folder_suffix, replace=True)
 
 
 

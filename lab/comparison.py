@@ -100,9 +100,11 @@ def compare(scenarios: list[str], replicates: int = 10, overrides: list[str] | N
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "timeseries.parquet", lambda p: ts.to_parquet(p, index=False))
     atomic_write(out / "institutions.parquet", lambda p: inst.to_parquet(p, index=False))
-    subtitle = (f"{first.population.size:,} simulated customers · {replicates} paired replicates (seed {first.seed})"
+    plural = "s" if replicates > 1 else ""
+    subtitle = (f"{first.population.size:,} simulated customers · {replicates} paired replicate{plural}"
+                f" (seed {first.seed})"
                 + (f" · overrides: {' '.join(overrides)}" if overrides else "")
                 + f" · intervals cover {interval_covers(first.posterior, replicates)}")
     meta = {"subtitle": subtitle, "questions": {s: c.question for s, c in cfgs.items()},
-            "strategies": strategies(cfgs)}
+            "strategies": strategies(cfgs), "population": first.population.size}
     return write(out, ts, inst, baseline, load_targets(first.target_set), meta)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import re
 
 import matplotlib
 
@@ -24,10 +25,10 @@ import solara  # noqa: E402
 import solara.lab  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from lab import briefing, report  # noqa: E402
 from lab import comparison as compare  # noqa: E402
-from lab import report  # noqa: E402
-from lab.whatif import (GROUPS, KINDS, LEVER_HELP, Levers, Session, changes, levers_from_preset,  # noqa: E402
-                        presets, save_experiment)
+from lab.whatif import (GROUPS, KINDS, LEVER_HELP, Levers, Session, changes, dated_settings,  # noqa: E402
+                        first_change, levers_from_preset, preset_changes, presets, save_experiment)
 from sim.config import AGE_BANDS, CHANNELS, ConfigError  # noqa: E402
 from sim.writers.plots import CHANNEL_COLOURS, CHANNEL_NAMES  # noqa: E402
 from sim.evidence.targets import load_targets  # noqa: E402
@@ -150,8 +151,8 @@ def charts(s: Session) -> Figure:
     """The six live charts. A bare Figure, not pyplot's: nothing keeps it once the page has drawn it."""
     ts, base, inst = s.tables()
     d = _dates(ts)
-    fig = Figure(figsize=(12, 8.5), dpi=72)   # redrawn every month: keep it light; fits beside the controls
-    axes = fig.subplots(2, 3)
+    fig = Figure(figsize=(12, 8.5), dpi=72, layout="constrained")   # redrawn every month: keep it light; the
+    axes = fig.subplots(2, 3)                                         # layout keeps titles, ticks and legends in
     ax = axes[0, 0]
     ax.stackplot(d, *[100 * ts[f"share_{c}"] for c in CHANNELS], labels=[CHANNEL_NAMES[c] for c in CHANNELS],
                  colors=[CHANNEL_COLOURS[c] for c in CHANNELS], alpha=0.85)
@@ -167,7 +168,7 @@ def charts(s: Session) -> Figure:
     ax = axes[0, 2]
     for (name, kind), g in inst.groupby(["label", "kind"], sort=False):
         ax.plot(_dates(g), 100 * g["share"], ls="-" if kind == "bank" else "--", label=name)
-    ax.set_title("Banks: share of primary customers; platforms: users (%)", fontsize=10)
+    ax.set_title("Banks: share of primary customers;\nplatforms: users (%)", fontsize=10)
     ax = axes[1, 0]
     ax.plot(d, ts["balance_platform_mmf"] / 1e3, color=CHANNEL_COLOURS["platform"], label="Platform money funds")
     ax.set_title("Platform money-fund balances (RMB tn)")
@@ -190,7 +191,6 @@ def charts(s: Session) -> Figure:
         a.set_xticks(range(2013, end + 1, 2 if end - 2013 > 8 else 1))
         a.grid(alpha=0.3)
         a.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, frameon=False)  # below the data
-    fig.subplots_adjust(left=0.04, right=0.99, top=0.96, bottom=0.12, wspace=0.18, hspace=0.75)
     return fig
 
 
@@ -206,7 +206,7 @@ def download_links(name: str, table: pd.DataFrame, figure: Figure, what: str) ->
     """Links that download a shown table (CSV) and its charts (PNG), as data URLs: they work offline, with
     nothing kept on the server."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")     # every title, tick and legend
     link = '<a download="{0}" href="data:{1};base64,{2}" style="margin-right:2em">{3}</a>'
     return (link.format(f"{name}.csv", "text/csv", base64.b64encode(table.to_csv(index=False).encode()).decode(),
                         f"Download the {what} (CSV)")
@@ -233,11 +233,11 @@ def run_comparison() -> None:
 
 def comparison_charts(ts: pd.DataFrame) -> Figure:
     """Level and scenario − baseline of the compared figures, one row each, shared time axis."""
-    fig = Figure(figsize=(12, 2.9 * len(COMPARED)), dpi=72)
+    fig = Figure(figsize=(12, 2.9 * len(COMPARED)), dpi=72, layout="constrained")
     axes = fig.subplots(len(COMPARED), 2, sharex=True)
+    names = briefing.display_names(list(dict.fromkeys(ts["scenario"])))
     for (left, right), column in zip(axes, COMPARED):
-        report.draw_series(left, right, ts, column, "baseline", legend=column == COMPARED[0])
-    fig.tight_layout()
+        report.draw_series(left, right, ts, column, "baseline", legend=column == COMPARED[0], names=names)
     return fig
 
 
@@ -256,14 +256,21 @@ def Comparison():
     elif comparison.value is not None:
         ts, _ = comparison.value
         effects = report.headline_effects(ts, "baseline")
-        table = report.headline_table(effects, "baseline")
-        solara.Markdown(table.to_markdown(index=False))
-        solara.Text(f"interval_covers: {effects['interval_covers'].iloc[0]} (every replicate runs these settings; "
-                    "only the random streams differ)")
+        replicates = int(effects["replicates"].min())
+        solara.Markdown("Effect of each preset on the headline figures: preset − baseline, paired by replicate"
+                        + (", with its 95 % interval [low, high]." if briefing.has_intervals(replicates) else "."))
+        names = briefing.display_names(list(dict.fromkeys(ts["scenario"])))
+        for table in report.headline_tables(effects, "baseline", names):
+            solara.Markdown(table.to_markdown(index=False, disable_numparse=True))
+        if briefing.replicates_note(replicates):
+            solara.Markdown(f"**Note.** {briefing.replicates_note(replicates)}")
+        covers = effects["interval_covers"].iloc[0] if briefing.has_intervals(replicates) else "none (one replicate)"
+        solara.Text(f"interval_covers: {covers} (every replicate runs these settings; only the random streams "
+                    "differ)")
         figure = comparison_charts(ts)
         solara.FigureMatplotlib(figure, format="png")
         solara.HTML(tag="div", unsafe_innerHTML=download_links(
-            "compare_" + "+".join(compare_with.value), table, figure, "headline table"))
+            "compare_" + "+".join(compare_with.value), report.headline_numbers(effects), figure, "headline table"))
 
 
 @solara.component
@@ -273,10 +280,39 @@ def Lever(field: str, text: str) -> None:
     solara.Text(LEVER_HELP[field][1], style={"font-size": "12px", "color": "#555"})
 
 
+NOTE_STYLE = {"font-size": "12px", "color": "#8a4b00"}
+
+
+def _value(v) -> str:
+    return f"{v:g}" if isinstance(v, (int, float)) else str(v)
+
+
+@solara.component
+def PresetChanges(name: str) -> None:
+    """What the chosen preset changes from the baseline, beside the controls: its dated events and the keys it
+    sets, so a change that no slider shows (no_ukey's 2015 event) is still in sight."""
+    if name == "baseline":
+        return
+    lines = preset_changes(name)
+    solara.Markdown(f"**What '{name}' changes from the baseline**" + ("" if lines else ": nothing"),
+                    style={"margin-bottom": "0"})
+    solara.Markdown("\n".join(f"- {line}" for line in lines), style={"font-size": "12px"})
+
+
+@solara.component
+def DatedNote(lever: str) -> None:
+    """Under a slider: the dated values the preset gives that lever (the slider is its value before them)."""
+    dated = dated_settings(preset.value).get(lever, []) if preset.value != "baseline" else []
+    if dated:
+        solara.Text(f"The preset sets it to {', then '.join(f'{_value(v)} from {d}' for d, v in dated)}; the slider is "
+                    "the value before that", style=NOTE_STYLE)
+
+
 @solara.component
 def Controls():
     solara.Markdown("### Scenario")
     solara.Select("Start from preset", values=PRESETS, value=preset.value, on_value=choose_preset)
+    PresetChanges(preset.value)
     solara.Select("Simulated customers", values=SIZES, value=population)
     solara.InputInt("Seed", value=seed)
     solara.Markdown("### Regulation")
@@ -285,8 +321,10 @@ def Controls():
     solara.InputText("From (YYYY-MM)", value=functional_from)
     Lever("platform_compliance_cost", f"Platform compliance cost: {compliance.value:.2f} of budget")
     solara.SliderFloat("", value=compliance, min=0, max=1, step=0.05)
+    DatedNote("platform_compliance_cost")
     Lever("ukey_friction", f"U-key friction on bank e-channels: {ukey.value:.1f} utils")
     solara.SliderFloat("", value=ukey, min=0, max=2, step=0.1)
+    DatedNote("ukey_friction")
     Lever("remote_opening_from", "Remote account opening")
     solara.InputText("From (YYYY-MM, empty = history)", value=remote_from)
     solara.Markdown("### Competition")
@@ -326,7 +364,18 @@ def header(s: Session) -> str:
     diff = changes(s.levers)
     what = (f"scenario '{s.levers.preset}'" if not diff
             else f"preset '{s.levers.preset}' changed: " + "; ".join(diff))
-    return f"**Month {s.model.recorder.rows[-1]['date']}** · {s.config.population.size:,} customers · {what}"
+    month = s.model.recorder.rows[-1]["date"]
+    return f"**Month {month}** · {s.config.population.size:,} customers · {what}" + waiting(s.levers, month)
+
+
+def waiting(levers: Levers, month: str) -> str:
+    """Where the preset differs from the baseline only by dated changes still to come: says so, so that
+    months of '+0.00 pp' do not look broken."""
+    first = first_change(levers.preset)
+    only_dated = all(re.match(r"\d{4}-\d{2}: ", line) for line in preset_changes(levers.preset))
+    if not first or month >= first or not only_dated or changes(levers):
+        return ""
+    return f" · the same as the baseline until {first}, the preset's first dated change"
 
 
 @solara.component

@@ -19,7 +19,9 @@ one file can be mailed), plus the effect tables as CSV.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -31,7 +33,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from lab import posterior  # noqa: E402
+from lab import briefing, hover, posterior  # noqa: E402
 from lab.headline import HEADLINE, Figure, last_full_year, value, when  # noqa: E402
 from sim.writers import plots  # noqa: E402
 from sim.writers.files import atomic_write  # noqa: E402
@@ -65,12 +67,19 @@ LEVER_ROWS = (
 # the end-of-run lever table: (its column, heading, decimals); `premium` is a bank's deposit_rate_premium or a
 # platform's fund_yield_spread, both percentage points over the price it is set against
 LEVER_COLUMNS = (
-    ("rate_offered", "rate offered (% a year)", 2),
-    ("premium", "premium over benchmark (banks) / fund spread (platforms), pp", 2),
-    ("spend_multiplier", "spend multiplier (× plan)", 2),
-    ("marketing_per_year", "marketing (RMB bn a year)", 1),
-    ("subsidy_per_year", "subsidies (RMB bn a year)", 1),
+    ("rate_offered", "Rate (% a year)", 2),
+    ("premium", "Premium or spread (pp)", 2),
+    ("spend_multiplier", "Spend (× plan)", 2),
+    ("marketing_per_year", "Marketing (RMB bn/yr)", 1),
+    ("subsidy_per_year", "Subsidies (RMB bn/yr)", 1),
 )
+# the "who gains" tables' headings, short enough for a 1,280 px page (the unit follows in brackets)
+SHORT_HEADINGS = {"market_share": "Market share", "profit": "Profit, 12 months", "balance": "Balances",
+                  "secondary_accounts": "Class II accounts"}
+DECIMALS = {"pp": 2, "RMB bn": 1, "million": 1}     # of an institution's effect, by unit; balances below
+WHOLE = {"balance"}                                  # measures in the thousands: whole numbers
+SCENARIOS_PER_TABLE = 3         # effect columns per headline table: wider tables are split
+TITLE_CHARACTERS = 45           # a figure's title wraps beyond this: it fits one of two axes side by side
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -181,9 +190,10 @@ def by_month(ts: pd.DataFrame, column: str, baseline: str) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- figures
 
-def scenario_events(ts: pd.DataFrame, baseline: str) -> list[tuple[pd.Timestamp, str]]:
+def scenario_events(ts: pd.DataFrame, baseline: str,
+                    names: dict[str, str] | None = None) -> list[tuple[pd.Timestamp, str]]:
     """Policy changes of every scenario, one mark per month: the baseline's as they are, a scenario's own
-    changes prefixed with its name."""
+    changes prefixed with its name (its display name from `names`, if given)."""
     first = ts[ts["replicate"] == ts["replicate"].min()]
     history = set(plots.policy_events(first[first["scenario"] == baseline]))
     by_month: dict[pd.Timestamp, list[str]] = {}
@@ -192,7 +202,7 @@ def scenario_events(ts: pd.DataFrame, baseline: str) -> list[tuple[pd.Timestamp,
     for scenario in dict.fromkeys(first["scenario"]):
         for d, what in plots.policy_events(first[first["scenario"] == scenario]):
             if (d, what) not in history:
-                by_month.setdefault(d, []).append(f"{scenario}: {what}")
+                by_month.setdefault(d, []).append(f"{(names or {}).get(scenario, scenario)}: {what}")
     return sorted((d, "; ".join(v)) for d, v in by_month.items())
 
 
@@ -202,9 +212,10 @@ def _colours(scenarios: list[str], baseline: str) -> dict[str, str]:
 
 
 def draw_series(left, right, ts: pd.DataFrame, column: str, baseline: str, events=(),
-                targets: pd.DataFrame | None = None, legend: bool = True) -> None:
+                targets: pd.DataFrame | None = None, legend: bool = True, names: dict[str, str] | None = None) -> None:
     """On two axes: each scenario's level of a column (left) and scenario − baseline (right), 95 % bands
-    (bands need two or more replicates)."""
+    (bands need two or more replicates); scenarios named by `names` (display names), else as stored."""
+    names = names or {}
     label, unit = plots.describe(column)
     share = plots.is_share(column)
     scale = 100 if share else 1
@@ -217,14 +228,15 @@ def draw_series(left, right, ts: pd.DataFrame, column: str, baseline: str, event
             if part.empty:
                 continue
             k = 1 if kind == "level" else scale
+            name, base = names.get(scenario, scenario), names.get(baseline, baseline)
             ax.plot(part["date"], k * part["mean"], color=colour, lw=1.6,
-                    label=scenario if kind == "level" else f"{scenario} − {baseline}")
+                    label=name if kind == "level" else f"{name} − {base}")
             ax.fill_between(part["date"], k * part["lo"], k * part["hi"], color=colour, alpha=0.18, lw=0)
     if targets is not None and len(targets):
         left.scatter([pd.Timestamp(year=int(y), month=7, day=1) for y in targets["year"]], targets["value"] / 100,
                      marker="D", s=45, color="white", edgecolor="black", zorder=5, label="Target (yearly)")
-    left.set_title(label)
-    right.set_title("Scenario − baseline, paired by replicate")
+    left.set_title("\n".join(textwrap.wrap(label, TITLE_CHARACTERS)))      # a long title wider than its axes
+    right.set_title("Scenario − baseline, paired by replicate")             # would be cut off at the edge
     right.axhline(0, color="black", lw=0.8)
     if share:
         plots.percent_axis(left)
@@ -240,16 +252,18 @@ def draw_series(left, right, ts: pd.DataFrame, column: str, baseline: str, event
 
 
 def series_figure(ts: pd.DataFrame, column: str, baseline: str, events, targets: pd.DataFrame | None,
-                  path: Path, note: str) -> Path:
+                  path: Path, note: str, names: dict[str, str] | None = None) -> Path:
     """A column over time, level and scenario − baseline, as a figure file."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.2), sharex=True)
-    draw_series(left, right, ts, column, baseline, events, targets)
+    draw_series(left, right, ts, column, baseline, events, targets, names=names)
     return plots.save(fig, path, note)
 
 
 def institution_figure(effects: pd.DataFrame, inst: pd.DataFrame, measure: str, heading: str, unit: str,
-                       baseline: str, events, path: Path, note: str) -> Path:
-    """One institution measure: the baseline's level by institution over time, and each scenario's effect."""
+                       baseline: str, events, path: Path, note: str, names: dict[str, str] | None = None) -> Path:
+    """One institution measure: the baseline's level by institution over time, and each scenario's effect
+    (with its 95 % interval where there are two or more replicates)."""
+    shown = names or {}
     inst = inst.assign(market_share=market_share(inst))
     base = inst[inst["scenario"] == baseline].groupby(["institution", "date"], sort=False)[measure].mean()
     labels = inst.drop_duplicates("institution").set_index("institution")["label"]
@@ -260,7 +274,7 @@ def institution_figure(effects: pd.DataFrame, inst: pd.DataFrame, measure: str, 
         part = base.loc[name]
         left.plot(plots.dates(part.reset_index()), part.values, label=labels[name],
                   ls="-" if inst.loc[inst["institution"] == name, "kind"].iloc[0] == "bank" else "--")
-    left.set_title(f"{heading}: {baseline}")
+    left.set_title(f"{heading}: {shown.get(baseline, baseline)}")
     if measure == "market_share":
         plots.percent_axis(left)
     else:
@@ -277,12 +291,14 @@ def institution_figure(effects: pd.DataFrame, inst: pd.DataFrame, measure: str, 
         y = np.arange(len(names)) + (i - (len(scenarios) - 1) / 2) * height
         err = np.vstack([part["effect"] - part["effect_lo"], part["effect_hi"] - part["effect"]]) * scale
         right.barh(y, scale * part["effect"], height=height, color=colours[scenario],
-                   xerr=np.nan_to_num(err), capsize=2, label=f"{scenario} − {baseline}")
+                   xerr=None if np.isnan(err).all() else np.nan_to_num(err), capsize=2,
+                   label=f"{shown.get(scenario, scenario)} − {shown.get(baseline, baseline)}")
     right.set_yticks(np.arange(len(names)), [labels[n] for n in names])
     right.invert_yaxis()
     right.axvline(0, color="black", lw=0.8)
     right.set_xlabel("percentage points" if measure == "market_share" else unit)
-    right.set_title("Effect at the end, 95 % interval")
+    right.set_title("Effect at the end, 95 % interval" if eff["effect_lo"].notna().any()
+                    else "Effect at the end (one replicate: no interval)")
     right.grid(alpha=0.3, axis="x")
     plots.legend_outside(right, fontsize=8)
     return plots.save(fig, path, note)
@@ -300,15 +316,17 @@ def has_levers(inst: pd.DataFrame) -> bool:
     return "rate_offered" in inst and "spend_multiplier" in inst
 
 
-def lever_figure(inst: pd.DataFrame, scenario: str, baseline: str, events, path: Path, note: str) -> Path:
+def lever_figure(inst: pd.DataFrame, scenario: str, baseline: str, events, path: Path, note: str,
+                 names: dict[str, str] | None = None) -> Path:
     """Each institution's levers and profit over time, banks left and platforms right: the scenario solid,
     the baseline dashed in the same colour, the median over replicates. Rows whose columns the table lacks
     are left out."""
     rows = [r for r in LEVER_ROWS if all(c in inst for c in (*r[1], *r[3]))]
     fig, axes = plt.subplots(len(rows), 2, figsize=(13, 3.1 * len(rows) + 1.2), sharex=True, squeeze=False)
+    runs = [scenario] if scenario == baseline else [scenario, baseline]
+    shown = {s: (names or {}).get(s, s) for s in runs}
     names = list(dict.fromkeys(inst["institution"]))
     labels = inst.drop_duplicates("institution").set_index("institution")
-    runs = [scenario] if scenario == baseline else [scenario, baseline]
     names = sorted(names, key=lambda n: labels.loc[n, "kind"] != "bank")
     colours = {n: INSTITUTION_COLOURS[i % len(INSTITUTION_COLOURS)] for i, n in enumerate(names)}
     for j, kind in enumerate(("bank", "platform")):
@@ -337,62 +355,125 @@ def lever_figure(inst: pd.DataFrame, scenario: str, baseline: str, events, path:
             plots.year_axis(ax)
             plots.mark_events(ax, events)
         handles = [Line2D([], [], color=colours[n], lw=1.8, label=labels.loc[n, "label"]) for n in own]
-        handles += [Line2D([], [], color="black", lw=1.8, label=f"{scenario} (solid)")]
+        handles += [Line2D([], [], color="black", lw=1.8, label=f"{shown[scenario]} (solid)")]
         if scenario != baseline:
-            handles += [Line2D([], [], color="black", lw=1.1, ls="--", label=f"{baseline} (dashed)")]
+            handles += [Line2D([], [], color="black", lw=1.1, ls="--", label=f"{shown[baseline]} (dashed)")]
         axes[-1, j].legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False,
                            fontsize=8)
-    fig.suptitle(f"Levers and profit by institution: {scenario}" + (f" against {baseline}" if scenario != baseline
-                                                                        else "") + " (median over replicates)")
+    fig.suptitle(f"Levers and profit by institution: {shown[scenario]}"
+                 + (f" against {shown[baseline]}" if scenario != baseline else "") + " (median over replicates)")
     return plots.save(fig, path, note)
 
 
 # ----------------------------------------------------------------------------- tables
 
-def _ci(effect: float, lo: float, hi: float, scale: float, digits: int, suffix: str) -> str:
+def _ci(effect: float, lo: float, hi: float, scale: float, digits: int, suffix: str = "") -> str:
+    """'+1.17 [+0.50, +1.84]' (the unit, if any, after the effect), or the effect alone without an interval."""
     if np.isnan(effect):
         return ""
-    bounds = "" if np.isnan(lo) else f" [{scale * lo:+.{digits}f}, {scale * hi:+.{digits}f}]"
-    return f"{scale * effect:+.{digits}f}{suffix}{bounds}"
+    sign = briefing.signed
+    bounds = "" if np.isnan(lo) or np.isnan(hi) else f" [{sign(scale * lo, digits)}, {sign(scale * hi, digits)}]"
+    return f"{sign(scale * effect, digits)}{suffix}{bounds}"
 
 
-def headline_table(effects: pd.DataFrame, baseline: str) -> pd.DataFrame:
-    """Figure, when, baseline level, and each scenario's level and effect with its interval."""
+def _scaled(f: Figure) -> tuple[float, int, str, str]:
+    """How a headline figure is tabled: (scale, decimals, level unit, effect unit)."""
+    return (100, 2, "%", "pp") if f.percent else (1, 1, f.unit, f.unit)
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
+
+
+def headline_tables(effects: pd.DataFrame, baseline: str, names: dict[str, str] | None = None,
+                    per_table: int = SCENARIOS_PER_TABLE) -> list[pd.DataFrame]:
+    """The effects of each scenario on each headline figure, scenario − baseline with its 95 % interval
+    where there is one: a row a figure (its unit and when it is measured beside it), a column a scenario,
+    at most `per_table` scenarios a table so that each fits a page."""
+    names = names or {}
+    figures = {f.column: f for f in HEADLINE}
+    others = [s for s in dict.fromkeys(effects["scenario"]) if s != baseline]
+    tables = []
+    for chunk in _chunks(others, per_table):
+        rows = []
+        for measure, part in effects.groupby("measure", sort=False):
+            f = figures[measure]
+            scale, digits, _, unit = _scaled(f)
+            row = {"Figure": f.label, "When": part["when"].iloc[0], "Unit": unit}
+            by = part.set_index("scenario")
+            for s in chunk:
+                r = by.loc[s]
+                row[names.get(s, s)] = _ci(r.effect, r.effect_lo, r.effect_hi, scale, digits)
+            rows.append(row)
+        tables.append(pd.DataFrame(rows))
+    return tables
+
+
+def level_tables(effects: pd.DataFrame, baseline: str, names: dict[str, str] | None = None,
+                 per_table: int = SCENARIOS_PER_TABLE + 1) -> list[pd.DataFrame]:
+    """Each scenario's level of each headline figure (the mean over replicates), the baseline first."""
+    names = names or {}
+    figures = {f.column: f for f in HEADLINE}
+    scenarios = [baseline, *[s for s in dict.fromkeys(effects["scenario"]) if s != baseline]]
+    tables = []
+    for chunk in _chunks(scenarios, per_table):
+        rows = []
+        for measure, part in effects.groupby("measure", sort=False):
+            f = figures[measure]
+            scale, digits, unit, _ = _scaled(f)
+            by = part.set_index("scenario")["level"]
+            rows.append({"Figure": f.label, "When": part["when"].iloc[0], "Unit": unit,
+                         **{names.get(s, s): f"{scale * by[s]:,.{digits}f}" for s in chunk if s in by}})
+        tables.append(pd.DataFrame(rows))
+    return tables
+
+
+def headline_numbers(effects: pd.DataFrame) -> pd.DataFrame:
+    """The headline figures as numbers for a CSV: a row per figure, scenario and quantity (its level, or its
+    effect against the baseline), with value, low and high (empty where there is no interval) in `unit`
+    (percent figures in % and their effects in pp)."""
     figures = {f.column: f for f in HEADLINE}
     rows = []
-    for measure, part in effects.groupby("measure", sort=False):
-        f: Figure = figures[measure]
-        scale, digits, suffix = (100, 2, " pp") if f.percent else (1, 1, f" {f.unit}")
-        row = {"figure": f.label, "when": part["when"].iloc[0]}
-        for r in part.itertuples():
-            level = f"{scale * r.level:,.2f} %" if f.percent else f"{r.level:,.1f} {f.unit}"
-            row[r.scenario] = level
-            if r.scenario != baseline:
-                row[f"{r.scenario} − {baseline} (95 % CI)"] = _ci(r.effect, r.effect_lo, r.effect_hi, scale, digits,
-                                                                   suffix)
-        rows.append(row)
-    return pd.DataFrame(rows)
+    for r in effects.itertuples():
+        f = figures[r.measure]
+        scale, _, level_unit, effect_unit = _scaled(f)
+        rows.append({"figure": f.label, "when": r.when, "scenario": r.scenario, "quantity": "level",
+                     "value": scale * r.level, "low": scale * r.level_lo, "high": scale * r.level_hi,
+                     "unit": level_unit, "replicates": r.replicates})
+        if not np.isnan(r.effect):
+            rows.append({"figure": f.label, "when": r.when, "scenario": r.scenario, "quantity": "effect",
+                         "value": scale * r.effect, "low": scale * r.effect_lo, "high": scale * r.effect_hi,
+                         "unit": effect_unit, "replicates": r.replicates})
+    return pd.DataFrame(rows).astype({"value": float, "low": float, "high": float})
 
 
-def who_gains(effects: pd.DataFrame, baseline: str) -> pd.DataFrame:
-    """Per scenario and institution: share, profit and balance effects, and who gains or loses customers."""
-    rows = []
+def who_gains(effects: pd.DataFrame, baseline: str, names: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
+    """Per scenario, a table of its institutions from the largest gain in market share to the largest loss:
+    the effects on share, profit, balances (and what else INSTITUTION_MEASURES lists) with their intervals,
+    and, where there are intervals, whether the institution clearly gains or loses customers."""
+    names = names or {}
+    tables = {}
     others = effects[effects["scenario"] != baseline]
-    for (scenario, name), part in others.groupby(["scenario", "institution"], sort=False):
-        m = part.set_index("measure")
-        row = {"scenario": scenario, "institution": part["label"].iloc[0], "kind": part["kind"].iloc[0]}
-        for column, heading, _, unit in INSTITUTION_MEASURES:
-            if column in m.index:
-                r = m.loc[column]
-                scale, digits = (100, 2) if unit == "pp" else (1, 1)
-                row[f"{heading} ({unit})"] = _ci(r.effect, r.effect_lo, r.effect_hi, scale, digits, "")
-        share = m.loc["market_share"]
-        row["customers"] = ("gains" if share.effect_lo > 0 else "loses" if share.effect_hi < 0
-                            else "no clear change")
-        rows.append(row)
-    order = {s: i for i, s in enumerate(dict.fromkeys(others["scenario"]))}
-    return (pd.DataFrame(rows).sort_values("scenario", key=lambda c: c.map(order), kind="stable")
-            .fillna(""))            # a measure an institution does not have (platforms' secondary accounts): blank
+    for scenario, part in others.groupby("scenario", sort=False):
+        rows = []
+        for _, inst in part.groupby("institution", sort=False):
+            m = inst.set_index("measure")
+            row = {"Institution": inst["label"].iloc[0], "_share": m.loc["market_share", "effect"]}
+            for column, _, _, unit in INSTITUTION_MEASURES:
+                if column in m.index:
+                    r = m.loc[column]
+                    scale = 100 if unit == "pp" else 1
+                    digits = 0 if column in WHOLE else DECIMALS.get(unit, 1)
+                    row[f"{SHORT_HEADINGS.get(column, column)} ({unit})"] = _ci(r.effect, r.effect_lo, r.effect_hi,
+                                                                              scale, digits)
+            share = m.loc["market_share"]
+            if not np.isnan(share.effect_lo):
+                row["Customers"] = ("gains" if share.effect_lo > 0 else "loses" if share.effect_hi < 0
+                                    else "no clear change")
+            rows.append(row)
+        table = pd.DataFrame(rows).sort_values("_share", ascending=False, kind="stable")
+        tables[scenario] = table.drop(columns="_share").fillna("").reset_index(drop=True)  # platforms: no Class II
+    return tables
 
 
 def levers_at_end(inst: pd.DataFrame, baseline: str, strategies: dict | None = None) -> pd.DataFrame:
@@ -421,17 +502,21 @@ def levers_at_end(inst: pd.DataFrame, baseline: str, strategies: dict | None = N
     return pd.DataFrame(rows)
 
 
-def lever_table(levers: pd.DataFrame) -> pd.DataFrame:
-    """levers_at_end as the report shows it: headings with units, rounded, blanks where a lever does not apply."""
-    shown = levers.drop(columns=["date"])
-    for column, heading, digits in LEVER_COLUMNS:
+def lever_table(levers: pd.DataFrame, names: dict[str, str] | None = None) -> pd.DataFrame:
+    """levers_at_end as the report shows it: short headings with units, rounded, scenarios by their display
+    names, blanks where a lever does not apply."""
+    shown = levers.drop(columns=[c for c in ("date", "kind") if c in levers])
+    shown["scenario"] = shown["scenario"].map(lambda s: (names or {}).get(s, s))
+    for column, _, digits in LEVER_COLUMNS:
         if column in shown:
             shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:,.{digits}f}")
-    return shown.rename(columns={c: h for c, h, _ in LEVER_COLUMNS})
+    return shown.rename(columns={"institution": "Institution", "scenario": "Scenario", "strategy": "Strategy",
+                                 **{c: h for c, h, _ in LEVER_COLUMNS}})
 
 
 def terminal_summary(effects: pd.DataFrame, baseline: str) -> list[str]:
-    """Lines for the terminal: each headline figure's baseline level and each scenario's effect."""
+    """Lines for the terminal: each headline figure's baseline level and each scenario's effect (with its
+    interval where there is one), a note where the replicates are too few, and what the intervals cover."""
     figures = {f.column: f for f in HEADLINE}
     lines = []
     for measure, part in effects.groupby("measure", sort=False):
@@ -441,118 +526,240 @@ def terminal_summary(effects: pd.DataFrame, baseline: str) -> list[str]:
         level = f"{scale * base.level:.2f} %" if f.percent else f"{base.level:,.1f} {f.unit}"
         effects_text = "; ".join(f"{r.scenario} {_ci(r.effect, r.effect_lo, r.effect_hi, scale, digits, suffix)}"
                                  for r in part.itertuples() if r.scenario != baseline)
-        lines.append(f"{f.label} ({part['when'].iloc[0]}): {baseline} {level}; {effects_text}")
+        lines.append(f"{f.label} ({part['when'].iloc[0]}): {baseline} {level}" + (f"; {effects_text}"
+                                                                                    if effects_text else ""))
+    replicates = int(effects["replicates"].min()) if len(effects) else 0
+    if briefing.replicates_note(replicates):
+        lines.append(briefing.replicates_note(replicates))
     if "interval_covers" in effects and len(effects):
-        lines.append(f"interval_covers: {effects['interval_covers'].iloc[0]} (95 % t intervals over replicates)")
+        lines.append(f"interval_covers: {effects['interval_covers'].iloc[0]} (95 % t intervals over replicates)"
+                     if briefing.has_intervals(replicates) else "interval_covers: none (one replicate)")
     return lines
 
 
 # ----------------------------------------------------------------------------- the report
 
 class Report:
-    """Blocks of a report (headings, paragraphs, tables, figures), written as Markdown and as HTML."""
+    """Blocks of a report (headings, paragraphs, notes, tables, figures), written as Markdown and as HTML."""
 
     def __init__(self, title: str):
         self.title, self.blocks = title, []
 
-    def heading(self, text: str) -> None:
-        self.blocks.append(("h2", text))
+    def heading(self, text: str, level: int = 2) -> None:
+        self.blocks.append((f"h{level}", text))
 
     def text(self, text: str) -> None:
         self.blocks.append(("p", text))
 
+    def note(self, text: str) -> None:
+        """A paragraph set apart: what the reader must know before trusting the numbers."""
+        self.blocks.append(("note", text))
+
     def table(self, df: pd.DataFrame) -> None:
         self.blocks.append(("table", df))
 
-    def figure(self, path: Path, caption: str) -> None:
-        self.blocks.append(("img", (Path(path), caption)))
+    def figure(self, path: Path, caption: str, chart: str = "") -> None:
+        """A figure: its PNG in report.md, and in report.html the hoverable `chart` (lab.hover) if given,
+        else the PNG embedded."""
+        self.blocks.append(("chart", (Path(path), caption, chart)) if chart else ("img", (Path(path), caption)))
 
     def markdown(self) -> str:
-        render = {"h2": lambda x: f"## {x}", "p": str,
+        render = {"h2": lambda x: f"## {x}", "h3": lambda x: f"### {x}", "p": str, "note": lambda x: f"> **Note.** {x}",
                   "table": lambda df: df.to_markdown(index=False, disable_numparse=True),   # numbers as written
-                  "img": lambda x: f"![{x[1]}]({x[0].name})"}
+                  "img": lambda x: f"![{x[1]}]({x[0].name})", "chart": lambda x: f"![{x[1]}]({x[0].name})"}
         return "\n\n".join([f"# {self.title}", *(render[kind](x) for kind, x in self.blocks)]) + "\n"
 
     def html(self) -> str:
-        """One self-contained page: figures embedded as base64 PNG, no external files or scripts."""
-        render = {"h2": lambda x: f"<h2>{html.escape(x)}</h2>", "p": lambda x: f"<p>{html.escape(x)}</p>",
+        """One self-contained page, nothing fetched: figures embedded as base64 PNG, hover charts drawn by the
+        plotly.js the page carries once in its head (only if it has any)."""
+        render = {"chart": lambda x: f"<figure>{x[2]}<figcaption>{html.escape(x[1])}</figcaption></figure>",
+                  "h2": lambda x: f"<h2>{html.escape(x)}</h2>", "h3": lambda x: f"<h3>{html.escape(x)}</h3>",
+                  "p": lambda x: f"<p>{html.escape(x)}</p>",
+                  "note": lambda x: f'<p class="note"><b>Note.</b> {html.escape(x)}</p>',
                   "table": lambda df: df.to_html(index=False, border=0, na_rep=""),
                   "img": lambda x: (f'<figure><img alt="{html.escape(x[1])}" src="data:image/png;base64,'
                                     f'{base64.b64encode(x[0].read_bytes()).decode()}">'
                                     f"<figcaption>{html.escape(x[1])}</figcaption></figure>")}
         body = [f"<h1>{html.escape(self.title)}</h1>", *(render[kind](x) for kind, x in self.blocks)]
-        style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}"
-                 "table{border-collapse:collapse;margin:1em 0;font-size:14px}"
-                 "th,td{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}"
+        style = ("body{font-family:sans-serif;max-width:1240px;margin:2em auto;padding:0 1em;color:#222}"
+                 "h1{font-size:26px}table{border-collapse:collapse;margin:1em 0;font-size:14px;max-width:100%}"
+                 "th,td{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}"
+                 "td{white-space:normal}.note{background:#fff4e0;border-left:4px solid #e9a23b;padding:8px 12px}"
                  "img{max-width:100%}figcaption{color:#555;font-size:13px}")
+        scripts = (f'<script type="text/javascript">{hover.script()}</script>'
+                   if any(kind == "chart" for kind, _ in self.blocks) else "")
         return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}</title>"
-                f"<style>{style}</style></head><body>{''.join(body)}</body></html>")
+                f"<style>{style}</style>{scripts}</head><body>{''.join(body)}</body></html>")
 
 
-def write(folder: Path, ts: pd.DataFrame, inst: pd.DataFrame, baseline: str, targets: pd.DataFrame,
-          meta: dict) -> tuple[Path, list[str]]:
-    """Write the report folder; returns it and the terminal summary."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+@dataclasses.dataclass
+class Compared:
+    """What the report's sections read: the stacked tables, their paired effects, and how scenarios are named."""
+    ts: pd.DataFrame
+    inst: pd.DataFrame
+    baseline: str
+    scenarios: list[str]
+    names: dict[str, str]            # display names ('No U-key')
+    questions: dict[str, str]        # each preset's one-line question
+    effects: pd.DataFrame
+    inst_effects: pd.DataFrame
+    events: list
+    year: int
+    replicates: int
+    note: str                        # every figure's bottom line
+
+    @property
+    def others(self) -> list[str]:
+        return [s for s in self.scenarios if s != self.baseline]
+
+
+def compared(ts: pd.DataFrame, inst: pd.DataFrame, baseline: str, meta: dict) -> Compared:
+    """The paired effects and names the report is written from."""
     scenarios = list(dict.fromkeys(ts["scenario"]))
+    names = briefing.display_names(scenarios)
     effects = headline_effects(ts, baseline)
-    inst_effects = institution_effects(inst, baseline)
-    events = scenario_events(ts, baseline)
-    note = meta["subtitle"] + (" · dotted lines: policy changes, numbered as in the report" if events else "")
+    events = scenario_events(ts, baseline, names)
+    replicates = int(ts.groupby("scenario")["replicate"].nunique().min())
+    caveat = ("one replicate: no bands" if replicates < 2 else
+              f"bands from {replicates} replicates: wide and unreliable" if replicates < briefing.ENOUGH_REPLICATES
+              else "")
+    note = " · ".join(x for x in (meta["subtitle"], caveat,
+                                  "dotted lines: policy changes, numbered as in the report" if events else "") if x)
     year = last_full_year(ts[(ts["scenario"] == baseline) & (ts["replicate"] == ts["replicate"].min())])
+    return Compared(ts, inst, baseline, scenarios, names, dict(meta.get("questions", {})), effects,
+                    institution_effects(inst, baseline), events, year, replicates, note)
 
-    report = Report(f"{' and '.join(s for s in scenarios if s != baseline)} against {baseline}")
+
+def _opening(report: Report, c: Compared, meta: dict) -> None:
+    """The executive summary, the scenarios by their questions, and how to read the effects."""
+    size = f"{meta['population']:,} simulated customers in " if meta.get("population") else ""
+    context = (f"at {size}{c.replicates} paired replicate{'s' if c.replicates > 1 else ''}; "
+               f"headline figures for {c.year}")
+    report.heading("Summary")
+    report.text(" ".join(briefing.executive_summary(c.effects, c.inst_effects, c.baseline, c.names, context)))
+    warning = briefing.replicates_note(c.replicates)
+    if warning:
+        report.note(warning)
+    report.heading("Scenarios compared")
+    for s in [c.baseline, *c.others]:
+        report.text(f"{c.names[s]}{' (the baseline)' if s == c.baseline and s != 'baseline' else ''}: "
+                    f"{c.questions.get(s) or 'no question given'} (preset {s})")
     report.text(meta["subtitle"] + ".")
-    for s, question in meta.get("questions", {}).items():
-        if question:
-            report.text(f"{s}: {question}")
-    report.text("Effects are scenario − baseline, paired by replicate (common random numbers), as the mean with a "
-                "95 % t interval over replicates. Shares are in percent, differences in percentage points.")
-    report.text(f"interval_covers: {interval_covers(ts)}. " + (
+    report.text("Effects are scenario − baseline, paired by replicate (common random numbers), as the mean over "
+                "replicates" + (" with its 95 % t interval in brackets." if briefing.has_intervals(c.replicates)
+                                else ".") + " Shares are in percent, their differences in percentage points (pp).")
+    covers = interval_covers(c.ts) if briefing.has_intervals(c.replicates) else "none (one replicate)"
+    report.text(f"interval_covers: {covers}. " + (
         "Replicate r of every scenario ran the same posterior draw and the same random stream, so the intervals "
-        "include parameter uncertainty." if "posterior" in ts else
-        "Every replicate ran the same parameter values, so the intervals leave parameter uncertainty out."))
-    report.heading(f"Headline figures, {year}")
-    report.table(headline_table(effects, baseline))
+        "include parameter uncertainty." if "posterior" in c.ts else
+        "Every replicate ran the same parameter values, so any interval leaves parameter uncertainty out."))
+
+
+def _headline_section(report: Report, c: Compared) -> None:
+    """The headline effects, split so that each table fits a page, then the levels they come from."""
+    report.heading(f"Headline figures, {c.year}")
+    if c.others:
+        report.text("Effect of each scenario: scenario − baseline" + (
+            ", the mean over paired replicates with its 95 % interval [low, high]."
+            if briefing.has_intervals(c.replicates) else
+            ", from one replicate: no interval can be drawn."))
+        for table in headline_tables(c.effects, c.baseline, c.names):
+            report.table(table)
+    report.heading("Levels", 3)
+    report.text("Each scenario's level of each figure, the mean over replicates.")
+    for table in level_tables(c.effects, c.baseline, c.names):
+        report.table(table)
+
+
+def _who_gains_section(report: Report, c: Compared, folder: Path, strategies: dict | None) -> pd.DataFrame | None:
+    """Per scenario, its institutions from the largest gain in market share to the largest loss; then what
+    each institution did (its levers). Returns the lever table for the CSV, if the tables have levers."""
     report.heading("Who gains, who loses")
     report.text("Market share is a bank's share of primary-bank customers, or a platform's active users as a share "
-                "of all customers. A scenario gains or loses where the 95 % interval of its effect excludes zero.")
-    report.table(who_gains(inst_effects, baseline))
-    levers = levers_at_end(inst, baseline, meta.get("strategies")) if has_levers(inst) else None
-    if levers is not None:
-        report.text("What each institution did: the levers its strategy set (fixed: the plan; adaptive: more spend "
-                    "after lost share; responsive: that, an answer to rivals' rates within a band, and spend cut "
-                    "after losing quarters), beside what it earned. The figures draw the median over replicates "
-                    "each month, the scenario solid and the baseline dashed; the table gives the last month's "
-                    "values. A bank's rate offered is what it pays on deposits (its deposit rate plus the premium "
-                    "over the PBoC benchmark the ceiling in force allows); a platform's is its money fund's yield.")
-        report.table(lever_table(levers))
-        for scenario in [s for s in scenarios if s != baseline] or [baseline]:
-            path = lever_figure(inst, scenario, baseline, events, folder / f"institution_levers_{scenario}.png", note)
-            report.figure(path, f"Levers and profit by institution: {scenario}")
-    if events:
+                "of all customers. Each scenario's institutions are sorted from the largest gain in market share to "
+                "the largest loss" + (", and an institution gains or loses customers where the 95 % interval of its "
+                                      "effect excludes zero." if briefing.has_intervals(c.replicates) else "."))
+    for scenario, table in who_gains(c.inst_effects, c.baseline, c.names).items():
+        report.heading(f"{c.names[scenario]}: {c.questions.get(scenario) or 'against the baseline'}", 3)
+        report.table(table)
+    if not has_levers(c.inst):
+        return None
+    levers = levers_at_end(c.inst, c.baseline, strategies)
+    report.heading("What each institution did", 3)
+    report.text("The levers each strategy set (fixed: the plan; adaptive: more spend after lost share; responsive: "
+                "that, an answer to rivals' rates within a band, and spend cut after losing quarters), beside what "
+                "it earned. The figures draw the median over replicates each month, the scenario solid and the "
+                "baseline dashed; the table gives the last month's values. A bank's rate offered is what it pays on "
+                "deposits (its deposit rate plus the premium over the PBoC benchmark the ceiling in force allows); a "
+                "platform's is its money fund's yield. Premium or spread: a bank's premium over the benchmark, a "
+                "platform's fund yield spread over its plan; spend: the multiplier on the planned budget.")
+    report.table(lever_table(levers, c.names))
+    for scenario in c.others or [c.baseline]:
+        path = lever_figure(c.inst, scenario, c.baseline, c.events, folder / f"institution_levers_{scenario}.png",
+                            c.note, c.names)
+        report.figure(path, f"Levers and profit by institution: {c.names[scenario]}")
+    return levers
+
+
+def _figure_sections(report: Report, c: Compared, targets: pd.DataFrame, folder: Path) -> None:
+    """The policy changes marked on the figures, then every column's and institution measure's figure."""
+    if c.events:
         report.heading("Policy changes marked on the figures")
-        report.table(pd.DataFrame([(i, f"{d:%Y-%m}", what) for i, (d, what) in enumerate(events, 1)],
-                                  columns=["mark", "month", "change"]))
+        report.table(pd.DataFrame([(i, f"{d:%Y-%m}", part) for i, (d, what) in enumerate(c.events, 1)
+                                   for part in what.split("; ")], columns=["Mark", "Month", "Change"]))
     for title, columns in SECTIONS:
-        present = [c for c in columns if c in ts]
+        present = [col for col in columns if col in c.ts]
         if not present:
             continue
         report.heading(title)
         for column in present:
             tgt = targets[targets["series"] == column] if column in ("off_counter_rate", "mobile_value_share") else None
-            path = series_figure(ts, column, baseline, events, tgt, folder / f"{column}.png", note)
-            report.figure(path, plots.describe(column)[0])
+            path = series_figure(c.ts, column, c.baseline, c.events, tgt, folder / f"{column}.png", c.note, c.names)
+            report.figure(path, plots.describe(column)[0], hover_chart(c, column, tgt))
     report.heading("Institutions")
     for column, heading, _, unit in INSTITUTION_MEASURES:
-        if column in inst or column == "market_share":
-            path = institution_figure(inst_effects, inst, column, heading, unit, baseline, events,
-                                      folder / f"institutions_{column}.png", note)
+        if column in c.inst or column == "market_share":
+            path = institution_figure(c.inst_effects, c.inst, column, heading, unit, c.baseline, c.events,
+                                      folder / f"institutions_{column}.png", c.note, c.names)
             report.figure(path, heading)
-    effects.to_csv(folder / "effects.csv", index=False)
-    inst_effects.to_csv(folder / "institution_effects.csv", index=False)
+
+
+def hover_chart(c: Compared, column: str, targets: pd.DataFrame | None) -> str:
+    """The column's level and effect as a hoverable chart for report.html ('' without plotly: the PNG)."""
+    if not hover.available():
+        return ""
+    label, unit = plots.describe(column)
+    data = by_month(c.ts, column, c.baseline)
+    return hover.series_chart(data, label, plots.is_share(column), unit, c.names, _colours(c.scenarios, c.baseline),
+                              c.baseline, c.events, targets, chart_id=f"chart_{column}")
+
+
+def for_csv(effects: pd.DataFrame) -> pd.DataFrame:
+    """An effects table as stored: with one replicate, no interval columns (none can be drawn) rather than
+    empty ones, and `interval_covers` saying so."""
+    if len(effects) and int(effects["replicates"].min()) >= 2:
+        return effects
+    return (effects.drop(columns=[c for c in effects if c.endswith(("_lo", "_hi"))])
+            .assign(interval_covers="none (one replicate)"))
+
+
+def write(folder: Path, ts: pd.DataFrame, inst: pd.DataFrame, baseline: str, targets: pd.DataFrame,
+          meta: dict) -> tuple[Path, list[str]]:
+    """Write the report folder (report.md with its figures, report.html with them embedded, the effect tables
+    as CSV); returns it and the terminal summary. `meta`: subtitle, and optionally questions, strategies and
+    population."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    c = compared(ts, inst, baseline, meta)
+    report = Report(briefing.title(c.scenarios, baseline, c.names, c.questions))
+    _opening(report, c, meta)
+    _headline_section(report, c)
+    levers = _who_gains_section(report, c, folder, meta.get("strategies"))
+    _figure_sections(report, c, targets, folder)
+    for_csv(c.effects).to_csv(folder / "effects.csv", index=False)
+    for_csv(c.inst_effects).to_csv(folder / "institution_effects.csv", index=False)
     if levers is not None:
         levers.to_csv(folder / "institution_levers.csv", index=False)
     atomic_write(folder / "report.md", lambda p: p.write_text(report.markdown()))
     atomic_write(folder / "report.html", lambda p: p.write_text(report.html()))
-    return folder, terminal_summary(effects, baseline)
+    return folder, terminal_summary(c.effects, baseline)

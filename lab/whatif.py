@@ -18,7 +18,7 @@ from omegaconf import OmegaConf
 
 from lab.compose import CONFIG_DIR, load_config
 from sim.choices import Regime, StrategyKind
-from sim.config import BANK_GROUPS, Config, ConfigError, PolicyEvent, RegulationConfig, validate
+from sim.config import BANK_GROUPS, POLICY_NAMES, Config, ConfigError, PolicyEvent, RegulationConfig, validate
 from sim.market import MarketModel
 from sim.writers.files import atomic_write
 
@@ -167,6 +167,82 @@ def _per_key_changes(name: str, now: dict, before: dict) -> list[str]:
         return [f"{LEVER_HELP[name][0]}: {next(iter(now.values()))} (preset: {next(iter(before.values()))})"]
     return [f"{what.format(k)}: {fmt.format(v)} (preset: {fmt.format(before[k]) if k in before else 'none'}){unit}"
             for k, v in changed.items()]
+
+
+# what is not a change of the preset's own: who it is, how big and how long it runs, what it writes
+_NOT_CHANGES = ("scenario", "question", "population", "seed", "end", "figures", "replicates",
+                "regulation.scenario_events")
+
+
+def _flat(tree, prefix: str = "") -> dict[str, object]:
+    """A nested mapping as {'dotted.key': value}."""
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    out = {}
+    for k, v in tree.items():
+        out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out
+
+
+def _setting(lever: str, value) -> str:
+    return f"{POLICY_NAMES.get(lever, lever)} {_shown(value) if value is not None else 'none'}"
+
+
+def preset_changes(preset: str) -> list[str]:
+    """What a preset changes from the baseline, whether or not a control shows it: its dated events
+    ('2015-01: U-key friction 0 — mandated U-key friction removed from bank e-channels'), then each key it
+    sets to another value ('banks.joint_stock.strategy.deposit_rate_premium: 0.5 (baseline 0)')."""
+    return list(_preset_changes(preset, _stamp(preset)))
+
+
+def _stamp(preset: str) -> int:
+    """When the preset's file last changed: what a preset's cached reading is keyed by, so a save over an
+    earlier one is read again while the others stay cached."""
+    try:
+        return (CONFIG_DIR / "experiment" / f"{preset}.yaml").stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+@functools.lru_cache(maxsize=64)
+def _preset_changes(preset: str, stamp: int) -> tuple[str, ...]:
+    small = ["population.size=1000", "figures=false"]
+    cfg, base = load_config([f"experiment={preset}", *small]), load_config(small)
+    events = [f"{e.date}: " + "; ".join(_setting(k, v) for k, v in e.set.items()) + (f" — {e.note}" if e.note else "")
+              for e in sorted(cfg.regulation.scenario_events, key=lambda e: e.date)]
+    now = _flat(OmegaConf.to_container(OmegaConf.structured(cfg)))
+    before = _flat(OmegaConf.to_container(OmegaConf.structured(base)))
+    owners = {".".join(k.split(".")[:2]) for k in before if k.startswith(("banks.", "platforms."))}
+    added = {".".join(k.split(".")[:2]) for k in now if k.startswith(("banks.", "platforms."))} - owners
+    keys = [f"{k}: {_shown(v)} (baseline {_shown(before[k]) if k in before else 'none'})"
+            for k, v in now.items() if not k.startswith(_NOT_CHANGES) and before.get(k, _SAME) != v
+            and ".".join(k.split(".")[:2]) not in added]
+    label = {a: now.get(f"{a}.label") for a in added}
+    keys += [f"{a}: added ({label[a]}), not in the baseline" if label[a] else f"{a}: added, not in the baseline"
+             for a in sorted(added)]
+    return tuple(events + keys)
+
+
+def dated_settings(preset: str) -> dict[str, list[tuple[str, object]]]:
+    """The preset's dated events by lever: {'ukey_friction': [('2015-01', 0.0)]}, in date order."""
+    return {k: list(v) for k, v in _dated_settings(preset, _stamp(preset)).items()}
+
+
+@functools.lru_cache(maxsize=64)
+def _dated_settings(preset: str, stamp: int) -> dict[str, tuple[tuple[str, object], ...]]:
+    cfg = load_config([f"experiment={preset}", "population.size=1000", "figures=false"])
+    out: dict[str, list] = {}
+    for e in sorted(cfg.regulation.scenario_events, key=lambda e: e.date):
+        for lever, value in e.set.items():
+            out.setdefault(lever, []).append((e.date, value))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def first_change(preset: str) -> str:
+    """The month of the preset's first dated event ('' where it has none): before it, it runs as the baseline
+    would, unless it also changes keys from the start."""
+    dates = [line[:7] for line in preset_changes(preset) if re.match(r"\d{4}-\d{2}: ", line)]
+    return min(dates, default="")
 
 
 def _shown(v) -> str:

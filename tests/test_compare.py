@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from lab import report
+from lab import briefing, hover, report
+from lab.headline import HEADLINE
 from experiments.compare import main
 from sim.evidence.targets import load_targets
 
@@ -48,15 +51,16 @@ def test_the_report_folder_holds_a_self_contained_page_and_its_tables(compared, 
     page = (compared / "report.html").read_text()
     images = re.findall(r'<img[^>]*src="([^"]*)"', page)
     assert images and all(src.startswith("data:image/png;base64,") for src in images)
-    text = re.sub(r'src="data:image/png;base64,[^"]*"', "", page)    # base64 may spell 'http' by chance
-    assert "<script" not in text and "http" not in text.replace("http-equiv", "")
+    text = re.sub(r'src="data:image/png;base64,[^"]*"', "", page.split("</head>", 1)[1])  # base64 may spell 'http'
+    assert not re.search(r"<script[^>]+src=|<link[^>]+href=", page)            # nothing fetched: no CDN, no file
+    assert "http" not in text.replace("http-equiv", "")                      # (plotly.js, in the head, names sites)
     md = (compared / "report.md").read_text()
     for link in re.findall(r"!\[[^]]*\]\(([^)]+)\)", md):
         assert (compared / link).is_file(), link
     assert "Who gains, who loses" in md and "Alipay" in md
-    gains = md[md.index("Who gains, who loses"):]
-    lever_table, lever_figure = gains.index("spend multiplier (× plan)"), gains.index("institution_levers_no_ukey.png")
-    assert lever_table < lever_figure < gains.index("## ")
+    gains = md[md.index("## Who gains, who loses"):]
+    lever_table, lever_figure = gains.index("Spend (× plan)"), gains.index("institution_levers_no_ukey.png")
+    assert lever_table < lever_figure < gains.index("\n## ")
     levers = pd.read_csv(compared / "institution_levers.csv")
     assert set(levers["scenario"]) == {"baseline", "no_ukey"} and set(levers["strategy"]) == {"fixed"}
     assert len(levers) == 2 * inst_count(compared)
@@ -100,8 +104,10 @@ def test_levers_at_the_end_are_the_last_months_median_over_replicates(tmp_path):
     assert (war.loc[("Joint", "war"), "strategy"], war.loc[("Joint", "baseline"), "strategy"]) == ("responsive", "")
     assert set(levers["date"]) == {"2020-12"}
     shown = report.lever_table(levers)
-    assert shown.loc[0, "subsidies (RMB bn a year)"] == "" and shown.loc[3, "subsidies (RMB bn a year)"] == "5.5"
-    assert shown.loc[1, "spend multiplier (× plan)"] == "2.00"
+    assert shown.loc[0, "Subsidies (RMB bn/yr)"] == "" and shown.loc[3, "Subsidies (RMB bn/yr)"] == "5.5"
+    assert shown.loc[1, "Spend (× plan)"] == "2.00"
+    assert list(report.lever_table(levers, {"war": "Rate war"})["Scenario"]) == ["baseline", "Rate war", "baseline",
+                                                                               "Rate war"]
     path = report.lever_figure(inst, "war", "baseline", [], tmp_path / "levers.png", "a note")
     assert path.stat().st_size > 10_000
     # a table from before competition (no lever columns): no lever table
@@ -131,7 +137,8 @@ def test_report_sections_show_columns_the_tables_have_and_skip_the_rest(compared
     md = (compared / "report.md").read_text()
     # the portfolio's columns are in the tables, so their section and figures are in the report
     assert "Active users and accounts" in md
-    assert (compared / "secondary_accounts_m.png").is_file() and (compared / "institutions_secondary_accounts.png").is_file()
+    assert (compared / "secondary_accounts_m.png").is_file()
+    assert (compared / "institutions_secondary_accounts.png").is_file()
     # without them, the section is skipped
     portfolio = [c for c in ts if c.startswith(("users_", "holders_", "secondary_", "multihoming", "mobile_payers"))]
     out, _ = report.write(tmp_path / "without", ts.drop(columns=portfolio),
@@ -152,3 +159,262 @@ def test_report_sections_show_columns_the_tables_have_and_skip_the_rest(compared
         by = report.by_month(ts, column, "baseline")
         return by[(by["scenario"] == "no_ukey") & (by["kind"] == "effect")]["mean"].to_numpy()
     assert effect("secondary_accounts_m") == pytest.approx(effect("customers_mobile") + 1.0)   # paired by replicate
+
+# ----------------------------------------------------------------------------- the report a board reads
+
+PAGE_CHARACTERS = 160        # a table's natural width in characters at 14 px on a 1,280 px page (about 7 px each)
+
+
+def tables_of(md: str) -> list[pd.DataFrame]:
+    """Every Markdown table of a report, as text cells."""
+    tables = []
+    for block in re.findall(r"((?:^\|.*\|\n)+)", md, flags=re.M):
+        rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in block.strip().splitlines()]
+        tables.append(pd.DataFrame(rows[2:], columns=rows[0]))
+    return tables
+
+
+def natural_width(table: pd.DataFrame) -> int:
+    """Characters a table needs on one line: each column as wide as its header or its longest cell."""
+    return sum(max([len(str(c)), *(len(str(v)) for v in table[c])]) for c in table)
+
+
+def _effects(scenarios: dict[str, list[tuple[float, float, float]]], replicates: int = 5) -> pd.DataFrame:
+    """A headline effects table: the baseline at 0.5 (or 100 for amounts) and each scenario's
+    (effect, low, high) per headline figure, in HEADLINE's order."""
+    rows = []
+    for f in HEADLINE:
+        base = 0.5 if f.percent else 100.0
+        rows.append({"measure": f.column, "scenario": "baseline", "level": base, "level_lo": base, "level_hi": base,
+                     "effect": np.nan, "effect_lo": np.nan, "effect_hi": np.nan})
+    for scenario, values in scenarios.items():
+        for f, (e, lo, hi) in zip(HEADLINE, values):
+            base = 0.5 if f.percent else 100.0
+            rows.append({"measure": f.column, "scenario": scenario, "level": base + e, "level_lo": base + lo,
+                         "level_hi": base + hi, "effect": e, "effect_lo": lo, "effect_hi": hi})
+    df = pd.DataFrame(rows).assign(replicates=replicates, when="2020")
+    df["figure"] = df["measure"].map({f.column: f.label for f in HEADLINE})
+    return report._in_order(df, "measure", [f.column for f in HEADLINE], ["baseline", *scenarios])
+
+
+def _share_effects(scenarios: dict[str, dict[str, tuple[float, float, float]]]) -> pd.DataFrame:
+    """An institution effects table holding market share only: {scenario: {label: (effect, low, high)}}."""
+    rows = [{"institution": label.lower(), "label": label, "kind": "bank", "measure": "market_share",
+             "scenario": s, "level": 0.2, "effect": e, "effect_lo": lo, "effect_hi": hi, "replicates": 5}
+            for s, by in scenarios.items() for label, (e, lo, hi) in by.items()]
+    return pd.DataFrame(rows, columns=["institution", "label", "kind", "measure", "scenario", "level", "effect",
+                                       "effect_lo", "effect_hi", "replicates"])
+
+
+def test_the_summary_names_the_largest_effect_with_its_interval_and_who_gains_and_loses():
+    small = [(0.001, 0.0005, 0.0015)] * len(HEADLINE)
+    values = list(small)
+    values[2] = (0.05, 0.03, 0.07)              # +5 points on a 50 % share: the largest, clear of zero
+    values[3] = (0.20, -0.1, 0.5)               # larger still, but its interval spans zero: not first
+    effects = _effects({"war": values})
+    shares = _share_effects({"war": {"Alpha": (0.02, 0.01, 0.03), "Beta": (-0.03, -0.05, -0.01),
+                                     "Gamma": (0.001, -0.01, 0.012)}})
+    sentences = briefing.executive_summary(effects, shares, "baseline", {"baseline": "Baseline", "war": "Rate war"},
+                                           "at 1,000 customers")
+    assert 3 <= len(sentences) <= 5
+    text = " ".join(sentences)
+    assert sentences[0].startswith("This report compares Rate war with the baseline, at 1,000 customers")
+    biggest = sentences[1]
+    assert HEADLINE[2].label in biggest and "+5.00 pp (95 % interval +3.00 to +7.00)" in biggest
+    assert HEADLINE[3].label not in biggest          # the clear effects come first
+    assert "Alpha gain the most market share, +2.00 pp (95 % interval +1.00 to +3.00)" in text
+    assert "Beta lose the most, -3.00 pp (95 % interval -5.00 to -1.00)" in text
+    assert "Gamma" not in text and "unreliable" not in text and "replicate" not in text
+
+
+def test_the_summary_says_when_nothing_is_clear_and_when_replicates_are_few():
+    effects = _effects({"a": [(0.01, -0.02, 0.04)] * len(HEADLINE), "b": [(0.02, 0.01, 0.03)] * len(HEADLINE),
+                        "c": [(0.03, 0.02, 0.04)] * len(HEADLINE)}, replicates=3)
+    names = briefing.display_names(["baseline", "a", "b", "c"])
+    sentences = briefing.executive_summary(effects, _share_effects({}), "baseline", names)
+    assert 3 <= len(sentences) <= 5                      # three scenarios share one sentence of effects
+    assert "under A, no headline figure moves beyond the noise" in sentences[1]
+    assert "under B," in sentences[1] and "under C," in sentences[1]
+    assert sentences[-1] == "With only 3 replicates the intervals are wide and unreliable."
+    one = _effects({"a": [(0.01, np.nan, np.nan)] * len(HEADLINE)}, replicates=1)
+    sentences = briefing.executive_summary(one, _share_effects({}), "baseline", names)
+    assert "interval" not in " ".join(sentences[:-1]) and "one replicate" in sentences[-1]
+
+
+def test_scenarios_are_named_in_words_and_titled_by_their_questions():
+    names = briefing.display_names(["baseline", "no_ukey", "functional_regulation", "calibrated_cba"])
+    assert names == {"baseline": "Baseline", "no_ukey": "No U-key", "functional_regulation": "Functional regulation",
+                     "calibrated_cba": "Calibrated CBA"}
+    questions = {"no_ukey": "How much faster?", "functional_regulation": ""}
+    assert briefing.title(["baseline", "no_ukey"], "baseline", names, questions) == "How much faster?"
+    assert briefing.title(["baseline", "no_ukey", "functional_regulation"], "baseline", names,
+                          questions) == "How much faster? · Functional regulation"
+    assert len(set(briefing.display_names(["a_b", "a__b"]).values())) == 2       # two presets never read alike
+
+
+def test_headline_tables_are_split_to_fit_a_page_and_hold_no_interval_from_one_replicate():
+    scenarios = {f"scenario_{i}": [(0.01, 0.005, 0.015)] * len(HEADLINE) for i in range(5)}
+    tables = report.headline_tables(_effects(scenarios), "baseline", briefing.display_names(["baseline", *scenarios]))
+    assert [len(t.columns) for t in tables] == [3 + 3, 3 + 2]             # figure, when, unit and 3 + 2 scenarios
+    assert all(natural_width(t) <= PAGE_CHARACTERS for t in tables)
+    assert tables[0].loc[0, "Scenario 0"] == "+1.00 [+0.50, +1.50]" and tables[0].loc[0, "Unit"] == "pp"
+    one = report.headline_tables(_effects({"a": [(0.01, np.nan, np.nan)] * len(HEADLINE)}, replicates=1), "baseline")
+    assert one[0].loc[0, "a"] == "+1.00"
+    assert not one[0].apply(lambda c: c.astype(str).str.contains(r"\[|nan")).any().any()
+    levels = report.level_tables(_effects(scenarios), "baseline")
+    assert sum(len(t.columns) - 3 for t in levels) == 6 and all(len(t.columns) <= 3 + 4 for t in levels)
+
+
+def test_who_gains_is_one_table_a_scenario_sorted_from_largest_gain_to_largest_loss():
+    shares = _share_effects({"b": {"X": (-0.01, -0.02, 0.0), "Y": (0.03, 0.01, 0.05), "Z": (0.0, -0.01, 0.01)},
+                             "a": {"X": (0.02, 0.01, 0.03), "Y": (-0.04, -0.05, -0.03), "Z": (0.01, -0.01, 0.03)}})
+    tables = report.who_gains(pd.concat([shares, shares.assign(scenario="baseline")]), "baseline")
+    assert list(tables) == ["b", "a"]                                    # in the order they were compared
+    assert list(tables["b"]["Institution"]) == ["Y", "Z", "X"] and list(tables["a"]["Institution"]) == ["X", "Z", "Y"]
+    assert list(tables["a"]["Customers"]) == ["gains", "no clear change", "loses"]
+    values = tables["a"]["Market share (pp)"].str.split(" ").str[0].astype(float)
+    assert values.is_monotonic_decreasing
+
+
+def test_headline_numbers_are_numbers_with_their_units():
+    numbers = report.headline_numbers(_effects({"war": [(0.01, 0.005, 0.015)] * len(HEADLINE)}))
+    assert {"value", "low", "high", "unit"} <= set(numbers)
+    assert all(pd.api.types.is_float_dtype(numbers[c]) for c in ("value", "low", "high"))
+    effect = numbers[(numbers["quantity"] == "effect") & (numbers["figure"] == HEADLINE[0].label)].iloc[0]
+    assert effect["unit"] == "pp" and [effect["value"], effect["low"], effect["high"]] == pytest.approx([1.0, 0.5, 1.5])
+    assert set(numbers.loc[numbers["quantity"] == "level", "unit"]) <= {"%", *(f.unit for f in HEADLINE)}
+    assert len(numbers) == len(HEADLINE) * 3                            # two levels and one effect a figure
+
+
+@pytest.mark.slow
+def test_the_compared_report_opens_with_its_summary_and_fits_the_page(compared):
+    md = (compared / "report.md").read_text()
+    html = (compared / "report.html").read_text()
+    lines = md.splitlines()
+    from lab.compose import load_config
+    assert lines[0] == f"# {load_config(['experiment=no_ukey']).question}"            # titled by its question
+    assert lines[2] == "## Summary" and "No U-key" in lines[4] and "no_ukey" not in lines[4]
+    assert "wide and unreliable" in md and "wide and unreliable" in html           # 3 replicates are too few
+    assert "### No U-key:" in md and "(95 % CI)" not in md
+    for table in tables_of(md):
+        if list(table.columns) != ["Mark", "Month", "Change"]:                    # free text that wraps
+            assert len(table.columns) <= 8 and natural_width(table) <= PAGE_CHARACTERS, list(table.columns)
+    # the summary's biggest effect is the one the rule picks from effects.csv, with its interval
+    effects = pd.read_csv(compared / "effects.csv")
+    top = briefing.largest_effects(effects, "baseline").iloc[0]
+    said = briefing.interval_text(briefing.FIGURES[top.measure], top.effect, top.effect_lo, top.effect_hi)
+    assert f"the biggest effects are {said} in \u201c{top.figure}\u201d and " in lines[4]    # one scenario: two named
+
+
+@pytest.mark.slow
+def test_one_replicate_draws_no_interval_and_says_so(tmp_path, capsys):
+    out = tmp_path / "one"
+    assert main(["no_ukey", "--replicates", "1", "population.size=2000", "end=2015-06", "--out", str(out)]) == 0
+    terminal = capsys.readouterr().out
+    said = "No interval can be drawn from one replicate"
+    texts = {"terminal": terminal, **{p.name: p.read_text() for p in out.glob("*") if p.suffix in (".md", ".html",
+                                                                                                    ".csv")}}
+    for name, text in texts.items():
+        assert not re.search(r"\bnan\b", text, flags=re.I), name
+    for name in ("terminal", "report.md", "report.html"):
+        assert said in texts[name], name
+    md = texts["report.md"]
+    assert "95 % CI" not in md and "95 % interval [" not in md and "interval_covers: none (one replicate)" in md
+    headline = tables_of(md)[0]
+    assert not headline.apply(lambda c: c.str.contains(r"\[")).any().any()
+    for csv in ("effects.csv", "institution_effects.csv"):
+        assert not [c for c in pd.read_csv(out / csv) if c.endswith(("_lo", "_hi"))], csv
+    assert "interval_covers: none (one replicate)" in terminal and "95 % t interval" not in terminal
+
+
+# ----------------------------------------------------------------------------- hover charts
+
+@pytest.fixture(scope="module")
+def tiny():
+    """A four-month comparison at 1,000 customers, with one replicate and with two."""
+    from lab.comparison import configs, run_all
+    overrides = ["population.size=1000", "end=2013-04", "figures=false"]
+    return {r: run_all(configs(["marketing_war"], overrides, "baseline"), r, overrides, progress=False)
+            for r in (1, 2)}
+
+
+def _templates(fragment: str) -> list[str]:
+    return [t.get("hovertemplate", "") for t in hover.json_of(fragment)]
+
+
+def test_hover_charts_show_dates_values_with_units_and_intervals_from_two_replicates(tiny, monkeypatch):
+    pytest.importorskip("plotly")
+    ts, inst = tiny[2]
+    c = report.compared(ts, inst, "baseline", {"subtitle": "tiny"})
+    share = _templates(report.hover_chart(c, "share_mobile", None))
+    assert any(t.startswith("%{x|%b %Y}<br>Marketing war: %{y:,.2f} %") and "95 % interval" in t for t in share)
+    assert any("Marketing war − Baseline: %{y:+,.2f} pp" in t for t in share)          # effects signed, in points
+    money = _templates(report.hover_chart(c, "balance_platform_mmf", None))
+    assert any("RMB bn" in t for t in money)
+    one = report.compared(*tiny[1], "baseline", {"subtitle": "tiny"})
+    assert not any("interval" in t for t in _templates(report.hover_chart(one, "share_mobile", None)))
+    monkeypatch.setattr(hover, "go", None)                                 # without plotly: the PNG instead
+    assert report.hover_chart(c, "share_mobile", None) == ""
+
+
+def test_a_page_carries_plotly_js_once_and_only_with_a_chart(tmp_path, tiny):
+    pytest.importorskip("plotly")
+    png = tmp_path / "x.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n")
+    c = report.compared(*tiny[2], "baseline", {"subtitle": "tiny"})
+    page = report.Report("t")
+    for column in ("share_mobile", "share_platform", "deposits_bank"):
+        page.figure(png, column, report.hover_chart(c, column, None))
+    text = page.html()
+    head, body = text.split("</head>", 1)
+    assert head.count("<script") == 1 and len(re.findall(r"plotly\.js v\d", text)) == 1
+    assert len(re.findall(r'<div id="chart_\w+"', body)) == 3 and "data:image/png" not in body
+    assert len(text) - len(hover.script()) < 200_000                  # the charts' data: small beside plotly.js
+    assert page.markdown().count("](x.png)") == 3                     # report.md keeps the PNGs
+    static = report.Report("t")
+    static.figure(png, "a figure")
+    assert "<script" not in static.html() and "data:image/png;base64," in static.html()
+
+
+@pytest.mark.slow
+def test_the_compared_page_hovers_every_time_series_and_keeps_the_pngs(compared):
+    pytest.importorskip("plotly")
+    page = (compared / "report.html").read_text()
+    md = (compared / "report.md").read_text()
+    ts = pd.read_parquet(compared / "timeseries.parquet")
+    series = {c for _, columns in report.SECTIONS for c in columns if c in ts}
+    assert set(re.findall(r'<div id="chart_(\w+)"', page)) == series
+    assert {link[:-4] for link in re.findall(r"!\[[^]]*\]\(([^)]+)\)", md)} >= series       # their PNGs, in the md
+    assert len(re.findall(r"plotly\.js v\d", page)) == 1 and len(page.encode()) < 4_700_000 + 4_000_000
+
+
+@pytest.mark.slow
+def test_the_page_fits_1280_px_and_hovering_a_line_shows_its_month_value_and_interval(compared):
+    """In headless Chromium (as the dashboard's browser tests): no table or chart wider than the page, no
+    request outside the file, and a hover label with the month, the scenario and the value in percent."""
+    import shutil
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run does)")
+    pytest.importorskip("plotly")
+    playwright = pytest.importorskip("playwright.sync_api")
+    args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=args)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        fetched = []
+        page.on("request", lambda r: fetched.append(r.url))
+        page.goto((compared / "report.html").as_uri())
+        chart = page.locator("#chart_share_mobile")
+        chart.locator(".main-svg").first.wait_for(timeout=60_000)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+        chart.scroll_into_view_if_needed()
+        box = chart.bounding_box()
+        page.mouse.move(box["x"] + 0.35 * box["width"], box["y"] + 0.45 * box["height"])
+        page.wait_for_timeout(500)
+        label = page.evaluate("Array.from(document.querySelectorAll('.hoverlayer')).map(e => e.textContent).join(' ')")
+        browser.close()
+    assert not [u for u in fetched if not u.startswith(("file:", "data:", "blob:"))]
+    assert re.search(r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) 20\d\d", label), label
+    assert re.search(r"(Baseline|No U-key): [\d.]+ % \(95 % interval", label), label

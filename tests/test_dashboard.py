@@ -393,16 +393,107 @@ def test_presets_side_by_side_show_the_paired_effects_compare_computes(page):
     page.keyboard.press("Escape")
     _choose(page, "Replicates", "3")
     page.get_by_role("button", name="Compare", exact=True).click()
-    page.get_by_text("no_ukey − baseline (95 % CI)").wait_for(timeout=120_000)
+    page.get_by_text("Download the headline table (CSV)").wait_for(timeout=120_000)
     overrides = ["population.size=10000", "seed=42", "figures=false"]
     ts, _ = compare.run_all(compare.configs(["no_ukey", "marketing_war"], overrides, "baseline"), 3, overrides,
                             progress=False)
-    table = report.headline_table(report.headline_effects(ts, "baseline"), "baseline").set_index("figure")
+    effects = report.headline_effects(ts, "baseline")
+    table = report.headline_tables(effects, "baseline", {"no_ukey": "No U-key", "marketing_war": "Marketing war"})
+    table = table[0].set_index("Figure")
     shown = page.inner_text("body")
-    for scenario in ("no_ukey", "marketing_war"):
-        assert table.loc["Most-used channel of the month: bank app", f"{scenario} − baseline (95 % CI)"] in shown
-    with page.expect_download() as download:                           # the table shown, as CSV
+    for name in ("No U-key", "Marketing war"):                         # by their names, with 95 % intervals
+        assert table.loc["Most-used channel of the month: bank app", name] in shown and " [" in table.iloc[0][name]
+    assert "wide and unreliable" in shown                              # 3 replicates are too few
+    with page.expect_download() as download:                           # the effects shown, as numbers
         page.get_by_text("Download the headline table (CSV)").click()
-    saved = pd.read_csv(download.value.path()).set_index("figure")
-    assert saved.loc["Most-used channel of the month: bank app", "no_ukey − baseline (95 % CI)"] == table.loc[
-        "Most-used channel of the month: bank app", "no_ukey − baseline (95 % CI)"]
+    saved = pd.read_csv(download.value.path())
+    assert all(pd.api.types.is_float_dtype(saved[c]) for c in ("value", "low", "high"))
+    pd.testing.assert_frame_equal(saved, report.headline_numbers(effects), check_dtype=False)
+
+# ----------------------------------------------------------------------------- what a preset changes, unclipped charts
+
+@pytest.mark.slow
+def test_a_preset_lists_what_it_changes_even_where_no_control_shows_it():
+    from lab.whatif import dated_settings, first_change, preset_changes
+    assert levers_from_preset("no_ukey").ukey_friction == levers_from_preset("baseline").ukey_friction  # the slider
+    listed = preset_changes("no_ukey")                                  # shows history: its change is dated
+    assert len(listed) == 1 and listed[0].startswith("2015-01: U-key friction 0")
+    assert dated_settings("no_ukey") == {"ukey_friction": [("2015-01", 0.0)]} and first_change("no_ukey") == "2015-01"
+    war = preset_changes("marketing_war")
+    assert "banks.large_state.strategy.marketing_budget_bn: 45 (baseline 15)" in war and len(war) == 7
+    assert preset_changes("baseline") == [] and first_change("marketing_war") == ""
+    assert "banks.direct: added (Direct bank (online only)), not in the baseline" in preset_changes("direct_bank")
+    for name in presets():                                              # every shipped preset other than the
+        if name not in ("baseline",):                                   # baseline changes something
+            assert preset_changes(name), name
+
+
+@pytest.mark.slow
+def test_the_header_says_a_dated_preset_equals_the_baseline_until_its_first_change():
+    from lab.dashboard import header
+    s = Session(Levers(preset="no_ukey", population=1000, end="2015-03"))
+    s.step()
+    assert "the same as the baseline until 2015-01" in header(s)
+    s.levers.ukey_friction = 0.3                                        # a control moved: the header names that
+    assert "until 2015-01" not in header(s) and "U-key friction: 0.3" in header(s)
+    war = Session(Levers(preset="marketing_war", population=1000, end="2013-03"))
+    war.step()
+    assert "until" not in header(war)
+
+
+def _outside(fig) -> list[float]:
+    """How far (inches) what the figure draws (titles, tick labels, legends) reaches past its left, bottom,
+    right and top edges, each clipped at 0: all zeros when nothing is cut off."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    FigureCanvasAgg(fig).draw()
+    drawn = fig.get_tightbbox(fig.canvas.get_renderer())
+    width, height = fig.get_size_inches()
+    return [round(max(0.0, v), 2) for v in (-drawn.x0, -drawn.y0, drawn.x1 - width, drawn.y1 - height)]
+
+
+@pytest.mark.slow
+def test_the_charts_and_their_png_keep_every_title_tick_and_legend_inside():
+    import base64
+    import io
+    from PIL import Image
+    from lab import comparison as compare
+    from lab.dashboard import charts, comparison_charts, download_links
+    s = Session(Levers(population=1000, end="2020-12"))
+    for _ in range(2):
+        s.step()
+    fig = charts(s)
+    assert _outside(fig) == [0, 0, 0, 0]
+    assert "2021" in {t.get_text() for ax in fig.axes for t in ax.get_xticklabels()}     # the last tick, drawn
+    links = download_links("x", pd.DataFrame({"a": [1.0]}), fig, "table")
+    png = base64.b64decode(re.search(r'href="data:image/png;base64,([^"]+)"', links).group(1))
+    assert Image.open(io.BytesIO(png)).size[0] >= 1100                                 # 12 in at 100 dpi, whole
+    overrides = ["population.size=1000", "end=2013-04", "figures=false"]
+    ts, _ = compare.run_all(compare.configs(["marketing_war"], overrides, "baseline"), 2, overrides, progress=False)
+    assert _outside(comparison_charts(ts)) == [0, 0, 0, 0]
+
+
+def test_the_headline_csv_holds_numbers_and_units():
+    import base64
+    import io
+    from lab import comparison as compare
+    from lab import report
+    from lab.dashboard import download_links
+    overrides = ["population.size=1000", "end=2013-04", "figures=false"]
+    ts, _ = compare.run_all(compare.configs(["marketing_war"], overrides, "baseline"), 2, overrides, progress=False)
+    links = download_links("compare", report.headline_numbers(report.headline_effects(ts, "baseline")),
+                           plt.figure(), "headline table")
+    plt.close("all")
+    csv = base64.b64decode(re.search(r'href="data:text/csv;base64,([^"]+)"', links).group(1)).decode()
+    table = pd.read_csv(io.StringIO(csv))
+    assert list(table.columns[:8]) == ["figure", "when", "scenario", "quantity", "value", "low", "high", "unit"]
+    assert all(pd.api.types.is_float_dtype(table[c]) for c in ("value", "low", "high"))
+    effect = table[(table["quantity"] == "effect") & (table["scenario"] == "marketing_war")]
+    assert len(effect) and (effect["low"] <= effect["value"]).all() and (effect["value"] <= effect["high"]).all()
+    assert set(effect["unit"]) <= {"pp", "million", "RMB bn"}
+
+
+def test_run_folder_names_end_without_a_stray_separator():
+    from sim.writers.run_folder import folder_suffix
+    assert folder_suffix("") == "" and folder_suffix("experiment=no_ukey") == ""
+    assert folder_suffix("experiment=no_ukey,seed=42") == ""
+    assert folder_suffix("experiment=no_ukey,population.size=2000") == "_size=2000"

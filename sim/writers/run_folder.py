@@ -63,6 +63,14 @@ def folder_tag(overrides: list[str] | tuple[str, ...], width: int = 40) -> str:
     return tag
 
 
+def folder_suffix(override_dirname: str) -> str:
+    """What a run folder's name ends in after its seed (configs/config.yaml's `tag` resolver): '_' and the
+    folder_tag of Hydra's override_dirname, or nothing where no override is left in the tag (an
+    `experiment=` or `seed=` alone), so a name never ends in a stray '_' ('..._seed42', not '..._seed42_')."""
+    tag = folder_tag(override_dirname.split(",")) if override_dirname else ""
+    return f"_{tag}" if tag else ""
+
+
 def unambiguous_shares(inst: pd.DataFrame) -> pd.DataFrame:
     """Add `customer_share` (banks: share of primary-bank customers) and `user_share` (platforms: active
     users over all customers); `share`, which holds either, is kept for compatibility."""
