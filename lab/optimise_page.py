@@ -126,7 +126,9 @@ def _against_status_quo(page, search, evals: pd.DataFrame, chosen: list[str]) ->
     page.heading(f"Who gains, who loses ({search.uncertainty.scenarios[0]}, last month)")
     page.text("Each recommendation against the status quo, paired by cell, with 95 % intervals: the player's "
               "rivals' share and profit show what its move costs them, once they have answered.")
-    page.table(compare_report.who_gains(effects, STATUS_QUO))
+    for name, table in compare_report.who_gains(effects, STATUS_QUO).items():
+        page.heading(f"{name} against the status quo", level=3)
+        page.table(table)
     path = compare_report.institution_figure(effects, inst, "market_share", "Market share", "pp", STATUS_QUO,
                                              events, figures / "institutions_market_share.png", note)
     page.figure(path, "Market share by institution, and each recommendation's effect")
