@@ -58,6 +58,25 @@ def _trace(fig, part: pd.DataFrame, name: str, colour: str, col: int, k: float, 
                                            "<extra></extra>"), row=1, col=col)
 
 
+DOTTED = {"dash": "dot", "color": "#888", "width": 1}
+
+
+def _event_lines(events) -> list[dict]:
+    """A dotted line at each event in both panels, and the effect panel's zero line, as layout shapes:
+    one layout update instead of plotly's add_vline per line (0.03 s each, most of a chart's time)."""
+    lines = [{"type": "line", "xref": x, "yref": f"{y} domain", "x0": pd.Timestamp(d), "x1": pd.Timestamp(d),
+              "y0": 0, "y1": 1, "line": DOTTED} for d, _ in events for x, y in (("x", "y"), ("x2", "y2"))]
+    return [*lines, {"type": "line", "xref": "x2 domain", "yref": "y2", "x0": 0, "x1": 1, "y0": 0, "y1": 0,
+                     "line": {"color": "black", "width": 1}}]
+
+
+def _event_marks(events) -> list[dict]:
+    """The event's number at the top of the level panel; hovering it shows what changed."""
+    return [{"x": pd.Timestamp(d), "y": 1, "xref": "x", "yref": "y domain", "text": str(i), "showarrow": False,
+             "yanchor": "top", "xanchor": "left", "font": {"size": 10, "color": "#555"}, "hovertext": what}
+            for i, (d, what) in enumerate(events, 1)]
+
+
 def series_chart(data: pd.DataFrame, title: str, share: bool, unit: str, names: dict[str, str],
                  colours: dict[str, str], baseline: str, events=(), targets: pd.DataFrame | None = None,
                  chart_id: str = "chart") -> str:
@@ -83,13 +102,7 @@ def series_chart(data: pd.DataFrame, title: str, share: bool, unit: str, names: 
                                  marker={"symbol": "diamond", "size": 9, "color": "white",
                                          "line": {"color": "black", "width": 1.5}},
                                  hovertemplate="Target %{x|%Y}: %{y:.1f} %<extra></extra>"), row=1, col=1)
-    for i, (d, what) in enumerate(events, 1):
-        for col in (1, 2):
-            fig.add_vline(x=pd.Timestamp(d).timestamp() * 1000, line={"dash": "dot", "color": "#888", "width": 1},
-                          row=1, col=col)
-        fig.add_annotation(x=pd.Timestamp(d), y=1, xref="x", yref="y domain", text=str(i), showarrow=False,
-                           yanchor="top", xanchor="left", font={"size": 10, "color": "#555"}, hovertext=what)
-    fig.add_hline(y=0, line={"color": "black", "width": 1}, row=1, col=2)
+    fig.update_layout(shapes=_event_lines(events), annotations=[*fig.layout.annotations, *_event_marks(events)])
     fig.update_yaxes(title_text=level_unit, row=1, col=1)
     fig.update_yaxes(title_text=effect_unit, row=1, col=2)
     fig.update_xaxes(dtick="M12", tickformat="%Y", showgrid=True, gridcolor="#eee")
