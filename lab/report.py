@@ -163,13 +163,29 @@ def institution_effects(inst: pd.DataFrame, baseline: str) -> pd.DataFrame:
             if column in g:
                 v = g[column].tail(12).sum() if how == "sum12" else g[column].iloc[-1]
                 rows.append({"scenario": s, "replicate": r, "institution": name, "measure": column, "value": v})
-    out = _in_order(paired(pd.DataFrame(rows), baseline), "institution", list(dict.fromkeys(inst["institution"])),
-                    list(dict.fromkeys(inst["scenario"])))
+    per_run = pd.DataFrame(rows)
+    absent = sorted(set(per_run["institution"]) - set(per_run.loc[per_run["scenario"] == baseline, "institution"]))
+    out = _in_order(paired(with_absent_at_zero(per_run, baseline, absent), baseline), "institution",
+                    list(dict.fromkeys(inst["institution"])), list(dict.fromkeys(inst["scenario"])))
     labels = inst.drop_duplicates("institution").set_index("institution")
     out["label"] = out["institution"].map(labels["label"])
     out["kind"] = out["institution"].map(labels["kind"])
     out["interval_covers"] = interval_covers(inst)
+    out["in_baseline"] = ~out["institution"].isin(absent)
     return out
+
+
+def with_absent_at_zero(per_run: pd.DataFrame, baseline: str, absent: list[str]) -> pd.DataFrame:
+    """An institution a scenario adds (the direct bank) does not exist in the baseline: there it has no
+    customers, profit, balances or accounts, so its baseline values are 0 and its effect is its level.
+    Every measure in INSTITUTION_MEASURES counts something, so zero is what its absence means."""
+    if not absent:
+        return per_run
+    replicates = per_run.loc[per_run["scenario"] == baseline, "replicate"].unique()
+    zeros = [{"scenario": baseline, "replicate": r, "institution": name, "measure": measure, "value": 0.0}
+             for name in absent for measure in per_run.loc[per_run["institution"] == name, "measure"].unique()
+             for r in replicates]
+    return pd.concat([per_run, pd.DataFrame(zeros)], ignore_index=True)
 
 
 def by_month(ts: pd.DataFrame, column: str, baseline: str) -> pd.DataFrame:
@@ -271,6 +287,8 @@ def institution_figure(effects: pd.DataFrame, inst: pd.DataFrame, measure: str, 
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.4), gridspec_kw={"width_ratios": [3, 2]})
     scale = 100 if measure == "market_share" else 1
     for name in names:
+        if name not in base.index.get_level_values("institution"):
+            continue                        # not in the baseline (a scenario adds it): no level to draw
         part = base.loc[name]
         left.plot(plots.dates(part.reset_index()), part.values, label=labels[name],
                   ls="-" if inst.loc[inst["institution"] == name, "kind"].iloc[0] == "bank" else "--")
@@ -458,7 +476,10 @@ def who_gains(effects: pd.DataFrame, baseline: str, names: dict[str, str] | None
         rows = []
         for _, inst in part.groupby("institution", sort=False):
             m = inst.set_index("measure")
-            row = {"Institution": inst["label"].iloc[0], "_share": m.loc["market_share", "effect"]}
+            label = inst["label"].iloc[0]
+            if "in_baseline" in inst and not inst["in_baseline"].iloc[0]:
+                label += " (not in the baseline: from zero)"
+            row = {"Institution": label, "_share": m.loc["market_share", "effect"]}
             for column, _, _, unit in INSTITUTION_MEASURES:
                 if column in m.index:
                     r = m.loc[column]

@@ -186,6 +186,8 @@ def backend(settings: DictConfig, overrides: list[str]) -> tuple[str, int | None
     if "joblib" in target.lower():
         n = launcher.get("n_jobs", -1)
         n = int(n) if n is not None else -1
+        if n == 0 or n < -1:
+            raise ConfigError("hydra.launcher.n_jobs", n, "a number of worker processes >= 1, or -1 for every core")
         return "local", (os.cpu_count() or 1) if n < 0 else max(1, n), None
     if "ray" in target.lower():
         init = OmegaConf.to_container(launcher.get("ray", {}).get("init", {}) or {}, resolve=True)

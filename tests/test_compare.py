@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from lab import briefing, hover, report
+from lab.compose import CONFIG_DIR
 from lab.headline import HEADLINE
 from experiments.compare import main
 from sim.evidence.targets import load_targets
@@ -150,11 +151,9 @@ def test_report_sections_show_columns_the_tables_have_and_skip_the_rest(compared
     out, _ = report.write(tmp_path / "no_levers", ts, inst.drop(columns=["rate_offered", "spend_multiplier"]),
                           "baseline", load_targets("seed"), {"subtitle": "test"})
     assert not list(out.glob("institution_levers*")) and "Who gains, who loses" in (out / "report.md").read_text()
-    # effects are paired by replicate
+    # effects are paired by replicate (what report.write draws and tabulates)
     ts["secondary_accounts_m"] = ts["customers_mobile"] + 1.0 * (ts["scenario"] == "no_ukey")
-    out, _ = report.write(tmp_path / "r", ts, inst, "baseline", load_targets("seed"), {"subtitle": "test"})
-    effects = pd.read_csv(out / "institution_effects.csv")
-    assert "secondary_accounts" in set(effects["measure"])
+    assert "secondary_accounts" in set(pd.read_csv(compared / "institution_effects.csv")["measure"])
     def effect(column):
         by = report.by_month(ts, column, "baseline")
         return by[(by["scenario"] == "no_ukey") & (by["kind"] == "effect")]["mean"].to_numpy()
@@ -306,10 +305,32 @@ def test_the_compared_report_opens_with_its_summary_and_fits_the_page(compared):
     assert f"the biggest effects are {said} in \u201c{top.figure}\u201d and " in lines[4]    # one scenario: two named
 
 
+SHIPPED = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml") if p.stem != "baseline")
+
+
 @pytest.mark.slow
-def test_one_replicate_draws_no_interval_and_says_so(tmp_path, capsys):
+def test_every_shipped_preset_compares_with_the_baseline():
+    """Every preset in configs/experiment/ against the baseline: the paired effects and who-gains tables the
+    report is written from (an institution the baseline lacks once ended a compare in a traceback)."""
+    from lab.comparison import configs, run_all
+    overrides = ["population.size=300", "figures=false"]
+    ts, inst = run_all(configs(SHIPPED, overrides, "baseline"), 1, overrides, progress=False)
+    c = report.compared(ts, inst, "baseline", {"subtitle": "test"})
+    assert set(c.effects["scenario"]) == set(c.inst_effects["scenario"]) == {"baseline", *SHIPPED}
+    assert set(report.who_gains(c.inst_effects, "baseline", c.names)) == set(SHIPPED)
+
+
+@pytest.mark.slow
+def test_one_replicate_draws_no_interval_and_says_so_and_a_bank_the_baseline_lacks_counts_from_zero(tmp_path,
+                                                                                                   capsys):
     out = tmp_path / "one"
-    assert main(["no_ukey", "--replicates", "1", "population.size=2000", "end=2015-06", "--out", str(out)]) == 0
+    assert main(["direct_bank", "--replicates", "1", "population.size=500", "--out", str(out)]) == 0
+    effects = pd.read_csv(out / "institution_effects.csv")
+    direct = effects[(effects["institution"] == "direct") & (effects["scenario"] == "direct_bank")]
+    assert len(direct) and not direct["in_baseline"].any()
+    np.testing.assert_allclose(direct["effect"], direct["level"])          # from zero: its effect is its level
+    assert "(not in the baseline: from zero)" in (out / "report.md").read_text()
+    assert (out / "institutions_market_share.png").stat().st_size > 10_000
     terminal = capsys.readouterr().out
     said = "No interval can be drawn from one replicate"
     texts = {"terminal": terminal, **{p.name: p.read_text() for p in out.glob("*") if p.suffix in (".md", ".html",

@@ -60,3 +60,17 @@ def test_a_sweep_of_a_few_values_still_plans():
     from lab import sweep
     study, _ = sweep.plan(["population.size=200", "end=2013-02", "seed=range(0,3)", "replicates=1"])
     assert len(study.points) == 3
+
+
+@pytest.mark.parametrize("n_jobs", ["0", "-5"])
+def test_a_launcher_with_no_workers_is_refused(n_jobs):
+    from omegaconf import OmegaConf
+    from lab import sweep
+    settings = OmegaConf.create({"launcher": {"_target_": "hydra_plugins.hydra_joblib_launcher.JoblibLauncher",
+                                              "n_jobs": int(n_jobs)}})
+    with pytest.raises(Exception) as err:
+        sweep.backend(settings, ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={n_jobs}"])
+    assert explain(err.value) == (f"config error: hydra.launcher.n_jobs={n_jobs} is not allowed; "
+                                  "expected a number of worker processes >= 1, or -1 for every core")
+    assert sweep.backend(OmegaConf.create({"launcher": {"_target_": "joblib", "n_jobs": 2}}),
+                         ["hydra/launcher=joblib"]) == ("local", 2, None)

@@ -71,7 +71,7 @@ def invalid_override(draw):
     return key, f"{key}={draw(values)}"
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(invalid_override())
 def test_any_invalid_value_gets_one_clear_line(case):
     key, override = case
@@ -85,7 +85,7 @@ def test_any_invalid_value_gets_one_clear_line(case):
     raise AssertionError(f"{override} was accepted")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @example("seed", "")                            # real keys: the config must then hold the value
 @example("habit", "customers.")
 @example("label", "platforms.alipay.")

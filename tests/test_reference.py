@@ -8,6 +8,7 @@ detected, so the test has the power to fail.
 """
 from __future__ import annotations
 
+import functools
 import numpy as np
 import pytest
 from scipy import stats
@@ -26,7 +27,9 @@ REPLICATES = 8
 ALPHA = 0.01 / (len(SHARES) * len(MONTHS))
 
 
+@functools.lru_cache(maxsize=None)
 def shares(model_class, *overrides):
+    """(replicate, month, share), the same for every test that asks (the fast engine's once for both)."""
     cfg = make_config("end=2016-12", *overrides, size=1500, seed=21)
     out = []
     for r in range(REPLICATES):
