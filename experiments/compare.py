@@ -19,6 +19,12 @@ results/compare/<time>_<scenarios>[_<overrides>]/:
   effects.csv              headline figures: level and paired effect with intervals
   institution_effects.csv  share, profit and balances per institution, paired
   timeseries.parquet, institutions.parquet   every run's tables, with scenario and replicate
+  runs/                    the comparison's study (lab/study.py): each run stored as it finishes, so a
+                           killed compare, given the same --out, resumes and runs only what is missing
+                           (and --replicates 20 after 10 runs 10 more); runs on every core
+  compare.json             what the folder compares (scenarios and their config hashes, overrides):
+                           an --out that holds anything else is refused in one line
+The report is written to .report-staging/ and moved into the folder when whole, report.md last.
 The folder is the last line of output, as `experiments.run` prints its results folder.
 """
 from __future__ import annotations
@@ -30,12 +36,13 @@ from pathlib import Path
 
 from lab.comparison import compare
 from lab.compose import CONFIG_FAILURES, explain
-from lab.errors import CommandError
+from lab.errors import CommandError, Parser, command
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.compare", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="python -m experiments.compare", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("items", nargs="*", metavar="SCENARIO|KEY=VALUE",
                         help="scenario presets to compare with the baseline, and overrides applied to all")
     parser.add_argument("--replicates", type=int, default=10, help="paired replicates per scenario (default 10)")

@@ -21,7 +21,8 @@ class Figure:
     """A headline figure: the column it comes from, how it is summarised, and how it is shown."""
     column: str
     label: str
-    how: str            # "year" (ratio of the last full year's sums), "end" (last month) or "mean12"
+    how: str            # "year" (ratio of the last full year's sums), "end" (last month), "mean12", "sum12"
+                        # (mean or sum of the last twelve months) or "share_of_tx_total" (of the year's tx_total)
     percent: bool       # a fraction shown in percent (differences in percentage points)
     unit: str = ""      # for figures not shown in percent
 
@@ -40,6 +41,29 @@ HEADLINE = (
 )
 
 
+# What `experiments.run` prints (issue 24): each figure the way a bank reports it, its definition in its
+# name. The compare report keeps HEADLINE, whose "most-used channel of the month" figures say so in their names.
+RUN_SUMMARY = (
+    Figure("off_counter_rate", "Off-counter rate (bank transactions not at a counter, in the year)", "year", True),
+    Figure("mobile_value_share", "Mobile share of off-counter value (bank app, in the year)", "year", True),
+    Figure("holders_mobile_m", "Bank app, registered users (adults holding their primary bank's app)", "end", False,
+           "million"),
+    Figure("users_mobile_m", "Bank app, monthly active users (a bank-app transaction in the month)", "end", False,
+           "million"),
+    Figure("users_pc_m", "PC banking, monthly active users (a PC transaction in the month)", "end", False,
+           "million"),
+    Figure("users_platform_m", "Wallets, monthly active users (a wallet transaction in the month)", "end", False,
+           "million"),
+    *(Figure(f"tx_{place}", f"Share of bank transactions in the year: {name}", "share_of_tx_total", True)
+      for place, name in (("counter", "branch counter"), ("self_service", "self-service machines"),
+                          ("pc", "PC banking"), ("mobile", "bank app"),
+                          ("platform_link", "wallet payments drawn on a bank account"))),
+    Figure("churn_rate", "Primary-bank switching (switches in 12 months, % of adults)", "sum12", True),
+    Figure("deposits_bank", "Bank deposits", "end", False, "RMB bn"),
+    Figure("balance_platform_mmf", "Platform money-fund balances", "end", False, "RMB bn"),
+)
+
+
 def last_full_year(ts: pd.DataFrame) -> int:
     """The last calendar year the table covers with all twelve months (else its last year)."""
     yr = yearly(ts)
@@ -54,6 +78,12 @@ def value(ts: pd.DataFrame, figure: Figure) -> float:
         return float(yr.loc[last_full_year(ts), figure.column])
     if figure.how == "mean12":
         return float(ts[figure.column].tail(12).mean())
+    if figure.how == "sum12":
+        return float(ts[figure.column].tail(12).sum())
+    if figure.how == "share_of_tx_total":
+        year = ts[ts["date"].astype(str).str[:4] == str(last_full_year(ts))]
+        total = float(year["tx_total"].sum())
+        return float(year[figure.column].sum()) / total if total > 0 else float("nan")
     return float(ts[figure.column].iloc[-1])
 
 
@@ -75,7 +105,9 @@ def when(ts: pd.DataFrame, figure: Figure) -> str:
     year = last_full_year(ts)
     months = int(yearly(ts).set_index("year").loc[year, "months"])
     year_text = str(year) if months == 12 else f"{year}, {months} months"
-    return {"year": year_text, "end": last, "mean12": f"12 months to {last}"}[figure.how]
+    twelve = f"{min(12, len(ts))} months to {last}"
+    return {"year": year_text, "share_of_tx_total": year_text, "end": last, "mean12": twelve,
+            "sum12": twelve}[figure.how]
 
 
 def summary(ts: pd.DataFrame, fit: pd.DataFrame | None = None) -> list[str]:
@@ -85,8 +117,12 @@ def summary(ts: pd.DataFrame, fit: pd.DataFrame | None = None) -> list[str]:
         lines.append("fit to the targets: " + "; ".join(
             f"{r.series.replace('_', ' ')} {r.year} {r.simulated:.1f} % (target {r.target:.1f}, {r.residual:+.1f} pp)"
             for r in fit.itertuples()))
-    lines += [f"{f.label} ({when(ts, f)}): {show(f, value(ts, f))}" for f in HEADLINE if f.column in ts]
+    lines += [f"{f.label} ({when(ts, f)}): {show(f, value(ts, f))}" for f in RUN_SUMMARY if _has(ts, f)]
     return lines
+
+
+def _has(ts: pd.DataFrame, figure: Figure) -> bool:
+    return figure.column in ts and (figure.how != "share_of_tx_total" or "tx_total" in ts)
 
 
 def run_summary(folders: list[Path], posterior: str = "") -> list[str]:
@@ -103,8 +139,8 @@ def run_summary(folders: list[Path], posterior: str = "") -> list[str]:
         fit = fit.assign(residual=fit["simulated"] - fit["target"])
     lines = summary(tables[0], fit)
     if len(tables) > 1:
-        means = {f.column: sum(value(t, f) for t in tables) / len(tables) for f in HEADLINE if f.column in tables[0]}
+        means = {f.column: sum(value(t, f) for t in tables) / len(tables) for f in RUN_SUMMARY if _has(tables[0], f)}
         lines = lines[:1 if len(fit) else 0] + [f"{f.label} ({when(tables[0], f)}): {show(f, means[f.column])}"
-                                                 f" {replicates_note(posterior, len(tables))}" for f in HEADLINE
+                                                 f" {replicates_note(posterior, len(tables))}" for f in RUN_SUMMARY
                                                  if f.column in means]
     return lines

@@ -27,7 +27,9 @@ def test_run_writes_tables_config_provenance_and_figures(tmp_path):
     lines = proc.stdout.strip().splitlines()
     assert lines[-1] == str(out)
     assert lines[0].startswith("fit to the targets: off counter rate 2013")          # the summary comes first
-    assert any(re.fullmatch(r"Most-used channel of the month: bank app \(2020-12\): \d+\.\d\d %", x) for x in lines)
+    assert any(re.fullmatch(r"Bank app, monthly active users \(a bank-app transaction in the month\) \(2020-12\): "
+                            r"[\d,]+\.\d million", x) for x in lines)
+    assert not any("Most-used channel" in x or "Main channel" in x for x in lines)
     for name in ("timeseries.csv", "timeseries.parquet", "institutions.csv", "institutions.parquet",
                  "yearly.csv", "targets_fit.csv", "columns.csv", "config.yaml", "run.json",
                  "channels.png", "targets.png", "institutions.png", "adoption.png"):
@@ -75,5 +77,25 @@ def test_a_run_shorter_than_a_target_year_writes_its_figures_and_says_so(tmp_pat
                        extra={"overrides": ["end=2013-06"], "replicate": 0, "config_hash": "x"})
     assert (folder / "channels.png").is_file() and (folder / "targets.png").is_file()
     lines = run_summary([folder])
-    assert lines[0] == "Off-counter rate (transactions) (2013, 6 months): " + lines[0].split(": ")[1]
+    assert lines[0] == ("Off-counter rate (bank transactions not at a counter, in the year) (2013, 6 months): "
+                        + lines[0].split(": ")[1])
     assert not any(line.startswith("fit to the targets") for line in lines)     # no full target year to fit
+
+
+def test_the_run_summary_computes_each_figure_as_its_name_says():
+    """A hand-made 14-month table: shares of the year's bank transactions, switching summed over twelve
+    months, users at the last month; none of the most-used-channel figures."""
+    from lab.headline import RUN_SUMMARY, summary
+    months = [f"2013-{m:02d}" for m in range(1, 13)] + ["2014-01", "2014-02"]
+    n = len(months)
+    ts = pd.DataFrame({"date": months, "tx_total": [10.0] * n, "tx_counter": [4.0] * 11 + [9.0] + [1.0, 1.0],
+                       "tx_mobile": [6.0] * 11 + [1.0] + [9.0, 9.0], "churn_rate": [0.001] * 2 + [0.002] * 12,
+                       "users_mobile_m": [100.0] * (n - 1) + [530.0]})
+    ts = ts.assign(tx_offcounter=ts["tx_total"] - ts["tx_counter"], value_offcounter=1.0, value_mobile=0.5,
+                   corporate_offcounter_value=1.0)          # what the yearly table is made of
+    lines = dict(line.rsplit(": ", 1) for line in summary(ts))
+    assert lines["Share of bank transactions in the year: branch counter (2013)"] == f"{100 * 53 / 120:.2f} %"
+    assert lines["Share of bank transactions in the year: bank app (2013)"] == f"{100 * 67 / 120:.2f} %"
+    assert lines["Primary-bank switching (switches in 12 months, % of adults) (12 months to 2014-02)"] == "2.40 %"
+    assert lines["Bank app, monthly active users (a bank-app transaction in the month) (2014-02)"] == "530.0 million"
+    assert len(lines) == 4 and {f.column for f in RUN_SUMMARY}.isdisjoint({"share_mobile", "share_platform"})

@@ -440,3 +440,63 @@ def test_the_page_fits_1280_px_and_hovering_a_line_shows_its_month_value_and_int
     assert not [u for u in fetched if not u.startswith(("file:", "data:", "blob:"))]
     assert re.search(r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) 20\d\d", label), label
     assert re.search(r"(Baseline|No U-key): [\d.]+ % \(95 % interval", label), label
+
+
+# ----------------------------------------------------------------------------- on the study runner
+
+def test_out_is_refused_when_it_holds_a_run_another_comparison_or_a_file(tmp_path):
+    from lab.comparison import IDENTITY_FILE, claim_folder
+    from lab.errors import CommandError
+    mine = {"baseline": "baseline", "scenarios": {"baseline": "a", "no_ukey": "b"}, "overrides": []}
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text("{}")
+    (tmp_path / "file").write_text("x")
+    for folder, says in ((run, "did not write"), (tmp_path / "file", "is a file")):
+        with pytest.raises(CommandError, match=says):
+            claim_folder(folder, mine)
+    assert (run / "run.json").read_text() == "{}" and not (run / IDENTITY_FILE).exists()
+    claim_folder(tmp_path / "new", mine)                              # a new folder is claimed ...
+    claim_folder(tmp_path / "new", mine)                              # ... and the same comparison resumes there
+    with pytest.raises(CommandError, match="another comparison"):
+        claim_folder(tmp_path / "new", {**mine, "overrides": ["seed=2"]})
+
+
+def test_bad_options_are_one_line(tmp_path, capsys):
+    for args in (["no_ukey", "--replicates", "abc"], ["no_ukey", "--bogus"], ["../config"]):
+        assert main([*args, "--out", str(tmp_path / "x")]) == 2, args
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(("error:", "config error:")), err
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.slow
+def test_a_killed_compare_resumes_running_only_what_is_missing_to_the_same_tables(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from lab import dataset
+    args = ["no_ukey", "--replicates", "4", "population.size=3000", "end=2015-12"]
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-m", "experiments.compare", *args, "--out", str(tmp_path / "killed")],
+                            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    runs = tmp_path / "killed" / "runs"
+    deadline = time.time() + 300
+    while time.time() < deadline and (not runs.exists() or len(dataset.complete_runs(runs)) < 2):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)                   # the command and its workers
+    proc.wait()
+    stored = len(dataset.complete_runs(runs))
+    assert 2 <= stored < 8 and not (tmp_path / "killed" / "report.md").exists()
+    assert main([*args, "--out", str(tmp_path / "killed")]) == 0
+    assert dataset.read_meta(runs)["skipped"] == stored                  # nothing stored was run again
+    from lab.comparison import configs, run_all                 # the same runs, made at once in memory
+    overrides = args[3:]
+    whole, _ = run_all(configs(["no_ukey"], overrides, "baseline"), 4, overrides, progress=False)
+    resumed = pd.read_parquet(tmp_path / "killed" / "timeseries.parquet")
+    key = ["scenario", "replicate", "date"]
+    pd.testing.assert_frame_equal(resumed.sort_values(key)[whole.columns].reset_index(drop=True),
+                                  whole.sort_values(key).reset_index(drop=True), check_dtype=False)
+    assert not (tmp_path / "killed" / ".report-staging").exists()
