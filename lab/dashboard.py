@@ -432,3 +432,6 @@ def _save() -> None:
     except ConfigError as e:
         saved.set("")
         message.set(str(e))
+    except OSError as e:                     # a read-only configs/, a full disk: said on the page, nothing half-written
+        saved.set("")
+        message.set(f"error: cannot save {save_name.value.strip()}.yaml: {e.strerror or e}")

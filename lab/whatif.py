@@ -79,6 +79,9 @@ def _lever_event(event: PolicyEvent) -> str | None:
 
 
 def _preset_config(levers: Levers) -> Config:
+    known = presets()
+    if levers.preset not in known:
+        raise ConfigError("preset", levers.preset, f"a preset in configs/experiment/: one of {known}")
     return load_config([f"experiment={levers.preset}", f"population.size={int(levers.population)}",
                         f"seed={int(levers.seed)}", f"end={levers.end}", "figures=false"])
 
@@ -352,9 +355,11 @@ def save_experiment(levers: Levers, name: str, directory: Path = CONFIG_DIR / "e
 
     Never replaces a shipped preset, and replaces an earlier dashboard save only with `overwrite`.
     """
-    if not re.fullmatch(r"[A-Za-z0-9_\-]+", name or ""):
-        raise ConfigError("experiment name", name, "letters, digits, '_' or '-'")
+    if not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", name or ""):
+        raise ConfigError("experiment name", name, "1 to 64 letters, digits, '_' or '-'")
     path = Path(directory) / f"{name}.yaml"
+    if path.is_dir():
+        raise ConfigError("experiment name", name, f"a name that is not a folder in {directory}")
     if is_shipped(path):
         raise ConfigError("experiment name", name, "a name that is not a shipped preset (it would be overwritten)")
     if path.exists() and not overwrite:

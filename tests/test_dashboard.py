@@ -204,6 +204,27 @@ def test_save_never_overwrites_a_shipped_preset_and_asks_before_replacing_a_save
     assert "3000" in first.read_text()
 
 
+def test_save_refuses_a_long_name_a_folder_and_says_what_the_disk_refused(tmp_path, monkeypatch):
+    """Each a line on the page, never an exception out of it (issue 26)."""
+    with pytest.raises(ConfigError, match="1 to 64 letters"):
+        save_experiment(Levers(population=2000), "x" * 300, directory=tmp_path)
+    (tmp_path / "afolder.yaml").mkdir()
+    with pytest.raises(ConfigError, match="not a folder"):
+        save_experiment(Levers(population=2000), "afolder", directory=tmp_path)
+    with pytest.raises(ConfigError, match="a preset in configs/experiment/"):
+        build_config(Levers(population=2000, preset="nope"))
+    import errno
+    from lab import dashboard
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+    monkeypatch.setattr(dashboard, "save_experiment", read_only)
+    dashboard.save_name.set("mine")
+    dashboard._save()
+    assert dashboard.message.value == "error: cannot save mine.yaml: Read-only file system"
+    assert dashboard.saved.value == ""
+
+
 def test_drawing_a_month_keeps_no_figure():
     from lab.dashboard import charts
     session = Session(Levers(population=2000, end="2013-06"))
