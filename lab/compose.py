@@ -135,6 +135,18 @@ def _nearest(key: str) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def _empty_preset(given: str) -> Path | None:
+    """The preset file `experiment=NAME` names, if it holds nothing but blank lines and comments (Hydra
+    then reads its name as a key: "'experiment' is not a known key")."""
+    name = given.partition("=")[2].strip().strip("'\"")
+    path = CONFIG_DIR / "experiment" / f"{name}.yaml"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines() if name and path.is_file() else ["x"]
+    except (OSError, UnicodeDecodeError):
+        return None
+    return path if all(not line.strip() or line.lstrip().startswith("#") for line in lines) else None
+
+
 def explain(exc: BaseException, overrides: Iterable[str] = ()) -> str:
     """One line naming the key, the value and what is allowed, for any config failure."""
     if isinstance(exc, ConfigError):
@@ -170,6 +182,10 @@ def explain(exc: BaseException, overrides: Iterable[str] = ()) -> str:
     if m:
         key = full_key or m.group(1) or m.group(3)
         given = next((o.lstrip("+~") for o in overrides if o.lstrip("+~").startswith(key)), key)
+        empty = _empty_preset(given) if key == "experiment" else None
+        if empty:
+            return (f"config error: {empty} is empty; a preset holds '# @package _global_' and the keys it "
+                    "changes (see configs/experiment/no_ukey.yaml)")
         return (f"config error: {given} is not allowed; '{key}' is not a known key "
                 f"(see them all with --cfg job){_nearest(key)}")
     m = re.search(r"Value '([^']*)' (?:of type '\w+' )?(?:could not be converted to|is not a valid) (\w+)", text)

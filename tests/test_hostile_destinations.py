@@ -74,3 +74,17 @@ def test_a_launcher_with_no_workers_is_refused(n_jobs):
                                   "expected a number of worker processes >= 1, or -1 for every core")
     assert sweep.backend(OmegaConf.create({"launcher": {"_target_": "joblib", "n_jobs": 2}}),
                          ["hydra/launcher=joblib"]) == ("local", 2, None)
+
+
+def test_an_empty_preset_file_is_named_as_empty(tmp_path, monkeypatch):
+    """Hydra reads an empty preset's name as a key ("'experiment' is not a known key"): say the file is empty."""
+    from lab import compose
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "blank.yaml").write_text("\n# only a comment\n")
+    (tmp_path / "experiment" / "real.yaml").write_text("# @package _global_\nseed: 3\n")
+    monkeypatch.setattr(compose, "CONFIG_DIR", tmp_path)
+    hydra_says = Exception("Key 'experiment' is not in struct")
+    assert explain(hydra_says, ["experiment=blank"]) == (
+        f"config error: {tmp_path / 'experiment' / 'blank.yaml'} is empty; a preset holds '# @package _global_' "
+        "and the keys it changes (see configs/experiment/no_ukey.yaml)")
+    assert "is not a known key" in explain(hydra_says, ["experiment=real"])        # negative control
