@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.evidence.observations import off_by, simulated, switching_by_year, yearly_switching
+from sim.evidence.observations import RunView, off_by, switching_by_year, yearly_switching
 from sim.evidence.targets import TARGETS_CSV, read_targets, select
 
 Run = tuple[pd.DataFrame, pd.DataFrame]            # (timeseries, institutions) of one run
@@ -29,19 +29,19 @@ def load_target_set(target_set: str, path: Path = TARGETS_CSV) -> pd.DataFrame:
     return targets.set_axis(targets["series"] + " " + targets["date"], axis=0)
 
 
-def _run_value(target, run: Run) -> float:
-    ts, inst = run
+def _run_value(target, view: RunView) -> float:
     if target.kind == "range":                      # primary-bank switching: the run's mean over whole years
-        per_year = yearly_switching(ts)
+        per_year = yearly_switching(view.ts)
         return float(per_year.mean()) if len(per_year) else np.nan
-    value = simulated(target.series, target.date, ts, inst)
+    value = view.value(target.series, target.date)
     return np.nan if value is None else value
 
 
 def simulated_vector(targets: pd.DataFrame, runs: list[Run]) -> pd.DataFrame:
     """One row per run, one column per target: the run's value, NaN where it cannot produce one
     (a date outside the run, a bank figure without banks=named)."""
-    return pd.DataFrame([[_run_value(t, run) for t in targets.itertuples()] for run in runs],
+    views = [RunView(ts, inst) for ts, inst in runs]
+    return pd.DataFrame([[_run_value(t, view) for t in targets.itertuples()] for view in views],
                         columns=targets.index, dtype=float)
 
 

@@ -73,29 +73,54 @@ def load_observations(path: Path = OBSERVATIONS_CSV) -> pd.DataFrame:
 
 def simulated(series: str, date: str, ts: pd.DataFrame, inst: pd.DataFrame) -> float | None:
     """The run's value for one observation, or None where the run cannot produce it."""
-    from sim.writers.metrics import yearly
-    months = ts["date"].astype(str).str[:7]
-    if series in (*YEARLY, "offcounter_value_tn"):
-        yr = yearly(ts.assign(date=months)).set_index("year")
-        year, scale = int(date), 100 if series in YEARLY else 1          # ratios in percent, values in RMB tn
-        return scale * float(yr.loc[year, series]) if year in yr.index and yr.loc[year, "months"] == 12 else None
-    if series == "mobile_payment_users_m":
-        row = ts[months == date]
-        return float(row["mobile_payers_m"].iloc[0]) if len(row) else None
-    if series in ("yuebao_aum_bn", "yuebao_users_m"):
-        return _institution(inst, "alipay", "balance" if series == "yuebao_aum_bn" else "holders", date)
-    if series in BANK_FIGURES:
-        return _institution(inst, *BANK_FIGURES[series], date if len(date) > 4 else f"{date}-12")
-    if series in BANK_VALUES:
-        bank, column = BANK_VALUES[series]
-        rows = inst[(inst["institution"] == bank) & (inst["date"].astype(str).str[:4] == date)]
-        return float(rows[column].sum()) / 1e3 if len(rows) == 12 else None
-    return None
+    return RunView(ts, inst).value(series, date)
 
 
-def _institution(inst: pd.DataFrame, name: str, column: str, date: str) -> float | None:
-    rows = inst[(inst["institution"] == name) & (inst["date"].astype(str).str[:7] == date)]
-    return float(rows[column].iloc[0]) if len(rows) else None
+class RunView:
+    """One run's tables, with what the observations read (month labels, the yearly table) computed once:
+    a calibration reads some 30 observations from each of thousands of runs."""
+
+    def __init__(self, ts: pd.DataFrame, inst: pd.DataFrame):
+        self.ts, self.inst = ts, inst
+        self.months = ts["date"].astype(str).str[:7]
+        self._yearly: pd.DataFrame | None = None
+        self._inst_months: pd.Series | None = None
+
+    @property
+    def yearly(self) -> pd.DataFrame:
+        if self._yearly is None:
+            from sim.writers.metrics import yearly
+            self._yearly = yearly(self.ts.assign(date=self.months)).set_index("year")
+        return self._yearly
+
+    @property
+    def inst_months(self) -> pd.Series:
+        if self._inst_months is None:
+            self._inst_months = self.inst["date"].astype(str).str[:7]
+        return self._inst_months
+
+    def value(self, series: str, date: str) -> float | None:
+        """The run's value for one observation, or None where the run cannot produce it."""
+        if series in (*YEARLY, "offcounter_value_tn"):
+            yr, year = self.yearly, int(date)
+            scale = 100 if series in YEARLY else 1                      # ratios in percent, values in RMB tn
+            return scale * float(yr.loc[year, series]) if year in yr.index and yr.loc[year, "months"] == 12 else None
+        if series == "mobile_payment_users_m":
+            row = self.ts[self.months == date]
+            return float(row["mobile_payers_m"].iloc[0]) if len(row) else None
+        if series in ("yuebao_aum_bn", "yuebao_users_m"):
+            return self._institution("alipay", "balance" if series == "yuebao_aum_bn" else "holders", date)
+        if series in BANK_FIGURES:
+            return self._institution(*BANK_FIGURES[series], date if len(date) > 4 else f"{date}-12")
+        if series in BANK_VALUES:
+            bank, column = BANK_VALUES[series]
+            rows = self.inst[(self.inst["institution"] == bank) & (self.inst_months.str[:4] == date)]
+            return float(rows[column].sum()) / 1e3 if len(rows) == 12 else None
+        return None
+
+    def _institution(self, name: str, column: str, date: str) -> float | None:
+        rows = self.inst[(self.inst["institution"] == name) & (self.inst_months == date)]
+        return float(rows[column].iloc[0]) if len(rows) else None
 
 
 def yearly_switching(ts: pd.DataFrame) -> pd.Series:
@@ -129,7 +154,7 @@ def compare(runs: list[tuple[pd.DataFrame, pd.DataFrame]], observations: pd.Data
     (the row whose note calls it the alternative); the other is shown, not judged."""
     obs = load_observations() if observations is None else observations
     contested = {(o.series, str(o.date)) for o in obs.itertuples() if "alternative" in str(o.note)}
-    rows = []
+    rows, views = [], [RunView(ts, inst) for ts, inst in runs]
     for o in obs.itertuples():
         kind, tol = TOLERANCE.get(o.series, (None, None))
         if o.series == "primary_bank_switching":
@@ -142,7 +167,7 @@ def compare(runs: list[tuple[pd.DataFrame, pd.DataFrame]], observations: pd.Data
             continue
         if (o.series, str(o.date)) in contested and ("alternative" in str(o.note)) != (target_set == "cba"):
             kind = None                           # the other set's figure of a conflicting pair
-        values = [simulated(o.series, str(o.date), ts, inst) for ts, inst in runs]
+        values = [view.value(o.series, str(o.date)) for view in views]
         values = [v for v in values if v is not None]
         row = dict(series=o.series, date=o.date, observed=o.value, unit=o.unit, simulated=np.nan, low=np.nan,
                    high=np.nan, tolerance="", fitted=None, status=o.status)
