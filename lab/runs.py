@@ -3,6 +3,7 @@
 lab/study.py)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -104,7 +105,9 @@ def run_job(cfg: DictConfig, job_dir: Path, overrides: list[str], show_progress:
                     if interrupted_during(e):
                         discard_unfinished(folder)
                         raise Interrupted() from e
-                    if isinstance(e, OSError):
+                    if isinstance(e, OSError):            # a full disk: this replicate leaves nothing half-written
+                        with contextlib.suppress(OSError):
+                            discard_unfinished(folder)
                         raise
                     log.error("replicate %d failed: %r", r, e)
                     record_failure(folder, {**info, "seed": config.seed}, e)

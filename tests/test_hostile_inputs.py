@@ -622,6 +622,17 @@ def test_a_full_disk_ends_in_one_line_and_a_failed_status(tmp_path, sweep):
         assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
+def test_a_disk_that_fills_during_the_second_replicate_keeps_the_first_and_leaves_no_half_of_the_second(tmp_path):
+    script = FULL_DISK.replace('if str(path).endswith(".parquet"):', 'if "rep_001" in str(path) and str(path).endswith(".parquet"):')
+    proc = subprocess.run([sys.executable, "-c", script, *SMALL, "replicates=3", f"hydra.run.dir={tmp_path}/out"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert re.search(r"^error: No space left on device: .*rep_001.*\.parquet$", proc.stderr.strip().splitlines()[-1])
+    assert (tmp_path / "out" / "rep_000" / "run.json").is_file()                    # the finished one stays
+    assert not (tmp_path / "out" / "rep_001").exists() or not list((tmp_path / "out" / "rep_001").iterdir())
+
+
 def test_an_empty_list_still_clears_a_presets_events():
     """Only an empty mapping is refused (it merges nothing); an empty list replaces the list."""
     from lab.compose import load_config
