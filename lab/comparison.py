@@ -30,7 +30,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from lab import dataset
-from lab.compose import CONFIG_DIR, load_config
+from lab.compose import group_options, load_config
 from lab.errors import CommandError, read_json, writable_folder
 from lab.report import write
 from lab.study import Study, run_study
@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def configs(scenarios: list[str], overrides: list[str], baseline: str) -> dict[str, Config]:
     """The baseline's and each scenario's config, with the overrides applied to all; raises on bad input."""
     names = [baseline, *[s for s in scenarios if s != baseline]]
-    presets = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
+    presets = group_options("experiment")
     for name in names:
         if name not in presets:
             raise ConfigError("scenario", name, f"a preset in configs/experiment/: one of {presets}")
@@ -87,8 +87,7 @@ def run_all(cfgs: dict[str, Config], replicates: int, overrides: list[str],
 
 
 def compare(scenarios: list[str], replicates: int = 10, overrides: list[str] | None = None,
-            baseline: str = "baseline", out: Path | None = None, progress: bool = True,
-            backend: str = "local") -> tuple[Path, list[str]]:
+            baseline: str = "baseline", out: Path | None = None, progress: bool = True) -> tuple[Path, list[str]]:
     """Run (on the study runner, into `<out>/runs/`), pair and report; returns the report folder and the
     terminal summary. A killed compare resumes into its folder and runs only what is missing."""
     overrides = list(overrides or [])
@@ -104,7 +103,7 @@ def compare(scenarios: list[str], replicates: int = 10, overrides: list[str] | N
     out = Path(out)
     claim_folder(out, {"baseline": baseline, "scenarios": {n: config_hash(c) for n, c in cfgs.items()},
                        "overrides": overrides})
-    ts, inst = run_stored(cfgs, replicates, overrides, out / RUNS, progress, backend)
+    ts, inst = run_stored(cfgs, replicates, overrides, out / RUNS, progress)
     plural = "s" if replicates > 1 else ""
     subtitle = (f"{first.population.size:,} simulated customers · {replicates} paired replicate{plural}"
                 f" (seed {first.seed})"
@@ -147,23 +146,22 @@ def claim_folder(out: Path, identity: dict) -> None:
     atomic_write(out / IDENTITY_FILE, lambda p: p.write_text(json.dumps(identity, indent=1, sort_keys=True) + "\n"))
 
 
-def run_stored(cfgs: dict[str, Config], replicates: int, overrides: list[str], root: Path, progress: bool,
-               backend: str = "local") -> tuple[pd.DataFrame, pd.DataFrame]:
+def run_stored(cfgs: dict[str, Config], replicates: int, overrides: list[str], root: Path,
+               progress: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every scenario's replicates as one study (lab/study.py): what `root` holds is not run again. The
     tables as `run_all` returns them, each row identified by scenario and replicate."""
     points = [Point.make(i, dataclasses.replace(cfg, replicates=replicates), overrides)
               for i, cfg in enumerate(cfgs.values())]
     study = Study("compare", root, uniform_values(points), command=sys.argv[:1] + list(cfgs))
-    run_study(study, backend=backend, show_progress=progress)
-    runs = dataset.load_runs(root)
+    run_study(study, backend="local" if (os.cpu_count() or 1) > 1 else "serial", show_progress=progress)
+    runs = dataset.load_runs(root)                     # one row per run: its complete attempt, else its failure
     hashes = {name: p.config_hash for name, p in zip(cfgs, points)}
     mine = runs[runs["config_hash"].isin(set(hashes.values())) & (runs["replicate"] < replicates)]
     failed = mine[mine["status"] != "complete"]
     if len(failed) or len(mine) < len(set(hashes.values())) * replicates:
         first = failed["error"].iloc[0] if len(failed) else "runs missing from the dataset"
         raise CommandError(f"error: {len(failed)} runs failed (first: {first}); see {root}/runs.csv")
-    drew = (mine[mine["status"] == "complete"].drop_duplicates(["config_hash", "replicate"], keep="last")
-            [["config_hash", "replicate", "posterior", "posterior_draw"]] if "posterior" in mine else None)
+    drew = mine[["config_hash", "replicate", "posterior", "posterior_draw"]] if "posterior" in mine else None
     return tuple(_by_scenario(dataset.load(root, table, hashes=set(hashes.values())), hashes, replicates, drew)
                  for table in ("timeseries", "institutions"))
 

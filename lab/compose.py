@@ -126,6 +126,11 @@ def _all_keys() -> tuple[str, ...]:
     return tuple(keys)
 
 
+def group_options(group: str) -> list[str]:
+    """The files of a config group (configs/<group>/*.yaml) by name, sorted: what `<group>=NAME` accepts."""
+    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+
+
 def _nearest(key: str) -> str:
     try:
         candidates = [k for k in _all_keys() if k.count(".") == key.count(".")]
@@ -168,7 +173,7 @@ def explain(exc: BaseException, overrides: Iterable[str] = ()) -> str:
     m = re.search(r"Could not find '([\w/]+)/([^']+)'", text)
     if m:
         group, name = m.groups()
-        options = (sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+        options = (group_options(group)
                    or re.findall(r"^\t(\S+)$", text.split("Available options", 1)[-1].split("Config search path")[0],
                                  re.M))
         close = difflib.get_close_matches(name, options, n=1)

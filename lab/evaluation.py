@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from lab import dataset
-from lab.compose import CONFIG_DIR, load_config
+from lab.compose import group_options, load_config
 from lab.errors import CommandError
 from lab.objectives import Objective
 from lab.points import Point, uniform_values
@@ -101,7 +101,7 @@ def read_uncertainty(spec: Any, where: str = "uncertainty") -> Uncertainty:
     if not posterior and spec.get("draws", 1) != 1:
         raise ConfigError(f"{where}.draws", spec["draws"], "1 without a posterior (draws are a posterior's)")
     scenarios = spec.get("scenarios", ["baseline"])
-    presets = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
+    presets = group_options("experiment")
     if not isinstance(scenarios, list) or not scenarios:
         raise ConfigError(f"{where}.scenarios", scenarios, f"a non-empty list of presets from {presets}")
     for s in scenarios:

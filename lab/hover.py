@@ -63,7 +63,7 @@ DOTTED = {"dash": "dot", "color": "#888", "width": 1}
 
 def _event_lines(events) -> list[dict]:
     """A dotted line at each event in both panels, and the effect panel's zero line, as layout shapes:
-    one layout update instead of plotly's add_vline per line (0.03 s each, most of a chart's time)."""
+    one layout update instead of plotly's add_vline per line (13 charts of a compare report: 6.3 s -> 2.4 s)."""
     lines = [{"type": "line", "xref": x, "yref": f"{y} domain", "x0": pd.Timestamp(d), "x1": pd.Timestamp(d),
               "y0": 0, "y1": 1, "line": DOTTED} for d, _ in events for x, y in (("x", "y"), ("x2", "y2"))]
     return [*lines, {"type": "line", "xref": "x2 domain", "yref": "y2", "x0": 0, "x1": 1, "y0": 0, "y1": 0,

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import yaml
 
-from lab.compose import CONFIG_DIR
+from lab.compose import CONFIG_DIR, group_options
 from lab.errors import CommandError, check_name, read_json, read_yaml, writable_folder
 from sim.config import ConfigError
 from sim.writers.files import atomic_write
@@ -87,7 +87,7 @@ def read_spec(kind: str, name: str, overrides: list[str], keys: set[str]) -> dic
     check_name(kind, name)
     path = CONFIG_DIR / kind / f"{name}.yaml"
     if not path.is_file():
-        shipped = sorted(p.stem for p in (CONFIG_DIR / kind).glob("*.yaml"))
+        shipped = group_options(kind)
         raise ConfigError(kind, name, f"a file in configs/{kind}/: one of {shipped}")
     spec = apply_overrides(read_yaml(path, kind), overrides)
     unknown = sorted(set(spec) - keys)
